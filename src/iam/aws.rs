@@ -1,0 +1,1 @@
+//! `Iam` over the AWS SDK for Rust.

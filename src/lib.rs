@@ -1,0 +1,13 @@
+//! workshop-keys: short-lived AWS access keys for workshops, reconciled from a schedule file.
+//!
+//! The pipeline, one module per step:
+//! `schedule` (workshops.toml -> Schedule) -> `desired` (Schedule -> Desired) ->
+//! `iam::observe` (IAM + credentials files -> Observed) -> `planner::plan(desired, observed, now)`
+//! -> `plan::Plan` -> `render` (text | JSON) and `apply` (Plan -> Report, through `iam::Iam`).
+//! Only `iam::aws`, `secrets` and `commands` touch the outside world; the planner reads no clock.
+
+pub mod iam;
+pub mod observed;
+pub mod schedule;
+pub mod secrets;
+pub mod tags;

@@ -1,0 +1,89 @@
+//! A plain snapshot of what exists: IAM users under the managed path with their keys, tags and
+//! policies, plus which key each local credentials file holds. No SDK types, no secrets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::tags;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum KeyStatus {
+    Active,
+    Inactive,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Inactive => "Inactive",
+        }
+    }
+}
+
+/// What `GetAccessKeyLastUsed` says (only read for `status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LastUsed {
+    pub at: Option<DateTime<Utc>>,
+    pub service: Option<String>,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedKey {
+    pub access_key_id: String,
+    pub status: KeyStatus,
+    pub created: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<LastUsed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedUser {
+    pub name: String,
+    pub path: String,
+    pub tags: BTreeMap<String, String>,
+    /// Sorted by access key id. Empty for users that are not managed (not read).
+    pub keys: Vec<ObservedKey>,
+    /// Inline policies by name, documents parsed as JSON (decoded from IAM's URL encoding).
+    pub inline_policies: BTreeMap<String, serde_json::Value>,
+    /// ARNs of attached managed policies.
+    pub attached_policies: Vec<String>,
+}
+
+impl ObservedUser {
+    /// Carries `managed-by = workshop-keys`: the only users the tool writes to.
+    pub fn is_managed(&self) -> bool {
+        tags::is_managed(&self.tags)
+    }
+
+    pub fn key(&self, id: &str) -> Option<&ObservedKey> {
+        self.keys.iter().find(|k| k.access_key_id == id)
+    }
+}
+
+/// The key id a workshop's credentials file holds, and when the tool wrote it (the plan time
+/// recorded in the file). Never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialsFile {
+    pub access_key_id: String,
+    pub written: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Observed {
+    /// Users under the managed path, managed or not, sorted by name.
+    pub users: Vec<ObservedUser>,
+    /// Users the schedule names that exist outside the managed path (never touched).
+    pub outside_path: BTreeSet<String>,
+    /// Credentials files by workshop id.
+    pub files: BTreeMap<String, CredentialsFile>,
+}
+
+impl Observed {
+    pub fn user(&self, name: &str) -> Option<&ObservedUser> {
+        self.users.iter().find(|u| u.name == name)
+    }
+}

@@ -1,0 +1,1 @@
+//! Capacity: no user may need more than two keys at one moment.

@@ -1,0 +1,115 @@
+//! The validated schedule: what `workshops.toml` asks for, with every time in UTC and every
+//! default filled in. `parse` turns text into a `Schedule` or into located diagnostics.
+
+mod capacity;
+mod diagnostics;
+mod parse;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+
+pub use diagnostics::{Diagnostic, ScheduleError};
+pub use parse::parse;
+
+/// Defaults, as documented in README and `workshops.toml`.
+pub const DEFAULT_REGION: &str = "us-east-1";
+pub const DEFAULT_USER: &str = "workshop-bedrock-user";
+pub const DEFAULT_PATH: &str = "/workshop/";
+pub const DEFAULT_CREDENTIALS_DIR: &str = "credentials";
+pub const DEFAULT_VERIFY_MODEL: &str = "amazon.titan-embed-text-v1";
+/// The runbook requires revocation within a day of a workshop's end.
+pub const MAX_GRACE: TimeDelta = TimeDelta::hours(24);
+
+/// Which inline policy the managed users carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyChoice {
+    /// `bedrock:InvokeModel*` on every model.
+    AllModels,
+    /// The same actions on the listed models only (ids or ARNs).
+    Restricted { models: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub region: String,
+    pub user: String,
+    /// IAM path, always starting and ending with '/'.
+    pub path: String,
+    pub policy: PolicyChoice,
+    pub lead: TimeDelta,
+    pub grace: TimeDelta,
+    pub hold: TimeDelta,
+    /// Resolved against the schedule file's directory.
+    pub credentials_dir: PathBuf,
+    pub timezone: Option<Tz>,
+    pub allow_long_grace: bool,
+    pub rotate_after: Option<TimeDelta>,
+    pub rotation_overlap: TimeDelta,
+    pub verify: bool,
+    pub verify_model: String,
+    pub verify_all_models: bool,
+    pub verify_timeout: TimeDelta,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workshop {
+    pub id: String,
+    pub title: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The IAM user holding this workshop's key (its own `user` or `settings.user`).
+    pub user: String,
+    pub lead: TimeDelta,
+    pub grace: TimeDelta,
+    /// 1-based line of the `[[workshop]]` header, for messages.
+    pub line: usize,
+}
+
+impl Workshop {
+    /// When the key is created.
+    pub fn key_from(&self) -> DateTime<Utc> {
+        self.start - self.lead
+    }
+    /// When the key is deactivated.
+    pub fn revoke_at(&self) -> DateTime<Utc> {
+        self.end + self.grace
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// The file it was read from, as given on the command line.
+    pub file: PathBuf,
+    pub settings: Settings,
+    /// Sorted by start, then id.
+    pub workshops: Vec<Workshop>,
+}
+
+impl Schedule {
+    /// Every IAM user the schedule names: `settings.user` and each workshop's user, sorted.
+    pub fn users(&self) -> Vec<String> {
+        let mut users: Vec<String> = std::iter::once(self.settings.user.clone())
+            .chain(self.workshops.iter().map(|w| w.user.clone()))
+            .collect();
+        users.sort();
+        users.dedup();
+        users
+    }
+
+    pub fn workshop(&self, id: &str) -> Option<&Workshop> {
+        self.workshops.iter().find(|w| w.id == id)
+    }
+
+    /// A workshop's key deletion time: `end + grace + hold`.
+    pub fn delete_at(&self, w: &Workshop) -> DateTime<Utc> {
+        w.revoke_at() + self.settings.hold
+    }
+}
+
+/// Read and validate a schedule file. Every problem is reported, located in the file.
+pub fn load(file: &Path) -> Result<Schedule, ScheduleError> {
+    let text = diagnostics::read_schedule_file(file)?;
+    parse(file, &text)
+}

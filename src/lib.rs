@@ -6,8 +6,18 @@
 //! -> `plan::Plan` -> `render` (text | JSON) and `apply` (Plan -> Report, through `iam::Iam`).
 //! Only `iam::aws`, `secrets` and `commands` touch the outside world; the planner reads no clock.
 
+pub mod apply;
+pub mod cli;
+pub mod commands;
+pub mod desired;
 pub mod iam;
 pub mod observed;
+pub mod plan;
+pub mod planner;
+pub mod policy;
+pub mod render;
 pub mod schedule;
 pub mod secrets;
+pub mod status;
 pub mod tags;
+pub mod verify;

@@ -1,1 +1,51 @@
-fn main() {}
+//! Entry point: parse arguments, set up logging, read the clock once, map outcomes to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use workshop_keys::cli::{Cli, LogFormat};
+use workshop_keys::commands;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let now = chrono::Utc::now();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(commands::EXIT_FAILED);
+        }
+    };
+    match runtime.block_on(commands::run(cli.command, now)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{}", error_text(&e));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Schedule diagnostics already carry `PATH:LINE:COLUMN: error:`; other errors get `error: `.
+fn error_text(e: &commands::CommandError) -> String {
+    match e {
+        commands::CommandError::Schedule(s) => s.to_string(),
+        other => format!("error: {other}"),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -22,3 +22,296 @@ impl std::fmt::Debug for Secret {
         f.write_str("Secret(<redacted>)")
     }
 }
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::observed::CredentialsFile;
+use crate::tags;
+
+const HEADER: &str = "# workshop-keys:";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("cannot {action} {}: {source}; check that the directory exists and belongs to the user running workshop-keys", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("credentials directory {} is not a directory: set settings.credentials_dir to a directory, or move the file away", path.display())]
+    NotADirectory { path: PathBuf },
+    #[error("credentials directory {} can be read by other users (mode {mode:03o}): refusing to write secrets there; run `chmod 700 {}`", path.display(), path.display())]
+    Insecure { path: PathBuf, mode: u32 },
+    #[error("credentials file {} can be read by other users (mode {mode:03o}): run `chmod 600 {}`", path.display(), path.display())]
+    InsecureFile { path: PathBuf, mode: u32 },
+    #[error("workshop id {id:?} cannot name a credentials file: it must be 1-64 characters of A-Za-z0-9._-")]
+    BadId { id: String },
+    #[error("credentials file {} holds no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", path.display())]
+    Malformed { path: PathBuf },
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SecretsError + 'a {
+    move |source| SecretsError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The directory of credentials files.
+#[derive(Debug, Clone)]
+pub struct CredentialsDir {
+    dir: PathBuf,
+}
+
+impl CredentialsDir {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        CredentialsDir { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `<dir>/<workshop>.env`, refusing ids that could leave the directory.
+    pub fn path_for(&self, workshop: &str) -> Result<PathBuf, SecretsError> {
+        let ok = (1..=64).contains(&workshop.len())
+            && workshop != "."
+            && workshop != ".."
+            && workshop
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !ok {
+            return Err(SecretsError::BadId {
+                id: workshop.to_string(),
+            });
+        }
+        Ok(self.dir.join(format!("{workshop}.env")))
+    }
+
+    /// Refuse a directory that is not one, or that others can read or enter. A missing
+    /// directory is fine: it is created with mode 0700 on the first write.
+    pub fn check(&self) -> Result<(), SecretsError> {
+        let meta = match fs::symlink_metadata(&self.dir) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io("read", &self.dir)(e)),
+        };
+        if !meta.is_dir() {
+            return Err(SecretsError::NotADirectory {
+                path: self.dir.clone(),
+            });
+        }
+        let mode = meta.mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(SecretsError::Insecure {
+                path: self.dir.clone(),
+                mode,
+            });
+        }
+        Ok(())
+    }
+
+    /// Which key each credentials file holds, by workshop id. Never reads the secret out.
+    pub fn scan(&self) -> Result<BTreeMap<String, CredentialsFile>, SecretsError> {
+        let mut out = BTreeMap::new();
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io("list", &self.dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io("list", &self.dir))?;
+            let name = entry.file_name();
+            let Some(workshop) = name.to_str().and_then(|n| n.strip_suffix(".env")) else {
+                continue;
+            };
+            if let Some(f) = read_key_id(&entry.path())? {
+                out.insert(workshop.to_string(), f);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Write a new key's file atomically: a 0600 temporary file in a 0700 directory, fsync,
+    /// rename over the old file, fsync the directory.
+    pub fn write(
+        &self,
+        workshop: &str,
+        access_key_id: &str,
+        secret: &Secret,
+        region: &str,
+        written: DateTime<Utc>,
+    ) -> Result<PathBuf, SecretsError> {
+        let path = self.path_for(workshop)?;
+        self.check()?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(io("create directory", &self.dir))?;
+        let contents = Zeroizing::new(format!(
+            "{HEADER} workshop {workshop}, written {}\nAWS_ACCESS_KEY_ID={access_key_id}\nAWS_SECRET_ACCESS_KEY={}\nAWS_DEFAULT_REGION={region}\n",
+            tags::format_time(written),
+            secret.expose()
+        ));
+        let tmp = self
+            .dir
+            .join(format!(".{workshop}.env.{}.tmp", std::process::id()));
+        let result = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io("create", &tmp))?;
+            f.write_all(contents.as_bytes()).map_err(io("write", &tmp))?;
+            f.sync_all().map_err(io("sync", &tmp))?;
+            fs::rename(&tmp, &path).map_err(io("rename into place", &path))?;
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io("sync", &self.dir))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map(|()| path)
+    }
+
+    /// Remove every credentials file that holds `access_key_id`. Files holding another key
+    /// (a newer one for the same workshop) stay. Returns the files removed.
+    pub fn remove_key(&self, access_key_id: &str) -> Result<Vec<PathBuf>, SecretsError> {
+        let mut removed = Vec::new();
+        for (workshop, f) in self.scan()? {
+            if f.access_key_id == access_key_id {
+                let path = self.path_for(&workshop)?;
+                match fs::remove_file(&path) {
+                    Ok(()) => removed.push(path),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io("remove", &path)(e)),
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The key id and secret a workshop's file holds (for `verify`). Refuses a file that
+    /// others can read.
+    pub fn read_secret(&self, workshop: &str) -> Result<Option<(String, Secret)>, SecretsError> {
+        let path = self.path_for(workshop)?;
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => Zeroizing::new(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("read", &path)(e)),
+        };
+        let mode = fs::metadata(&path).map_err(io("read", &path))?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(SecretsError::InsecureFile { path, mode });
+        }
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+                .map(|v| v.trim().to_string())
+        };
+        match (value("AWS_ACCESS_KEY_ID"), value("AWS_SECRET_ACCESS_KEY")) {
+            (Some(id), Some(secret)) => Ok(Some((id, Secret::new(secret)))),
+            _ => Err(SecretsError::Malformed { path }),
+        }
+    }
+}
+
+/// The key id and write time in a credentials file, reading no further than needed.
+fn read_key_id(path: &Path) -> Result<Option<CredentialsFile>, SecretsError> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => Zeroizing::new(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io("read", path)(e)),
+    };
+    let mut key = None;
+    let mut written = None;
+    for line in text.lines() {
+        if let Some(id) = line.strip_prefix("AWS_ACCESS_KEY_ID=") {
+            key = Some(id.trim().to_string());
+        } else if let Some(rest) = line.strip_prefix(HEADER) {
+            written = rest
+                .rsplit_once("written ")
+                .and_then(|(_, t)| tags::parse_time(t));
+        }
+    }
+    Ok(key.map(|access_key_id| CredentialsFile {
+        access_key_id,
+        written,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> (tempfile::TempDir, CredentialsDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let creds = CredentialsDir::new(tmp.path().join("credentials"));
+        (tmp, creds)
+    }
+
+    #[test]
+    fn write_is_owner_only_and_scan_reads_the_key_id() {
+        let (_tmp, creds) = dir();
+        let secret = Secret::new("s3cr3t-value".into());
+        let t = DateTime::parse_from_rfc3339("2026-12-02T08:00:00Z").unwrap().to_utc();
+        let path = creds.write("ws-1", "AKIAEXAMPLE000000001", &secret, "eu-west-1", t).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(fs::metadata(creds.dir()).unwrap().mode() & 0o777, 0o700);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("AWS_ACCESS_KEY_ID=AKIAEXAMPLE000000001\n"));
+        assert!(text.contains("AWS_SECRET_ACCESS_KEY=s3cr3t-value\n"));
+        assert!(text.contains("AWS_DEFAULT_REGION=eu-west-1\n"));
+        let scanned = creds.scan().unwrap();
+        assert_eq!(scanned["ws-1"].access_key_id, "AKIAEXAMPLE000000001");
+        assert_eq!(scanned["ws-1"].written, Some(t));
+        let (id, s) = creds.read_secret("ws-1").unwrap().unwrap();
+        assert_eq!((id.as_str(), s.expose()), ("AKIAEXAMPLE000000001", "s3cr3t-value"));
+        // no temporary files left behind
+        assert_eq!(fs::read_dir(creds.dir()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn remove_key_only_removes_files_holding_that_key() {
+        let (_tmp, creds) = dir();
+        let s = Secret::new("x".into());
+        creds.write("a", "AKIAEXAMPLE000000001", &s, "us-east-1", Utc::now()).unwrap();
+        creds.write("b", "AKIAEXAMPLE000000002", &s, "us-east-1", Utc::now()).unwrap();
+        let removed = creds.remove_key("AKIAEXAMPLE000000001").unwrap();
+        assert_eq!(removed.len(), 1);
+        assert!(creds.scan().unwrap().contains_key("b"));
+        assert!(!creds.scan().unwrap().contains_key("a"));
+    }
+
+    #[test]
+    fn refuses_world_readable_dir_file_in_the_way_and_escaping_ids() {
+        let (tmp, creds) = dir();
+        fs::create_dir(creds.dir()).unwrap();
+        fs::set_permissions(creds.dir(), fs::Permissions::from_mode(0o755)).unwrap();
+        let s = Secret::new("x".into());
+        let e = creds.write("a", "AKIAEXAMPLE000000001", &s, "r", Utc::now()).unwrap_err();
+        assert!(e.to_string().contains("chmod 700"), "{e}");
+        let file = CredentialsDir::new(tmp.path().join("plain"));
+        fs::write(tmp.path().join("plain"), "x").unwrap();
+        assert!(matches!(file.check(), Err(SecretsError::NotADirectory { .. })));
+        assert!(matches!(creds.path_for("../x"), Err(SecretsError::BadId { .. })));
+        assert!(matches!(creds.path_for(".."), Err(SecretsError::BadId { .. })));
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = Secret::new("top-secret".into());
+        assert!(!format!("{s:?}").contains("top-secret"));
+    }
+}

@@ -4,7 +4,7 @@
 pub mod aws;
 mod error;
 pub mod fake;
-mod observe;
+pub mod observe;
 
 use std::collections::BTreeMap;
 

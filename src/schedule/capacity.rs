@@ -1,1 +1,281 @@
 //! Capacity: no user may need more than two keys at one moment.
+//!
+//! A workshop needs its key on its user from `start - lead` to `end + grace` (half-open). A
+//! sweep over those intervals, per user, finds every moment a workshop's key would be the third
+//! (or later) one: that workshop is where the collision is reported, together with the
+//! workshops it collides with and the span during which all of them need keys at once.
+//! O(n log n) in the number of workshops.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::fields::rfc3339_utc;
+use super::Workshop;
+
+/// AWS allows two access keys per IAM user.
+pub const MAX_KEYS_PER_USER: usize = 2;
+
+/// Workshops named in a message before it says "and N more".
+const MAX_NAMED: usize = 6;
+
+/// One collision: workshop `at` joins a user that already needs `count - 1` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collision {
+    pub user: String,
+    /// Index (into the slice given to `collisions`) of the workshop whose key is one too many.
+    pub at: usize,
+    /// How many keys `user` would need during `from..to` (at least 3).
+    pub count: usize,
+    /// The workshops needing them, in slice order (always including `at`); when there are many,
+    /// only the first few and `at`.
+    pub workshops: Vec<usize>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Collision {
+    /// `user U would need 3 keys at once from A to B (workshops a, b, c); AWS allows two per user`
+    pub fn message(&self, workshops: &[Workshop]) -> String {
+        let name = |i: usize| workshops.get(i).map_or("?", |w| w.id.as_str());
+        let count = self.count;
+        let mut names = self
+            .workshops
+            .iter()
+            .map(|&i| name(i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if count > self.workshops.len() {
+            names.push_str(&format!(" and {} more", count - self.workshops.len()));
+        }
+        format!(
+            "user {} would need {count} keys at once from {} to {} (workshops {names}); \
+             AWS allows two per user",
+            self.user,
+            rfc3339_utc(self.from),
+            rfc3339_utc(self.to)
+        )
+    }
+
+    pub fn hint(&self) -> String {
+        "move one workshop to another `user = ...`, or shorten lead/grace".to_string()
+    }
+}
+
+/// Every collision, one per workshop whose key would exceed `MAX_KEYS_PER_USER`.
+/// `workshops` should be sorted by (start, id): workshops that join at the same moment are taken
+/// in slice order, so the "third" one is the third in the schedule's order.
+pub fn collisions(workshops: &[Workshop]) -> Vec<Collision> {
+    let mut by_user: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, w) in workshops.iter().enumerate() {
+        by_user.entry(w.user.as_str()).or_default().push(i);
+    }
+    let mut users: Vec<&str> = by_user.keys().copied().collect();
+    users.sort_unstable();
+
+    let mut found = Vec::new();
+    for user in users {
+        sweep(user, &by_user[user], workshops, &mut found);
+    }
+    found
+}
+
+fn sweep(user: &str, members: &[usize], workshops: &[Workshop], found: &mut Vec<Collision>) {
+    if members.len() <= MAX_KEYS_PER_USER {
+        return;
+    }
+    // (time, 0 = key no longer needed / 1 = key needed, index): at equal times the ends come
+    // first (half-open intervals), then joins in slice order.
+    let mut events: Vec<(DateTime<Utc>, u8, usize)> = Vec::with_capacity(members.len() * 2);
+    for &i in members {
+        let w = &workshops[i];
+        events.push((w.key_from(), 1, i));
+        events.push((w.revoke_at(), 0, i));
+    }
+    events.sort_unstable();
+
+    // Active workshops, by index (slice order) and by when their key stops being needed.
+    let mut active: BTreeSet<usize> = BTreeSet::new();
+    let mut by_end: BTreeSet<(DateTime<Utc>, usize)> = BTreeSet::new();
+    for (time, kind, i) in events {
+        let end = workshops[i].revoke_at();
+        if kind == 0 {
+            active.remove(&i);
+            by_end.remove(&(end, i));
+            continue;
+        }
+        active.insert(i);
+        by_end.insert((end, i));
+        if active.len() > MAX_KEYS_PER_USER {
+            let to = by_end.first().map_or(end, |&(t, _)| t);
+            // Name at most a few: a pathological schedule could have thousands active at once.
+            let listed: Vec<usize> = if active.len() <= MAX_NAMED {
+                active.iter().copied().collect()
+            } else {
+                let mut v: Vec<usize> = active
+                    .iter()
+                    .copied()
+                    .filter(|&j| j != i)
+                    .take(MAX_NAMED - 1)
+                    .collect();
+                v.push(i);
+                v
+            };
+            found.push(Collision {
+                user: user.to_string(),
+                at: i,
+                count: active.len(),
+                workshops: listed,
+                from: time,
+                to,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn ws(id: &str, user: &str, start: &str, end: &str) -> Workshop {
+        Workshop {
+            id: id.into(),
+            title: None,
+            start: at(start),
+            end: at(end),
+            user: user.into(),
+            lead: TimeDelta::hours(24),
+            grace: TimeDelta::hours(1),
+            line: 1,
+        }
+    }
+
+    const U: &str = "workshop-bedrock-user";
+
+    #[test]
+    fn two_at_once_is_fine() {
+        let w = vec![
+            ws("a", U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"),
+            ws("b", U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"),
+        ];
+        assert!(collisions(&w).is_empty());
+    }
+
+    #[test]
+    fn three_at_once_is_reported_at_the_third() {
+        let w = vec![
+            ws("a", U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"),
+            ws("b", U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"),
+            ws("c", U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"),
+        ];
+        let c = collisions(&w);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].at, 2);
+        assert_eq!(
+            c[0].message(&w),
+            "user workshop-bedrock-user would need 3 keys at once from 2026-12-02T08:00:00Z \
+             to 2026-12-03T17:00:00Z (workshops a, b, c); AWS allows two per user"
+        );
+        assert_eq!(
+            c[0].hint(),
+            "move one workshop to another `user = ...`, or shorten lead/grace"
+        );
+    }
+
+    #[test]
+    fn span_is_where_all_of_them_overlap() {
+        let w = vec![
+            ws("a", U, "2026-12-01T08:00:00Z", "2026-12-01T16:00:00Z"), // key 11-30 08:00 .. 12-01 17:00
+            ws("b", U, "2026-12-01T12:00:00Z", "2026-12-02T16:00:00Z"), // key 11-30 12:00 .. 12-02 17:00
+            ws("c", U, "2026-12-01T20:00:00Z", "2026-12-03T16:00:00Z"), // key 11-30 20:00 .. 12-03 17:00
+        ];
+        let c = collisions(&w);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].at, 2);
+        assert_eq!(c[0].from, at("2026-11-30T20:00:00Z"));
+        assert_eq!(c[0].to, at("2026-12-01T17:00:00Z"));
+    }
+
+    #[test]
+    fn half_open_intervals_touching_do_not_collide() {
+        // b's key is needed exactly from the moment a's stops being needed.
+        let mut w = vec![
+            ws("a", U, "2026-12-02T08:00:00Z", "2026-12-02T16:00:00Z"),
+            ws("x", U, "2026-12-02T08:00:00Z", "2026-12-04T16:00:00Z"),
+            ws("b", U, "2026-12-03T17:00:00Z", "2026-12-03T18:00:00Z"),
+        ];
+        w[2].lead = TimeDelta::hours(24);
+        assert_eq!(w[0].revoke_at(), at("2026-12-02T17:00:00Z"));
+        assert_eq!(w[2].key_from(), at("2026-12-02T17:00:00Z"));
+        assert!(collisions(&w).is_empty());
+    }
+
+    #[test]
+    fn different_users_do_not_collide() {
+        let w = vec![
+            ws("a", U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"),
+            ws("b", U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"),
+            ws("c", "other", "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"),
+        ];
+        assert!(collisions(&w).is_empty());
+    }
+
+    #[test]
+    fn each_extra_workshop_is_reported_once() {
+        let w = vec![
+            ws("a", U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"),
+            ws("b", U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"),
+            ws("c", U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"),
+            ws("d", U, "2026-12-03T09:00:00Z", "2026-12-03T16:00:00Z"),
+        ];
+        let c = collisions(&w);
+        assert_eq!(c.len(), 2);
+        assert_eq!((c[0].at, c[0].count), (2, 3));
+        assert_eq!((c[1].at, c[1].count), (3, 4));
+        assert!(c[1].message(&w).contains("4 keys at once"));
+        assert!(c[1].message(&w).contains("(workshops a, b, c, d)"));
+    }
+
+    #[test]
+    fn many_at_once_names_a_few() {
+        let w: Vec<Workshop> = (0..50)
+            .map(|i| ws(&format!("w{i:02}"), U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"))
+            .collect();
+        let c = collisions(&w);
+        assert_eq!(c.len(), 48);
+        let last = c.last().unwrap();
+        assert_eq!(last.count, 50);
+        assert!(
+            last.message(&w)
+                .contains("(workshops w00, w01, w02, w03, w04, w49 and 44 more)"),
+            "{}",
+            last.message(&w)
+        );
+    }
+
+    #[test]
+    fn a_hundred_thousand_chained_workshops_is_fast() {
+        // Each key overlaps the next two: always three at once, a collision per workshop.
+        let base = at("2026-01-01T00:00:00Z");
+        let w: Vec<Workshop> = (0..100_000)
+            .map(|i| {
+                let start = base + TimeDelta::hours(i);
+                let mut w = ws(&format!("w{i}"), U, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z");
+                w.start = start;
+                w.end = start + TimeDelta::minutes(90);
+                w.lead = TimeDelta::hours(1);
+                w.grace = TimeDelta::minutes(1);
+                w
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        let c = collisions(&w);
+        assert_eq!(c.len(), 100_000 - 2);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    }
+}

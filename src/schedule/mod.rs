@@ -3,6 +3,7 @@
 
 mod capacity;
 mod diagnostics;
+mod fields;
 mod parse;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,293 @@
+//! The executor: carries out a Plan's actions in order through the `Iam` trait, writing new
+//! secrets to credentials files. It goes on past a failure with the actions that do not depend
+//! on it, treats "already done" answers as success, and reports what happened to each action.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::iam::{Iam, IamError, IamErrorKind};
+use crate::observed::KeyStatus;
+use crate::plan::{Action, ActionKind, Plan};
+use crate::secrets::CredentialsDir;
+use crate::tags;
+
+/// What the executor needs besides IAM.
+pub struct ApplyContext<'a> {
+    pub credentials: &'a CredentialsDir,
+    /// Written into credentials files.
+    pub region: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionResult {
+    #[serde(flatten)]
+    pub action: Action,
+    pub status: Status,
+    /// What happened beyond "ok": the error and what to do, or why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// `create_key`: the new key's id and the file holding its secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub results: Vec<ActionResult>,
+}
+
+impl Report {
+    pub fn all_ok(&self) -> bool {
+        self.results.iter().all(|r| r.status == Status::Ok)
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.results.iter().filter(|r| r.status == status).count()
+    }
+}
+
+/// Apply a plan. Never stops early: each action either runs, or is skipped because an action
+/// it depends on failed.
+pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Report {
+    // Users on which something failed, and on which a key deletion failed (a create there could
+    // hit the two-key limit).
+    let mut user_failed: BTreeSet<String> = BTreeSet::new();
+    let mut user_create_failed: BTreeSet<String> = BTreeSet::new();
+    let mut delete_failed: BTreeSet<String> = BTreeSet::new();
+    let mut results = Vec::with_capacity(plan.actions.len());
+
+    for action in &plan.actions {
+        let user = &action.user;
+        let skip = if user_create_failed.contains(user) {
+            Some(format!("creating user {user} failed"))
+        } else if action.action == ActionKind::CreateKey && delete_failed.contains(user) {
+            Some(format!(
+                "a key of user {user} could not be deleted, so there may be no free slot"
+            ))
+        } else if action.action == ActionKind::DeleteUser && user_failed.contains(user) {
+            Some(format!("an earlier action on user {user} failed"))
+        } else {
+            None
+        };
+        let mut result = ActionResult {
+            action: action.clone(),
+            status: Status::Ok,
+            detail: None,
+            created_key: None,
+            credentials_file: None,
+        };
+        if let Some(why) = skip {
+            tracing::warn!(action = action.action.as_str(), %user, "skipped: {why}");
+            result.status = Status::Skipped;
+            result.detail = Some(why);
+            results.push(result);
+            continue;
+        }
+        let outcome = run(action, plan, iam, ctx, &mut result).await;
+        if let Err(detail) = outcome {
+            tracing::error!(action = action.action.as_str(), %user, "failed: {detail}");
+            result.status = Status::Failed;
+            result.detail = Some(detail);
+            user_failed.insert(user.clone());
+            match action.action {
+                ActionKind::CreateUser => {
+                    user_create_failed.insert(user.clone());
+                }
+                ActionKind::DeleteKey | ActionKind::DeactivateKey => {
+                    delete_failed.insert(user.clone());
+                }
+                _ => {}
+            }
+        } else {
+            tracing::info!(action = action.action.as_str(), %user, "done");
+        }
+        results.push(result);
+    }
+    Report { results }
+}
+
+/// "Already done" answers count as success.
+fn tolerate(r: Result<(), IamError>, done: IamErrorKind) -> Result<(), IamError> {
+    match r {
+        Err(e) if e.kind == done => {
+            tracing::debug!("{}: already done ({})", e.operation, e.code);
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+async fn run(
+    action: &Action,
+    plan: &Plan,
+    iam: &impl Iam,
+    ctx: &ApplyContext<'_>,
+    result: &mut ActionResult,
+) -> Result<(), String> {
+    let user = action.user.as_str();
+    let key = || {
+        action
+            .access_key_id
+            .as_deref()
+            .ok_or_else(|| format!("{} without access_key_id", action.action.as_str()))
+    };
+    let e = |e: IamError| e.to_string();
+    match action.action {
+        ActionKind::CreateUser => {
+            let path = action.path.as_deref().unwrap_or("/");
+            match iam.create_user(user, path, &action.tags).await {
+                Err(err) if err.is(IamErrorKind::EntityAlreadyExists) => {
+                    // Someone (or a run we did not see finish) made it: ours only if it is
+                    // under the path and tagged.
+                    confirm_managed(iam, user, path).await
+                }
+                other => other.map_err(e),
+            }
+        }
+        ActionKind::TagUser => {
+            if !action.tags.is_empty() {
+                iam.tag_user(user, &action.tags).await.map_err(e)?;
+            }
+            if !action.untag.is_empty() {
+                iam.untag_user(user, &action.untag).await.map_err(e)?;
+            }
+            Ok(())
+        }
+        ActionKind::PutUserPolicy => {
+            let name = action.policy_name.as_deref().unwrap_or_default();
+            let doc = action
+                .policy_document
+                .as_ref()
+                .ok_or("put_user_policy without policy_document")?;
+            iam.put_user_policy(user, name, &doc.to_string())
+                .await
+                .map_err(e)
+        }
+        ActionKind::DeleteUserPolicy => {
+            let name = action.policy_name.as_deref().unwrap_or_default();
+            tolerate(
+                iam.delete_user_policy(user, name).await,
+                IamErrorKind::NoSuchEntity,
+            )
+            .map_err(e)
+        }
+        ActionKind::DetachUserPolicy => {
+            let arn = action.policy_arn.as_deref().unwrap_or_default();
+            tolerate(
+                iam.detach_user_policy(user, arn).await,
+                IamErrorKind::NoSuchEntity,
+            )
+            .map_err(e)
+        }
+        ActionKind::CreateKey => create_key(action, plan, iam, ctx, result).await,
+        ActionKind::DeactivateKey => {
+            let id = key()?;
+            tolerate(
+                iam.update_access_key(user, id, KeyStatus::Inactive).await,
+                IamErrorKind::NoSuchEntity,
+            )
+            .map_err(e)?;
+            // Bookkeeping after the security-relevant write: if it fails, the next run stamps it.
+            let stamp = [(tags::deactivated_tag(id), tags::format_time(plan.at))].into();
+            iam.tag_user(user, &stamp).await.map_err(|err| {
+                format!("key deactivated, but recording when failed: {err}")
+            })
+        }
+        ActionKind::DeleteKey => {
+            let id = key()?;
+            tolerate(
+                iam.delete_access_key(user, id).await,
+                IamErrorKind::NoSuchEntity,
+            )
+            .map_err(e)?;
+            let removed = ctx
+                .credentials
+                .remove_key(id)
+                .map_err(|err| format!("key deleted, but its credentials file stays: {err}"))?;
+            if let Some(path) = removed.into_iter().next() {
+                result.credentials_file = Some(path);
+            }
+            tolerate(
+                iam.untag_user(user, &tags::tags_of_key(id)).await,
+                IamErrorKind::NoSuchEntity,
+            )
+            .map_err(|err| format!("key deleted, but removing its tags failed: {err}"))
+        }
+        ActionKind::DeleteUser => {
+            tolerate(iam.delete_user(user).await, IamErrorKind::NoSuchEntity).map_err(e)
+        }
+    }
+}
+
+async fn confirm_managed(iam: &impl Iam, user: &str, path: &str) -> Result<(), String> {
+    let found = iam.get_user(user).await.map_err(|e| e.to_string())?;
+    let user_tags = iam.list_user_tags(user).await.map_err(|e| e.to_string())?;
+    match found {
+        Some(u) if u.path == path && tags::is_managed(&user_tags) => Ok(()),
+        _ => Err(format!(
+            "user {user} already exists but is not under {path} with the tag {}={}: workshop-keys will not touch it; choose another user name",
+            tags::MANAGED_BY_KEY,
+            tags::MANAGED_BY_VALUE
+        )),
+    }
+}
+
+/// Create the key, put its secret in the credentials file, and only then claim it with a tag.
+/// If the file cannot be written the key is deleted again: a key whose secret is lost must not
+/// stay live.
+async fn create_key(
+    action: &Action,
+    plan: &Plan,
+    iam: &impl Iam,
+    ctx: &ApplyContext<'_>,
+    result: &mut ActionResult,
+) -> Result<(), String> {
+    let user = action.user.as_str();
+    let workshop = action
+        .workshop
+        .as_deref()
+        .ok_or("create_key without workshop")?;
+    let new = iam
+        .create_access_key(user)
+        .await
+        .map_err(|e| e.to_string())?;
+    result.created_key = Some(new.access_key_id.clone());
+    let written = ctx.credentials.write(
+        workshop,
+        &new.access_key_id,
+        &new.secret,
+        ctx.region,
+        plan.at,
+    );
+    drop(new.secret);
+    let path = match written {
+        Ok(path) => path,
+        Err(err) => {
+            let cleanup = iam.delete_access_key(user, &new.access_key_id).await;
+            return Err(match cleanup {
+                Ok(()) => format!("{err}; the new key was deleted again"),
+                Err(del) => format!(
+                    "{err}; deleting the new key {} also failed ({del}); the next run deactivates it as unclaimed",
+                    new.access_key_id
+                ),
+            });
+        }
+    };
+    result.credentials_file = Some(path);
+    let claim = [(new.access_key_id.clone(), workshop.to_string())].into();
+    iam.tag_user(user, &claim).await.map_err(|e| {
+        format!("key created and saved, but claiming it failed: {e}; the next run claims it from its credentials file")
+    })
+}

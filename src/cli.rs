@@ -1,0 +1,106 @@
+//! The command-line contract (commands, flags, formats), as clap derive types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "workshop-keys",
+    version,
+    about = "Short-lived AWS access keys for hands-on workshops, reconciled from a schedule file",
+    long_about = "Reads workshops.toml (the desired state) and the live IAM state, and creates, rotates, \
+deactivates and deletes access keys so that each workshop has a working key from shortly before it \
+starts until shortly after it ends, and no longer."
+)]
+pub struct Cli {
+    /// Log format on stderr (filter with RUST_LOG, e.g. RUST_LOG=debug).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArg {
+    /// The schedule file.
+    #[arg(long, default_value = "workshops.toml", value_name = "PATH")]
+    pub schedule: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// AWS profile to use instead of the standard credential chain's default.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region for the IAM client (IAM is global; this picks the endpoint's signing region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// How many IAM users to read at once.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a schedule file and report every problem with its line and column.
+    Validate {
+        #[command(flatten)]
+        schedule: ScheduleArg,
+    },
+    /// Show what `reconcile` would do, now or at another moment. Changes nothing.
+    Plan {
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        /// Plan as if the time were TIME (RFC 3339, e.g. 2026-12-02T09:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        /// Exit 0 when there are no changes, 2 when there are changes or blocked workshops, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Compute the plan and apply it: the job cron runs.
+    Reconcile {
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        /// Act as if the time were TIME (RFC 3339). For rehearsals and demos.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        /// Only show the plan (same as `plan`).
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait this long for another reconcile of the same schedule to finish (e.g. "30s").
+        /// 0 exits at once with code 3.
+        #[arg(long, default_value = "0s", value_name = "DURATION")]
+        lock_timeout: humantime::Duration,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Show the managed users and keys, their use, and each workshop's state.
+    Status {
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+}

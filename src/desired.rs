@@ -1,0 +1,99 @@
+//! What the schedule wants of IAM, independent of the moment: which users exist, which policy
+//! they carry, and each workshop's key window. Pure; built from a validated `Schedule`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::Value;
+
+use crate::policy;
+use crate::schedule::Schedule;
+
+/// One workshop's key lifetime on its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub workshop: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// `start - lead`: the key is created from here on.
+    pub key_from: DateTime<Utc>,
+    /// `end + grace`: the key is deactivated from here on.
+    pub revoke_at: DateTime<Utc>,
+    /// `end + grace + hold`: the key is deleted from here on.
+    pub delete_at: DateTime<Utc>,
+}
+
+impl Window {
+    /// The key should be live at `now`.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.key_from <= now && now < self.revoke_at
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    /// The IAM path every managed user lives under.
+    pub path: String,
+    pub policy_document: Value,
+    pub hold: TimeDelta,
+    pub rotate_after: Option<TimeDelta>,
+    pub rotation_overlap: TimeDelta,
+    /// Every user the schedule names, with its workshops' windows sorted by (key_from, id).
+    pub users: BTreeMap<String, Vec<Window>>,
+}
+
+impl Desired {
+    pub fn from_schedule(schedule: &Schedule) -> Desired {
+        let s = &schedule.settings;
+        let mut users: BTreeMap<String, Vec<Window>> = BTreeMap::new();
+        users.entry(s.user.clone()).or_default();
+        for w in &schedule.workshops {
+            users.entry(w.user.clone()).or_default().push(Window {
+                workshop: w.id.clone(),
+                start: w.start,
+                end: w.end,
+                key_from: w.key_from(),
+                revoke_at: w.revoke_at(),
+                delete_at: w.revoke_at() + s.hold,
+            });
+        }
+        for windows in users.values_mut() {
+            windows.sort_by(|a, b| (a.key_from, &a.workshop).cmp(&(b.key_from, &b.workshop)));
+        }
+        Desired {
+            path: s.path.clone(),
+            policy_document: policy::document(&s.policy),
+            hold: s.hold,
+            rotate_after: s.rotate_after,
+            rotation_overlap: s.rotation_overlap,
+            users,
+        }
+    }
+
+    /// The window of a workshop on a given user.
+    pub fn window(&self, user: &str, workshop: &str) -> Option<&Window> {
+        self.users
+            .get(user)?
+            .iter()
+            .find(|w| w.workshop == workshop)
+    }
+}
+
+/// A duration for people: `2d 3h`, `23h`, `45m`, `30s`.
+pub fn human(d: TimeDelta) -> String {
+    let secs = d.num_seconds().abs();
+    let (days, hours, mins) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    let s = match (days, hours, mins) {
+        (0, 0, 0) => format!("{}s", secs),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    };
+    if d < TimeDelta::zero() {
+        format!("-{s}")
+    } else {
+        s
+    }
+}

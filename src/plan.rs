@@ -1,0 +1,191 @@
+//! The Plan: a value that says which IAM changes are due at one moment and why. It is rendered
+//! for people, serialised to JSON, saved, and applied; the executor acts on nothing else.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    CreateUser,
+    TagUser,
+    PutUserPolicy,
+    DeleteUserPolicy,
+    DetachUserPolicy,
+    CreateKey,
+    DeactivateKey,
+    DeleteKey,
+    DeleteUser,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::CreateUser => "create_user",
+            ActionKind::TagUser => "tag_user",
+            ActionKind::PutUserPolicy => "put_user_policy",
+            ActionKind::DeleteUserPolicy => "delete_user_policy",
+            ActionKind::DetachUserPolicy => "detach_user_policy",
+            ActionKind::CreateKey => "create_key",
+            ActionKind::DeactivateKey => "deactivate_key",
+            ActionKind::DeleteKey => "delete_key",
+            ActionKind::DeleteUser => "delete_user",
+        }
+    }
+}
+
+/// How an action shows in the text rendering and the summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    Create,
+    Change,
+    Delete,
+}
+
+impl Effect {
+    pub fn symbol(self) -> char {
+        match self {
+            Effect::Create => '+',
+            Effect::Change => '~',
+            Effect::Delete => '-',
+        }
+    }
+}
+
+/// One IAM change. Fields that do not apply to an action are absent from its JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub action: ActionKind,
+    pub effect: Effect,
+    pub user: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workshop: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    /// `detach_user_policy`: the managed policy's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_arn: Option<String>,
+    /// `put_user_policy`: the document to write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_document: Option<serde_json::Value>,
+    /// `create_user`: the IAM path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `create_user`, `tag_user`: tags to set.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// `tag_user`: tags to remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untag: Vec<String>,
+    /// A short phrase a person understands.
+    pub reason: String,
+}
+
+impl Action {
+    pub fn new(action: ActionKind, effect: Effect, user: &str, reason: impl Into<String>) -> Self {
+        Action {
+            action,
+            effect,
+            user: user.to_string(),
+            workshop: None,
+            access_key_id: None,
+            policy_name: None,
+            policy_arn: None,
+            policy_document: None,
+            path: None,
+            tags: BTreeMap::new(),
+            untag: Vec::new(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn workshop(mut self, id: &str) -> Self {
+        self.workshop = Some(id.to_string());
+        self
+    }
+
+    pub fn key(mut self, id: &str) -> Self {
+        self.access_key_id = Some(id.to_string());
+        self
+    }
+
+    /// What the action is about, for one-line renderings: `key AKIA...`, `policy X`, ...
+    pub fn target(&self) -> String {
+        match self.action {
+            ActionKind::CreateUser | ActionKind::DeleteUser => format!("user {}", self.user),
+            ActionKind::TagUser => format!("tags of user {}", self.user),
+            ActionKind::PutUserPolicy | ActionKind::DeleteUserPolicy => format!(
+                "policy {} of user {}",
+                self.policy_name.as_deref().unwrap_or("?"),
+                self.user
+            ),
+            ActionKind::DetachUserPolicy => format!(
+                "managed policy {} from user {}",
+                self.policy_arn.as_deref().unwrap_or("?"),
+                self.user
+            ),
+            ActionKind::CreateKey => format!("new key for user {}", self.user),
+            ActionKind::DeactivateKey | ActionKind::DeleteKey => format!(
+                "key {} of user {}",
+                self.access_key_id.as_deref().unwrap_or("?"),
+                self.user
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    pub workshop: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The moment planned for.
+    pub at: DateTime<Utc>,
+    /// In the order they are applied.
+    pub actions: Vec<Action>,
+    pub blocked: Vec<Blocked>,
+    pub warnings: Vec<String>,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub create: usize,
+    pub change: usize,
+    pub delete: usize,
+    pub blocked: usize,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    /// Nothing to do and nothing blocked.
+    pub fn is_clean(&self) -> bool {
+        self.actions.is_empty() && self.blocked.is_empty()
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary {
+            blocked: self.blocked.len(),
+            ..Summary::default()
+        };
+        for a in &self.actions {
+            match a.effect {
+                Effect::Create => s.create += 1,
+                Effect::Change => s.change += 1,
+                Effect::Delete => s.delete += 1,
+            }
+        }
+        s
+    }
+}

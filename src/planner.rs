@@ -1,0 +1,732 @@
+//! The decision: `plan(desired, observed, now) -> Plan`. Pure: no I/O, no clock.
+//!
+//! Rules, per user the schedule names (see README, "How keys live"):
+//! - the user exists under the managed path with the managed-by tag and carries exactly the
+//!   schedule's inline policy;
+//! - a workshop's key is live from `key_from` to `revoke_at`, deactivated then, deleted at
+//!   `delete_at`, or earlier when its slot is needed (two keys per user; inactive keys count);
+//! - keys no scheduled workshop claims are deactivated now and deleted after the hold;
+//! - new keys come before old ones go; a workshop that cannot get a slot is `blocked`.
+//!
+//! Users the schedule no longer names are emptied and deleted. Users outside the path or
+//! without the managed-by tag are never in a plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::desired::{human, Desired, Window};
+use crate::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
+use crate::plan::{Action, ActionKind, Blocked, Effect, Plan};
+use crate::policy::{self, POLICY_NAME};
+use crate::tags;
+
+/// How long a key the tool just wrote (named in a credentials file) may stay invisible in IAM
+/// reads before the tool stops waiting for it: IAM is eventually consistent.
+pub const VISIBILITY_WINDOW: TimeDelta = TimeDelta::minutes(15);
+
+/// AWS allows two access keys per user, active or not.
+pub const KEYS_PER_USER: usize = 2;
+
+/// Execution order: each action goes in one phase; phases run in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    CreateUser,
+    TagUser,
+    Policy,
+    PolicyCleanup,
+    /// Deletions that make room for a new key: before the create.
+    FreeSlot,
+    CreateKey,
+    /// Revocations: after the creates (zero downtime).
+    Deactivate,
+    DeleteKey,
+    DeleteUser,
+}
+
+#[derive(Default)]
+struct Builder {
+    actions: Vec<(Phase, Action)>,
+    blocked: Vec<Blocked>,
+    warnings: Vec<String>,
+}
+
+impl Builder {
+    fn push(&mut self, phase: Phase, action: Action) {
+        self.actions.push((phase, action));
+    }
+
+    fn finish(mut self, now: DateTime<Utc>) -> Plan {
+        self.actions.sort_by(|(pa, a), (pb, b)| {
+            (
+                pa,
+                &a.user,
+                &a.access_key_id,
+                &a.workshop,
+                a.action,
+                &a.policy_name,
+                &a.policy_arn,
+                &a.untag,
+            )
+                .cmp(&(
+                    pb,
+                    &b.user,
+                    &b.access_key_id,
+                    &b.workshop,
+                    b.action,
+                    &b.policy_name,
+                    &b.policy_arn,
+                    &b.untag,
+                ))
+        });
+        self.blocked
+            .sort_by(|a, b| (&a.workshop, &a.reason).cmp(&(&b.workshop, &b.reason)));
+        self.warnings.sort();
+        self.warnings.dedup();
+        Plan {
+            at: now,
+            actions: self.actions.into_iter().map(|(_, a)| a).collect(),
+            blocked: self.blocked,
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// Compute the plan for `now`.
+pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan {
+    let mut b = Builder::default();
+    for (name, windows) in &desired.users {
+        match observed.user(name) {
+            _ if observed.outside_path.contains(name) => refuse_user(
+                &mut b,
+                name,
+                windows,
+                now,
+                format!("exists outside the managed path {}", desired.path),
+                "choose another user name for these workshops, or move the user under the path"
+                    .to_string(),
+            ),
+            Some(u) if !u.is_managed() => refuse_user(
+                &mut b,
+                name,
+                windows,
+                now,
+                format!(
+                    "exists without the tag {}={}",
+                    tags::MANAGED_BY_KEY,
+                    tags::MANAGED_BY_VALUE
+                ),
+                format!(
+                    "tag it {}={} to hand it to workshop-keys, or choose another user name",
+                    tags::MANAGED_BY_KEY,
+                    tags::MANAGED_BY_VALUE
+                ),
+            ),
+            Some(u) => {
+                plan_policies(&mut b, desired, u);
+                plan_keys(&mut b, desired, observed, name, windows, Some(u), now);
+            }
+            None => {
+                let mut create = Action::new(
+                    ActionKind::CreateUser,
+                    Effect::Create,
+                    name,
+                    "named by the schedule",
+                );
+                create.path = Some(desired.path.clone());
+                create.tags = BTreeMap::from([(
+                    tags::MANAGED_BY_KEY.to_string(),
+                    tags::MANAGED_BY_VALUE.to_string(),
+                )]);
+                b.push(Phase::CreateUser, create);
+                b.push(
+                    Phase::Policy,
+                    put_policy(desired, name, Effect::Create, "new user"),
+                );
+                plan_keys(&mut b, desired, observed, name, windows, None, now);
+            }
+        }
+    }
+    for u in &observed.users {
+        if u.is_managed() && !desired.users.contains_key(&u.name) {
+            plan_user_removal(&mut b, u);
+        }
+    }
+    plan_stale_files(&mut b, desired, observed, now);
+    b.finish(now)
+}
+
+/// A user the tool may not touch: its live workshops are blocked.
+fn refuse_user(
+    b: &mut Builder,
+    name: &str,
+    windows: &[Window],
+    now: DateTime<Utc>,
+    why: String,
+    fix: String,
+) {
+    for w in windows.iter().filter(|w| w.is_live(now)) {
+        b.blocked.push(Blocked {
+            workshop: w.workshop.clone(),
+            reason: format!("user {name} {why}; workshop-keys never touches such a user: {fix}"),
+        });
+    }
+    b.warnings
+        .push(format!("user {name} {why}: left untouched ({fix})"));
+}
+
+fn put_policy(desired: &Desired, user: &str, effect: Effect, reason: &str) -> Action {
+    let mut a = Action::new(ActionKind::PutUserPolicy, effect, user, reason);
+    a.policy_name = Some(POLICY_NAME.to_string());
+    a.policy_document = Some(desired.policy_document.clone());
+    a
+}
+
+/// Exactly the schedule's inline policy; nothing else inline or attached.
+fn plan_policies(b: &mut Builder, desired: &Desired, u: &ObservedUser) {
+    match u.inline_policies.get(POLICY_NAME) {
+        None => b.push(
+            Phase::Policy,
+            put_policy(desired, &u.name, Effect::Create, "policy missing"),
+        ),
+        Some(doc) if !policy::same_document(doc, &desired.policy_document) => b.push(
+            Phase::Policy,
+            put_policy(
+                desired,
+                &u.name,
+                Effect::Change,
+                "policy differs from the schedule's",
+            ),
+        ),
+        Some(_) => {}
+    }
+    for name in u.inline_policies.keys().filter(|n| *n != POLICY_NAME) {
+        let mut a = Action::new(
+            ActionKind::DeleteUserPolicy,
+            Effect::Delete,
+            &u.name,
+            "inline policy not in the schedule",
+        );
+        a.policy_name = Some(name.clone());
+        b.push(Phase::PolicyCleanup, a);
+    }
+    for arn in &u.attached_policies {
+        let mut a = Action::new(
+            ActionKind::DetachUserPolicy,
+            Effect::Delete,
+            &u.name,
+            "managed policy not in the schedule",
+        );
+        a.policy_arn = Some(arn.clone());
+        b.push(Phase::PolicyCleanup, a);
+    }
+}
+
+/// A managed user the schedule no longer names: emptied, then deleted.
+fn plan_user_removal(b: &mut Builder, u: &ObservedUser) {
+    let why = "user no longer named by the schedule";
+    for name in u.inline_policies.keys() {
+        let mut a = Action::new(ActionKind::DeleteUserPolicy, Effect::Delete, &u.name, why);
+        a.policy_name = Some(name.clone());
+        b.push(Phase::PolicyCleanup, a);
+    }
+    for arn in &u.attached_policies {
+        let mut a = Action::new(ActionKind::DetachUserPolicy, Effect::Delete, &u.name, why);
+        a.policy_arn = Some(arn.clone());
+        b.push(Phase::PolicyCleanup, a);
+    }
+    for k in &u.keys {
+        let workshop = u.tags.get(&k.access_key_id);
+        if k.status == KeyStatus::Active {
+            b.push(
+                Phase::Deactivate,
+                key_action(ActionKind::DeactivateKey, &u.name, k, workshop, why),
+            );
+        }
+        b.push(
+            Phase::DeleteKey,
+            key_action(ActionKind::DeleteKey, &u.name, k, workshop, why),
+        );
+    }
+    b.push(
+        Phase::DeleteUser,
+        Action::new(ActionKind::DeleteUser, Effect::Delete, &u.name, why),
+    );
+}
+
+fn key_action(
+    kind: ActionKind,
+    user: &str,
+    k: &ObservedKey,
+    workshop: Option<&String>,
+    reason: &str,
+) -> Action {
+    let mut a = Action::new(kind, Effect::Delete, user, reason).key(&k.access_key_id);
+    a.workshop = workshop.cloned();
+    a
+}
+
+/// What happens to one existing key in this run.
+#[derive(Debug, Clone, PartialEq)]
+enum Fate {
+    /// Stays active.
+    Keep,
+    /// Active now, deactivated in this run, kept inactive afterwards.
+    Deactivate(String),
+    /// Inactive, kept until `until`.
+    Hold { until: DateTime<Utc> },
+    /// Deleted in this run (deactivated first if active).
+    Delete(String),
+}
+
+struct KeyPlan<'a> {
+    key: &'a ObservedKey,
+    /// The workshop that owns it, when that workshop is scheduled on this user.
+    owner: Option<&'a Window>,
+    /// The claim tag's value, whatever it names.
+    claim: Option<String>,
+    fate: Fate,
+    /// Deleted to make room for a new key.
+    frees_slot: bool,
+}
+
+/// A key a live workshop needs.
+struct Need<'a> {
+    window: &'a Window,
+    reason: String,
+    rotation: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_keys(
+    b: &mut Builder,
+    desired: &Desired,
+    observed: &Observed,
+    user: &str,
+    windows: &[Window],
+    existing: Option<&ObservedUser>,
+    now: DateTime<Utc>,
+) {
+    let empty_tags = BTreeMap::new();
+    let (keys, user_tags) = match existing {
+        Some(u) => (u.keys.as_slice(), &u.tags),
+        None => (&[][..], &empty_tags),
+    };
+    let window_of = |id: &str| windows.iter().find(|w| w.workshop == id);
+
+    // Ownership: the claim tag, or (when a run stopped between writing the credentials file and
+    // tagging) the credentials file that holds the key.
+    let mut plans: Vec<KeyPlan> = Vec::new();
+    for k in keys {
+        let id = &k.access_key_id;
+        let claim = user_tags.get(id).cloned();
+        let mut owner = claim.as_deref().and_then(window_of);
+        if claim.is_none() {
+            let adopted = windows.iter().find(|w| {
+                observed
+                    .files
+                    .get(&w.workshop)
+                    .is_some_and(|f| &f.access_key_id == id)
+            });
+            if let Some(w) = adopted {
+                let mut a = Action::new(
+                    ActionKind::TagUser,
+                    Effect::Change,
+                    user,
+                    format!(
+                        "claim key for workshop {}: its credentials file holds the key",
+                        w.workshop
+                    ),
+                )
+                .key(id)
+                .workshop(&w.workshop);
+                a.tags.insert(id.clone(), w.workshop.clone());
+                b.push(Phase::TagUser, a);
+                owner = Some(w);
+            }
+        }
+        plans.push(KeyPlan {
+            key: k,
+            owner,
+            claim,
+            fate: Fate::Keep,
+            frees_slot: false,
+        });
+    }
+
+    // When each inactive key was deactivated, from our tag; stamp keys that lack it.
+    let deactivated_at = |k: &ObservedKey| {
+        user_tags
+            .get(&tags::deactivated_tag(&k.access_key_id))
+            .and_then(|v| tags::parse_time(v))
+    };
+
+    // Fates before slot accounting.
+    for i in 0..plans.len() {
+        let fate = {
+            let p = &plans[i];
+            let k = p.key;
+            let active = k.status == KeyStatus::Active;
+            let since = deactivated_at(k).unwrap_or(now);
+            match p.owner {
+                Some(w) if now >= w.delete_at => Fate::Delete(format!(
+                    "workshop {} ended {} ago; hold over",
+                    w.workshop,
+                    human(now - w.end)
+                )),
+                Some(w) if now >= w.revoke_at => {
+                    if active {
+                        Fate::Deactivate(format!(
+                            "workshop {} ended {} ago; grace over",
+                            w.workshop,
+                            human(now - w.end)
+                        ))
+                    } else {
+                        Fate::Hold { until: w.delete_at }
+                    }
+                }
+                Some(w) if now < w.key_from => {
+                    let why = format!(
+                        "workshop {} does not need a key until {}",
+                        w.workshop,
+                        tags::format_time(w.key_from)
+                    );
+                    hold_or_delete(active, since + desired.hold, now, why)
+                }
+                Some(w) => {
+                    // Live window: the newest active key is current; older ones go after the
+                    // rotation overlap.
+                    let newest = plans
+                        .iter()
+                        .filter(|q| {
+                            q.key.status == KeyStatus::Active
+                                && q.owner.is_some_and(|o| o.workshop == w.workshop)
+                        })
+                        .map(|q| (q.key.created, &q.key.access_key_id))
+                        .max();
+                    match newest {
+                        Some((_, id)) if id == &k.access_key_id => Fate::Keep,
+                        Some((created, id)) if active => {
+                            if now >= created + desired.rotation_overlap {
+                                Fate::Deactivate(format!(
+                                    "replaced by newer key {id} of workshop {}",
+                                    w.workshop
+                                ))
+                            } else {
+                                Fate::Keep
+                            }
+                        }
+                        _ => {
+                            let until = (since + desired.hold).min(w.delete_at);
+                            hold_or_delete(
+                                false,
+                                until,
+                                now,
+                                format!("inactive key of workshop {}; hold over", w.workshop),
+                            )
+                        }
+                    }
+                }
+                None => {
+                    let why = match &p.claim {
+                        Some(other) => format!(
+                            "claimed by workshop {other}, which the schedule does not list on this user"
+                        ),
+                        None => "not claimed by any scheduled workshop".to_string(),
+                    };
+                    hold_or_delete(active, since + desired.hold, now, why)
+                }
+            }
+        };
+        plans[i].fate = fate;
+    }
+
+    // Inactive keys we keep for a while need a deactivation time to count the hold from.
+    for p in &plans {
+        let stays_inactive = matches!(p.fate, Fate::Hold { .. });
+        if stays_inactive && deactivated_at(p.key).is_none() {
+            let tag = tags::deactivated_tag(&p.key.access_key_id);
+            let mut a = Action::new(
+                ActionKind::TagUser,
+                Effect::Change,
+                user,
+                "record when the inactive key was first seen, to count its hold from",
+            )
+            .key(&p.key.access_key_id);
+            a.tags.insert(tag, tags::format_time(now));
+            b.push(Phase::TagUser, a);
+        }
+    }
+
+    // What live workshops need.
+    let mut needs: Vec<Need> = Vec::new();
+    for w in windows.iter().filter(|w| w.is_live(now)) {
+        let current = plans
+            .iter()
+            .filter(|p| {
+                p.fate == Fate::Keep && p.owner.is_some_and(|o| o.workshop == w.workshop)
+            })
+            .map(|p| p.key)
+            .max_by_key(|k| (k.created, &k.access_key_id));
+        match current {
+            None => {
+                if let Some(pending) = pending_key(observed, keys, &w.workshop, now) {
+                    b.warnings.push(format!(
+                        "workshop {}: key {pending} was created less than {} ago and is not visible in IAM yet; not creating another",
+                        w.workshop,
+                        human(VISIBILITY_WINDOW)
+                    ));
+                    continue;
+                }
+                let reason = if now < w.start {
+                    format!("workshop {} starts in {}", w.workshop, human(w.start - now))
+                } else {
+                    format!(
+                        "workshop {} is live until {}",
+                        w.workshop,
+                        tags::format_time(w.revoke_at)
+                    )
+                };
+                needs.push(Need {
+                    window: w,
+                    reason,
+                    rotation: false,
+                });
+            }
+            Some(k) => {
+                match observed.files.get(&w.workshop) {
+                    Some(f) if f.access_key_id == k.access_key_id => {}
+                    _ => b.warnings.push(format!(
+                        "workshop {}: key {} has no credentials file here ({}.env): its secret is not on this machine",
+                        w.workshop, k.access_key_id, w.workshop
+                    )),
+                }
+                if let Some(rotate_after) = desired.rotate_after {
+                    let worth_it = now + desired.rotation_overlap < w.revoke_at;
+                    if now - k.created >= rotate_after && worth_it {
+                        needs.push(Need {
+                            window: w,
+                            reason: format!(
+                                "rotate key {} of workshop {}: live for {} (rotate_after {})",
+                                k.access_key_id,
+                                w.workshop,
+                                human(now - k.created),
+                                human(rotate_after)
+                            ),
+                            rotation: true,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    needs.sort_by_key(|n| (n.rotation, n.window.key_from, n.window.workshop.clone()));
+
+    // Slots: two keys per user, inactive ones included.
+    let mut used = plans
+        .iter()
+        .filter(|p| !matches!(p.fate, Fate::Delete(_)))
+        .count();
+    for need in needs {
+        if used >= KEYS_PER_USER {
+            match pick_victim(&plans) {
+                Some(i) => {
+                    let why = format!(
+                        "frees a slot for workshop {} (AWS allows two keys per user)",
+                        need.window.workshop
+                    );
+                    plans[i].fate = Fate::Delete(why);
+                    plans[i].frees_slot = true;
+                    used -= 1;
+                }
+                None => {
+                    let holders: Vec<String> = plans
+                        .iter()
+                        .filter(|p| !matches!(p.fate, Fate::Delete(_)))
+                        .map(|p| match p.owner {
+                            Some(o) => format!(
+                                "{} (workshop {}, live until {})",
+                                p.key.access_key_id,
+                                o.workshop,
+                                tags::format_time(o.revoke_at)
+                            ),
+                            None => p.key.access_key_id.clone(),
+                        })
+                        .collect();
+                    let msg = format!(
+                        "user {user} already holds two keys in use: {}",
+                        holders.join(", ")
+                    );
+                    if need.rotation {
+                        b.warnings.push(format!(
+                            "workshop {}: rotation postponed: {msg}",
+                            need.window.workshop
+                        ));
+                    } else {
+                        b.blocked.push(Blocked {
+                            workshop: need.window.workshop.clone(),
+                            reason: format!(
+                                "{msg}; move the workshop to another user or wait until one ends"
+                            ),
+                        });
+                    }
+                    continue;
+                }
+            }
+        }
+        used += 1;
+        b.push(
+            Phase::CreateKey,
+            Action::new(ActionKind::CreateKey, Effect::Create, user, need.reason)
+                .workshop(&need.window.workshop),
+        );
+    }
+
+    // Emit key actions.
+    for p in &plans {
+        let workshop = p.owner.map(|w| &w.workshop).or(p.claim.as_ref());
+        let active = p.key.status == KeyStatus::Active;
+        match &p.fate {
+            Fate::Keep | Fate::Hold { .. } => {}
+            Fate::Deactivate(why) => b.push(
+                Phase::Deactivate,
+                key_action(ActionKind::DeactivateKey, user, p.key, workshop, why),
+            ),
+            Fate::Delete(why) => {
+                let (deactivate_phase, delete_phase) = if p.frees_slot {
+                    (Phase::FreeSlot, Phase::FreeSlot)
+                } else {
+                    (Phase::Deactivate, Phase::DeleteKey)
+                };
+                if active {
+                    b.push(
+                        deactivate_phase,
+                        key_action(ActionKind::DeactivateKey, user, p.key, workshop, why),
+                    );
+                }
+                b.push(
+                    delete_phase,
+                    key_action(ActionKind::DeleteKey, user, p.key, workshop, why),
+                );
+            }
+        }
+    }
+
+    plan_stale_tags(b, observed, user, keys, user_tags, now);
+}
+
+/// An active key is deactivated now; an inactive one is deleted once its hold is over.
+fn hold_or_delete(active: bool, until: DateTime<Utc>, now: DateTime<Utc>, why: String) -> Fate {
+    if active {
+        Fate::Deactivate(why)
+    } else if now >= until {
+        Fate::Delete(format!("{why}; hold over"))
+    } else {
+        Fate::Hold { until }
+    }
+}
+
+/// The key to delete when a slot is needed: an inactive one first (the one due soonest), then
+/// one being deactivated in this run. Never a key that stays active.
+fn pick_victim(plans: &[KeyPlan]) -> Option<usize> {
+    let held = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p.fate {
+            Fate::Hold { until } => Some((until, &p.key.access_key_id, i)),
+            _ => None,
+        })
+        .min()
+        .map(|(_, _, i)| i);
+    held.or_else(|| {
+        plans
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(p.fate, Fate::Deactivate(_)))
+            .min_by_key(|(_, p)| &p.key.access_key_id)
+            .map(|(i, _)| i)
+    })
+}
+
+/// A key this tool wrote for `workshop` recently that IAM does not list yet.
+fn pending_key(
+    observed: &Observed,
+    keys: &[ObservedKey],
+    workshop: &str,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let f = observed.files.get(workshop)?;
+    let written = f.written?;
+    let recent = (now - written).abs() < VISIBILITY_WINDOW;
+    let listed = keys.iter().any(|k| k.access_key_id == f.access_key_id);
+    (recent && !listed).then(|| f.access_key_id.clone())
+}
+
+/// Claim and bookkeeping tags about keys that no longer exist.
+fn plan_stale_tags(
+    b: &mut Builder,
+    observed: &Observed,
+    user: &str,
+    keys: &[ObservedKey],
+    user_tags: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) {
+    let exists = |id: &str| keys.iter().any(|k| k.access_key_id == id);
+    let pending: BTreeSet<&str> = observed
+        .files
+        .values()
+        .filter(|f| f.written.is_some_and(|t| (now - t).abs() < VISIBILITY_WINDOW))
+        .map(|f| f.access_key_id.as_str())
+        .collect();
+    let mut stale: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for tag in user_tags.keys() {
+        let key_id = if tags::is_access_key_id(tag) {
+            Some(tag.as_str())
+        } else {
+            tags::bookkeeping_key_id(tag)
+        };
+        if let Some(id) = key_id {
+            if !exists(id) && !pending.contains(id) {
+                stale.entry(id).or_default().push(tag.clone());
+            }
+        }
+    }
+    for (id, untag) in stale {
+        let mut a = Action::new(
+            ActionKind::TagUser,
+            Effect::Change,
+            user,
+            "remove tags of a key that no longer exists",
+        )
+        .key(id);
+        a.workshop = user_tags.get(id).cloned();
+        a.untag = untag;
+        b.push(Phase::TagUser, a);
+    }
+}
+
+/// Credentials files holding keys that are gone (and will not be replaced in this run).
+fn plan_stale_files(b: &mut Builder, desired: &Desired, observed: &Observed, now: DateTime<Utc>) {
+    let live: BTreeSet<&str> = desired
+        .users
+        .values()
+        .flatten()
+        .filter(|w| w.is_live(now))
+        .map(|w| w.workshop.as_str())
+        .collect();
+    for (workshop, f) in &observed.files {
+        let exists = observed
+            .users
+            .iter()
+            .any(|u| u.key(&f.access_key_id).is_some());
+        let recent = f
+            .written
+            .is_some_and(|t| (now - t).abs() < VISIBILITY_WINDOW);
+        if !exists && !recent && !live.contains(workshop.as_str()) {
+            b.warnings.push(format!(
+                "credentials file {workshop}.env holds key {}, which no longer exists in IAM: delete the file",
+                f.access_key_id
+            ));
+        }
+    }
+}

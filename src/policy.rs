@@ -1,0 +1,225 @@
+//! The inline policy `BedrockInvokeOnly` that every managed user carries, built from the
+//! schedule's policy choice.
+
+use serde_json::{json, Value};
+
+use crate::schedule::PolicyChoice;
+
+pub const POLICY_NAME: &str = "BedrockInvokeOnly";
+pub const ACTIONS: [&str; 2] = [
+    "bedrock:InvokeModel",
+    "bedrock:InvokeModelWithResponseStream",
+];
+
+/// Regions that a cross-region inference profile of each geography routes to. Listing a region
+/// that a given profile does not use is harmless; missing one denies the call there.
+const GEOGRAPHIES: &[(&str, &str, &[&str])] = &[
+    // (prefix, partition, regions)
+    (
+        "us",
+        "aws",
+        &["us-east-1", "us-east-2", "us-west-1", "us-west-2"],
+    ),
+    (
+        "us-gov",
+        "aws-us-gov",
+        &["us-gov-east-1", "us-gov-west-1"],
+    ),
+    ("ca", "aws", &["ca-central-1", "ca-west-1"]),
+    (
+        "eu",
+        "aws",
+        &[
+            "eu-central-1",
+            "eu-central-2",
+            "eu-north-1",
+            "eu-south-1",
+            "eu-south-2",
+            "eu-west-1",
+            "eu-west-2",
+            "eu-west-3",
+        ],
+    ),
+    (
+        "apac",
+        "aws",
+        &[
+            "ap-east-2",
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-northeast-3",
+            "ap-south-1",
+            "ap-south-2",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "ap-southeast-3",
+            "ap-southeast-4",
+            "ap-southeast-5",
+            "ap-southeast-7",
+        ],
+    ),
+    ("jp", "aws", &["ap-northeast-1", "ap-northeast-3"]),
+    ("au", "aws", &["ap-southeast-2", "ap-southeast-4"]),
+];
+
+/// The policy document for a policy choice.
+pub fn document(choice: &PolicyChoice) -> Value {
+    let resource = match choice {
+        PolicyChoice::AllModels => json!("*"),
+        PolicyChoice::Restricted { models } => {
+            let mut arns: Vec<String> = models.iter().flat_map(|m| resources_for(m)).collect();
+            arns.sort();
+            arns.dedup();
+            json!(arns)
+        }
+    };
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "BedrockInvokeOnly",
+            "Effect": "Allow",
+            "Action": ACTIONS,
+            "Resource": resource,
+        }]
+    })
+}
+
+/// The ARNs one listed model needs.
+///
+/// - An ARN is used as it is.
+/// - A cross-region inference profile id (`us.anthropic.claude-...`) needs the profile's ARN and
+///   the foundation model's ARN in every region the profile routes to: Bedrock authorises both.
+/// - A plain model id becomes a foundation-model ARN in any region.
+pub fn resources_for(model: &str) -> Vec<String> {
+    if model.starts_with("arn:") {
+        return vec![model.to_string()];
+    }
+    if model.starts_with("global.") {
+        let base = &model["global.".len()..];
+        return vec![
+            format!("arn:aws:bedrock:*:*:inference-profile/{model}"),
+            format!("arn:aws:bedrock:*::foundation-model/{base}"),
+        ];
+    }
+    // Longest prefix first so that `us-gov.` is not read as `us`.
+    let mut geos: Vec<_> = GEOGRAPHIES.iter().collect();
+    geos.sort_by_key(|(prefix, _, _)| std::cmp::Reverse(prefix.len()));
+    for (prefix, partition, regions) in geos {
+        if let Some(base) = model.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) {
+            let mut arns = vec![format!(
+                "arn:{partition}:bedrock:*:*:inference-profile/{model}"
+            )];
+            arns.extend(
+                regions
+                    .iter()
+                    .map(|r| format!("arn:{partition}:bedrock:{r}::foundation-model/{base}")),
+            );
+            return arns;
+        }
+    }
+    vec![format!("arn:aws:bedrock:*::foundation-model/{model}")]
+}
+
+/// Whether two policy documents say the same thing: compared as JSON, with a single-string
+/// `Action` or `Resource` equal to a one-element list and list order ignored there.
+pub fn same_document(a: &Value, b: &Value) -> bool {
+    normalise(a) == normalise(b)
+}
+
+fn normalise(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match (k.as_str(), v) {
+                        ("Action" | "Resource" | "NotAction" | "NotResource", Value::String(s)) => {
+                            json!([s])
+                        }
+                        ("Action" | "Resource" | "NotAction" | "NotResource", Value::Array(items)) => {
+                            let mut items = items.clone();
+                            items.sort_by_key(|i| i.to_string());
+                            Value::Array(items)
+                        }
+                        ("Statement", Value::Object(_)) => json!([normalise(v)]),
+                        _ => normalise(v),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(normalise).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_models_is_the_runbooks_wildcard_policy() {
+        let doc = document(&PolicyChoice::AllModels);
+        assert_eq!(doc["Statement"][0]["Resource"], json!("*"));
+        assert_eq!(doc["Statement"][0]["Action"], json!(ACTIONS));
+        assert_eq!(doc["Statement"][0]["Effect"], json!("Allow"));
+    }
+
+    #[test]
+    fn inference_profile_needs_profile_and_regional_model_arns() {
+        let arns = resources_for("us.anthropic.claude-3-7-sonnet-20250219-v1:0");
+        assert!(arns.contains(
+            &"arn:aws:bedrock:*:*:inference-profile/us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+                .to_string()
+        ));
+        for region in ["us-east-1", "us-east-2", "us-west-2"] {
+            assert!(arns.contains(&format!(
+                "arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-7-sonnet-20250219-v1:0"
+            )));
+        }
+        assert!(!arns.iter().any(|a| a.contains("foundation-model/us.")));
+    }
+
+    #[test]
+    fn us_gov_profile_is_not_read_as_us() {
+        let arns = resources_for("us-gov.anthropic.claude-3-5-sonnet-20240620-v1:0");
+        assert!(arns[0].starts_with("arn:aws-us-gov:bedrock:*:*:inference-profile/us-gov."));
+        assert!(arns.iter().all(|a| !a.contains("foundation-model/gov")));
+    }
+
+    #[test]
+    fn plain_ids_and_arns() {
+        assert_eq!(
+            resources_for("amazon.titan-embed-text-v1"),
+            vec!["arn:aws:bedrock:*::foundation-model/amazon.titan-embed-text-v1"]
+        );
+        let arn = "arn:aws:bedrock:eu-west-1::foundation-model/x.y";
+        assert_eq!(resources_for(arn), vec![arn]);
+    }
+
+    #[test]
+    fn restricted_document_is_sorted_and_deduplicated() {
+        let doc = document(&PolicyChoice::Restricted {
+            models: vec![
+                "amazon.titan-embed-text-v1".into(),
+                "amazon.titan-embed-text-v1".into(),
+            ],
+        });
+        assert_eq!(
+            doc["Statement"][0]["Resource"],
+            json!(["arn:aws:bedrock:*::foundation-model/amazon.titan-embed-text-v1"])
+        );
+    }
+
+    #[test]
+    fn documents_compare_as_json_not_text() {
+        let a = document(&PolicyChoice::AllModels);
+        let text = serde_json::to_string_pretty(&a).unwrap();
+        let b: Value = serde_json::from_str(&text).unwrap();
+        assert!(same_document(&a, &b));
+        let mut c = a.clone();
+        c["Statement"][0]["Action"] = json!([ACTIONS[1], ACTIONS[0]]);
+        assert!(same_document(&a, &c));
+        c["Statement"][0]["Resource"] = json!(["arn:aws:bedrock:*::foundation-model/x"]);
+        assert!(!same_document(&a, &c));
+    }
+}

@@ -1,0 +1,470 @@
+//! Prove a freshly created key works: call Bedrock Runtime `InvokeModel` with the key itself
+//! (and nothing else: no ambient credential chain), retrying while the key propagates, and say
+//! what the answer means for the workshop.
+//!
+//! `classify` maps answers to an [`Outcome`] (pure), `models` picks the models and the cheapest
+//! body per model, and [`verify_key`] does the I/O. The secret goes only into the SDK's
+//! credentials provider; details, logs and Debug output never carry it.
+
+mod classify;
+mod models;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_sdk_bedrockruntime::config::{BehaviorVersion, Region};
+use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_smithy_http_client::tls;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_smithy_types::Blob;
+use serde::{Deserialize, Serialize};
+
+pub use classify::classify;
+pub use models::{invocable_model, models_to_verify, request_body};
+
+use crate::secrets::Secret;
+
+/// What a verification found.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The model answered the key.
+    Verified,
+    /// The key's policy does not allow the model.
+    AccessDenied,
+    /// The account may not use the model (model access not granted, unknown model here).
+    ModelNotEnabled,
+    /// The key was not accepted within the timeout (deleted, or not yet replicated).
+    InvalidToken,
+    /// Bedrock throttled the check: could not check.
+    Throttled,
+    /// No usable answer (connection, timeout, service error): could not check.
+    Network,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Verified,
+        Outcome::AccessDenied,
+        Outcome::ModelNotEnabled,
+        Outcome::InvalidToken,
+        Outcome::Throttled,
+        Outcome::Network,
+    ];
+
+    /// The kebab-case word, as in JSON output.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Verified => "verified",
+            Outcome::AccessDenied => "access-denied",
+            Outcome::ModelNotEnabled => "model-not-enabled",
+            Outcome::InvalidToken => "invalid-token",
+            Outcome::Throttled => "throttled",
+            Outcome::Network => "network",
+        }
+    }
+
+    /// The key works for the model.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Verified)
+    }
+
+    /// The workshop is at risk: the key, its policy or the account's model access is wrong.
+    /// (`throttled` and `network` mean "could not check", not a fault of the key.)
+    pub fn is_key_fault(&self) -> bool {
+        matches!(
+            self,
+            Outcome::AccessDenied | Outcome::ModelNotEnabled | Outcome::InvalidToken
+        )
+    }
+
+    /// What to do about it.
+    pub fn advice(&self) -> &'static str {
+        match self {
+            Outcome::Verified => "the key works for this model; nothing to do",
+            Outcome::AccessDenied => {
+                "the key's policy does not allow this model: check the policy choice \
+                 (all models or restricted) and the models listed in the schedule, then reconcile again"
+            }
+            Outcome::ModelNotEnabled => {
+                "the AWS account has no access to this model in this region: an admin must request \
+                 it in the Bedrock console (Model access), or choose a model the account can use"
+            }
+            Outcome::InvalidToken => {
+                "the key was not accepted within the timeout: it was deleted or deactivated, or is \
+                 not yet replicated; check it in IAM, verify again in a minute or raise verify_timeout"
+            }
+            Outcome::Throttled => {
+                "Bedrock throttled the check; could not check, not the key's fault: verify again later"
+            }
+            Outcome::Network => {
+                "could not reach Bedrock (network, timeout or service error); could not check, not \
+                 the key's fault: check connectivity, region and endpoint, then verify again"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown verification outcome `{0}` (expected verified, access-denied, model-not-enabled, \
+     invalid-token, throttled or network)"
+)]
+pub struct ParseOutcomeError(pub String);
+
+impl FromStr for Outcome {
+    type Err = ParseOutcomeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Outcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s.trim())
+            .ok_or_else(|| ParseOutcomeError(s.to_string()))
+    }
+}
+
+/// One key, one model.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyRequest<'a> {
+    pub access_key_id: &'a str,
+    pub secret: &'a Secret,
+    pub region: &'a str,
+    /// A model id, inference profile id or ARN, as InvokeModel takes it.
+    pub model: &'a str,
+    /// How long to keep retrying while the key is not (yet) recognised.
+    pub timeout: Duration,
+    /// None: `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` or `AWS_ENDPOINT_URL` from the environment (as
+    /// aws-config does, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the AWS endpoint.
+    pub endpoint_url: Option<&'a str>,
+}
+
+/// The wait between attempts while the key is not recognised: `initial`, doubled each time, at
+/// most `max_delay`, and never past the request's timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for Backoff {
+    /// 1 s, 2 s, 4 s, 8 s, 16 s, 16 s...
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_secs(1),
+            max_delay: Duration::from_secs(16),
+        }
+    }
+}
+
+/// The result for one model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub model: String,
+    pub outcome: Outcome,
+    /// InvokeModel calls made (the SDK's own retries are off: one call per attempt).
+    pub attempts: u32,
+    /// The service's code and message (or the transport error) of the last answer; never the secret.
+    pub detail: String,
+}
+
+/// `settings.verify_timeout` as a `Duration` (negative: zero).
+pub fn verify_timeout(settings: &crate::schedule::Settings) -> Duration {
+    settings.verify_timeout.to_std().unwrap_or(Duration::ZERO)
+}
+
+/// Verify with the default backoff (1 s, 2 s, 4 s... within `req.timeout`).
+pub async fn verify_key(req: &VerifyRequest<'_>) -> Verification {
+    verify_key_with(req, &Backoff::default()).await
+}
+
+/// One InvokeModel per attempt; retried only while the answer says the key is unknown
+/// (`UnrecognizedClientException`, `InvalidClientTokenId`, bare 401), until `req.timeout`.
+pub async fn verify_key_with(req: &VerifyRequest<'_>, backoff: &Backoff) -> Verification {
+    let client = client(req);
+    let body = request_body(req.model);
+    let start = tokio::time::Instant::now();
+    let mut delay = backoff.initial.max(Duration::from_millis(1));
+    let mut attempts: u32 = 0;
+    loop {
+        attempts += 1;
+        let answer = attempt(&client, req, &body).await;
+        tracing::debug!(
+            model = req.model,
+            access_key_id = req.access_key_id,
+            attempt = attempts,
+            outcome = answer.outcome.as_str(),
+            retry = answer.retry,
+            detail = %answer.detail,
+            "bedrock verification attempt"
+        );
+        let elapsed = start.elapsed();
+        if !answer.retry || elapsed >= req.timeout {
+            let detail = if answer.retry {
+                format!(
+                    "{} (still not accepted after {attempts} attempt{} in {:.1} s)",
+                    answer.detail,
+                    if attempts == 1 { "" } else { "s" },
+                    elapsed.as_secs_f64()
+                )
+            } else {
+                answer.detail
+            };
+            return Verification {
+                model: req.model.to_string(),
+                outcome: answer.outcome,
+                attempts,
+                detail,
+            };
+        }
+        tokio::time::sleep(delay.min(req.timeout - elapsed)).await;
+        delay = (delay * 2).min(backoff.max_delay.max(backoff.initial));
+    }
+}
+
+struct Answer {
+    outcome: Outcome,
+    retry: bool,
+    detail: String,
+}
+
+fn client(req: &VerifyRequest<'_>) -> aws_sdk_bedrockruntime::Client {
+    let credentials = Credentials::new(
+        req.access_key_id,
+        req.secret.expose(),
+        None,
+        None,
+        "workshop-keys",
+    );
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut config = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(req.region.to_string()))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(http_client)
+        // Our loop decides what to retry; the SDK would retry throttling and 5xx on its own.
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .build(),
+        );
+    if let Some(url) = req
+        .endpoint_url
+        .map(str::to_string)
+        .or_else(endpoint_from_env)
+    {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_bedrockruntime::Client::from_conf(config.build())
+}
+
+/// The endpoint aws-config would take from the environment for Bedrock Runtime.
+fn endpoint_from_env() -> Option<String> {
+    let ignore = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if ignore {
+        return None;
+    }
+    ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .map(|v| v.trim().to_string())
+        .find(|v| !v.is_empty())
+}
+
+async fn attempt(
+    client: &aws_sdk_bedrockruntime::Client,
+    req: &VerifyRequest<'_>,
+    body: &str,
+) -> Answer {
+    let result = client
+        .invoke_model()
+        .model_id(req.model)
+        .content_type("application/json")
+        .accept("application/json")
+        .body(Blob::new(body.as_bytes().to_vec()))
+        .send()
+        .await;
+    let err = match result {
+        Ok(output) => {
+            return Answer {
+                outcome: Outcome::Verified,
+                retry: false,
+                detail: format!("model answered ({} bytes)", output.body().as_ref().len()),
+            }
+        }
+        Err(err) => err,
+    };
+    let Some(raw) = err.raw_response() else {
+        // Dispatch failure, timeout, request construction: no answer from the service.
+        let detail = redact(&DisplayErrorContext(&err).to_string(), req.secret);
+        let c = classify::classify_full(None, None, None, None);
+        return Answer {
+            outcome: c.outcome,
+            retry: c.retry,
+            detail,
+        };
+    };
+    let status = raw.status().as_u16();
+    let raw_body = raw
+        .body()
+        .bytes()
+        .map(|b| String::from_utf8_lossy(b).into_owned());
+    let code = err
+        .code()
+        .map(str::to_string)
+        .or_else(|| raw.headers().get("x-amzn-errortype").map(str::to_string));
+    let c = classify::classify_full(
+        code.as_deref(),
+        err.message(),
+        Some(status),
+        raw_body.as_deref(),
+    );
+    let mut detail = match (&c.code, &c.message) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.clone(),
+        (None, Some(message)) => message.clone(),
+        (None, None) => match raw_body.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+            Some(b) => format!("unrecognised answer: {b}"),
+            None => "no error code in the answer".to_string(),
+        },
+    };
+    detail = format!("{} (HTTP {status})", shorten(&detail, 400));
+    Answer {
+        outcome: c.outcome,
+        retry: c.retry,
+        detail: redact(&detail, req.secret),
+    }
+}
+
+/// Whitespace collapsed, at most `max` characters.
+fn shorten(s: &str, max: usize) -> String {
+    let collapsed = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() <= max {
+        return collapsed;
+    }
+    let mut out: String = collapsed.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+/// Belt and braces: no answer should ever echo the secret, but if one did, it stops here.
+fn redact(s: &str, secret: &Secret) -> String {
+    let secret = secret.expose();
+    if secret.len() >= 8 && s.contains(secret) {
+        s.replace(secret, "<redacted>")
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_words_round_trip() {
+        for o in Outcome::ALL {
+            assert_eq!(o.as_str().parse::<Outcome>(), Ok(o));
+            assert_eq!(o.to_string(), o.as_str());
+            let json = serde_json::to_string(&o).unwrap();
+            assert_eq!(json, format!("\"{}\"", o.as_str()));
+            assert_eq!(serde_json::from_str::<Outcome>(&json).unwrap(), o);
+            assert!(!o.advice().is_empty());
+        }
+        assert_eq!("model-not-enabled".parse(), Ok(Outcome::ModelNotEnabled));
+        let err = "denied".parse::<Outcome>().unwrap_err();
+        assert_eq!(err, ParseOutcomeError("denied".into()));
+        assert!(err.to_string().contains("access-denied"));
+    }
+
+    #[test]
+    fn ok_and_fault_partition() {
+        use Outcome::*;
+        assert!(Verified.is_ok());
+        for o in [AccessDenied, ModelNotEnabled, InvalidToken] {
+            assert!(o.is_key_fault() && !o.is_ok(), "{o}");
+        }
+        for o in [Verified, Throttled, Network] {
+            assert!(!o.is_key_fault(), "{o}");
+        }
+        assert!(!Throttled.is_ok() && !Network.is_ok());
+    }
+
+    #[test]
+    fn advice_says_what_to_do() {
+        assert!(Outcome::ModelNotEnabled
+            .advice()
+            .contains("Bedrock console"));
+        assert!(Outcome::AccessDenied.advice().contains("policy"));
+        assert!(Outcome::Network.advice().contains("not the key's fault"));
+        assert!(Outcome::Throttled.advice().contains("not the key's fault"));
+    }
+
+    #[test]
+    fn request_debug_hides_the_secret() {
+        let secret = Secret::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into());
+        let req = VerifyRequest {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE",
+            secret: &secret,
+            region: "us-east-1",
+            model: "amazon.titan-embed-text-v1",
+            timeout: Duration::from_secs(1),
+            endpoint_url: Some("http://127.0.0.1:1"),
+        };
+        let debug = format!("{req:?}");
+        assert!(!debug.contains(secret.expose()), "{debug}");
+        assert!(debug.contains("AKIAIOSFODNN7EXAMPLE"));
+    }
+
+    #[test]
+    fn redact_and_shorten() {
+        let secret = Secret::new("abcdefghij0123456789".into());
+        assert_eq!(
+            redact("x abcdefghij0123456789 y", &secret),
+            "x <redacted> y"
+        );
+        assert_eq!(shorten("a \n  b", 10), "a b");
+        assert_eq!(shorten("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn verify_timeout_from_settings() {
+        let mut s = crate::schedule::Settings {
+            region: "us-east-1".into(),
+            user: "u".into(),
+            path: "/workshop/".into(),
+            policy: crate::schedule::PolicyChoice::AllModels,
+            lead: chrono::TimeDelta::hours(1),
+            grace: chrono::TimeDelta::hours(1),
+            hold: chrono::TimeDelta::hours(1),
+            credentials_dir: "credentials".into(),
+            timezone: None,
+            allow_long_grace: false,
+            rotate_after: None,
+            rotation_overlap: chrono::TimeDelta::hours(1),
+            verify: true,
+            verify_model: "amazon.titan-embed-text-v1".into(),
+            verify_all_models: true,
+            verify_timeout: chrono::TimeDelta::seconds(60),
+        };
+        assert_eq!(verify_timeout(&s), Duration::from_secs(60));
+        s.verify_timeout = chrono::TimeDelta::seconds(-1);
+        assert_eq!(verify_timeout(&s), Duration::ZERO);
+    }
+}

@@ -35,7 +35,7 @@ enum Phase {
     TagUser,
     Policy,
     PolicyCleanup,
-    /// Deletions that make room for a new key: before the create.
+    /// Key deletions: before the creates, so that a create never meets the two-key limit.
     FreeSlot,
     CreateKey,
     /// Revocations: after the creates (zero downtime).
@@ -286,8 +286,6 @@ struct KeyPlan<'a> {
     /// The claim tag's value, whatever it names.
     claim: Option<String>,
     fate: Fate,
-    /// Deleted to make room for a new key.
-    frees_slot: bool,
 }
 
 /// A key a live workshop needs.
@@ -350,7 +348,6 @@ fn plan_keys(
             owner,
             claim,
             fate: Fate::Keep,
-            frees_slot: false,
         });
     }
 
@@ -536,7 +533,6 @@ fn plan_keys(
                         need.window.workshop
                     );
                     plans[i].fate = Fate::Delete(why);
-                    plans[i].frees_slot = true;
                     used -= 1;
                 }
                 None => {
@@ -592,20 +588,17 @@ fn plan_keys(
                 Phase::Deactivate,
                 key_action(ActionKind::DeactivateKey, user, p.key, workshop, why),
             ),
+            // Every deletion precedes the creates: slot accounting counts deleted keys as
+            // gone. Keys deleted here are past their use, so no downtime follows.
             Fate::Delete(why) => {
-                let (deactivate_phase, delete_phase) = if p.frees_slot {
-                    (Phase::FreeSlot, Phase::FreeSlot)
-                } else {
-                    (Phase::Deactivate, Phase::DeleteKey)
-                };
                 if active {
                     b.push(
-                        deactivate_phase,
+                        Phase::FreeSlot,
                         key_action(ActionKind::DeactivateKey, user, p.key, workshop, why),
                     );
                 }
                 b.push(
-                    delete_phase,
+                    Phase::FreeSlot,
                     key_action(ActionKind::DeleteKey, user, p.key, workshop, why),
                 );
             }

@@ -184,7 +184,9 @@ async fn tags_with_an_access_key_id_as_key() {
     assert_eq!(iam.list_user_tags("bob").await.unwrap(), managed_tags());
 
     // Untagging keys that are not there is fine.
-    iam.untag_user("bob", &[id.clone()]).await.unwrap();
+    iam.untag_user("bob", std::slice::from_ref(&id))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -394,7 +396,7 @@ async fn managed_policy_attach_list_detach() {
 
     assert_eq!(
         iam.list_attached_user_policies("grace").await.unwrap(),
-        [arn.clone()]
+        [arn.as_str()]
     );
     expect_kind(
         iam.delete_user("grace").await,

@@ -628,3 +628,542 @@ impl Iam for AwsIam {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! moto answers everything in one page, so pagination, decoding and error mapping are tested
+    //! here against canned IAM answers.
+
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    use aws_credential_types::provider::{error::CredentialsError, future, ProvideCredentials};
+    use aws_credential_types::Credentials;
+    use aws_sdk_iam::config::retry::RetryConfig;
+    use aws_smithy_runtime_api::client::http::{
+        http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use chrono::TimeZone;
+
+    use super::*;
+
+    /// Answers requests in order with canned (status, body) pairs; records the request bodies.
+    #[derive(Debug, Clone, Default)]
+    struct Canned {
+        answers: Arc<Mutex<VecDeque<(u16, String)>>>,
+        requests: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Canned {
+        fn new(answers: impl IntoIterator<Item = (u16, String)>) -> Self {
+            Canned {
+                answers: Arc::new(Mutex::new(answers.into_iter().collect())),
+                requests: Arc::default(),
+            }
+        }
+
+        fn requests(&self) -> Vec<String> {
+            self.requests.lock().unwrap().clone()
+        }
+
+        fn iam(&self) -> AwsIam {
+            iam_with(
+                self.clone(),
+                Credentials::new("AKIDTEST", "not-a-secret", None, None, "test"),
+            )
+        }
+    }
+
+    impl HttpConnector for Canned {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let body = request
+                .body()
+                .bytes()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            self.requests.lock().unwrap().push(body);
+            let (status, body) = self
+                .answers
+                .lock()
+                .unwrap()
+                .pop_front()
+                .expect("more requests than canned answers");
+            HttpConnectorFuture::ready(Ok(HttpResponse::new(
+                StatusCode::try_from(status).unwrap(),
+                SdkBody::from(body),
+            )))
+        }
+    }
+
+    fn iam_with(connector: Canned, credentials: impl ProvideCredentials + 'static) -> AwsIam {
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::from_static("us-east-1"))
+            .credentials_provider(credentials)
+            .retry_config(RetryConfig::disabled())
+            .http_client(http_client_fn(move |_, _| {
+                SharedHttpConnector::new(connector.clone())
+            }))
+            .build();
+        AwsIam::from_client(aws_sdk_iam::Client::from_conf(config))
+    }
+
+    fn ok(op: &str, result: &str) -> (u16, String) {
+        (
+            200,
+            format!(
+                "<{op}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+                 <{op}Result>{result}</{op}Result>\
+                 <ResponseMetadata><RequestId>req</RequestId></ResponseMetadata></{op}Response>"
+            ),
+        )
+    }
+
+    fn error(status: u16, code: &str, message: &str) -> (u16, String) {
+        (
+            status,
+            format!(
+                "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+                 <Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+                 <RequestId>req</RequestId></ErrorResponse>"
+            ),
+        )
+    }
+
+    fn more(marker: &str) -> String {
+        format!("<IsTruncated>true</IsTruncated><Marker>{marker}</Marker>")
+    }
+
+    const DONE: &str = "<IsTruncated>false</IsTruncated>";
+
+    fn user(name: &str, path: &str) -> String {
+        format!(
+            "<member><Path>{path}</Path><UserName>{name}</UserName><UserId>AID{name}</UserId>\
+             <Arn>arn:aws:iam::123456789012:user{path}{name}</Arn>\
+             <CreateDate>2025-01-02T03:04:05Z</CreateDate></member>"
+        )
+    }
+
+    #[tokio::test]
+    async fn list_users_follows_markers() {
+        let canned = Canned::new([
+            ok(
+                "ListUsers",
+                &format!("<Users>{}</Users>{}", user("a", "/ws/"), more("m1")),
+            ),
+            ok(
+                "ListUsers",
+                &format!(
+                    "<Users>{}{}</Users>{}",
+                    user("b", "/ws/"),
+                    user("c", "/ws/x/"),
+                    more("m2")
+                ),
+            ),
+            ok("ListUsers", &format!("<Users></Users>{DONE}")),
+        ]);
+        let users = canned.iam().list_users("/ws/").await.unwrap();
+        assert_eq!(
+            users,
+            [
+                UserSummary {
+                    name: "a".into(),
+                    path: "/ws/".into()
+                },
+                UserSummary {
+                    name: "b".into(),
+                    path: "/ws/".into()
+                },
+                UserSummary {
+                    name: "c".into(),
+                    path: "/ws/x/".into()
+                },
+            ]
+        );
+        let requests = canned.requests();
+        assert_eq!(requests.len(), 3);
+        assert!(requests.iter().all(|r| r.contains("PathPrefix=%2Fws%2F")));
+        assert!(!requests[0].contains("Marker="));
+        assert!(requests[1].contains("Marker=m1"), "{}", requests[1]);
+        assert!(requests[2].contains("Marker=m2"), "{}", requests[2]);
+    }
+
+    #[tokio::test]
+    async fn list_user_tags_follows_markers() {
+        let tag = |k: &str, v: &str| format!("<member><Key>{k}</Key><Value>{v}</Value></member>");
+        let canned = Canned::new([
+            ok(
+                "ListUserTags",
+                &format!("<Tags>{}</Tags>{}", tag("a", "1"), more("t1")),
+            ),
+            ok(
+                "ListUserTags",
+                &format!("<Tags>{}</Tags>{DONE}", tag("AKIAEXAMPLE000000001", "ws")),
+            ),
+        ]);
+        let tags = canned.iam().list_user_tags("u").await.unwrap();
+        assert_eq!(
+            tags,
+            BTreeMap::from([
+                ("a".to_string(), "1".to_string()),
+                ("AKIAEXAMPLE000000001".to_string(), "ws".to_string()),
+            ])
+        );
+        assert!(canned.requests()[1].contains("Marker=t1"));
+    }
+
+    #[tokio::test]
+    async fn list_access_keys_follows_markers_and_converts() {
+        let key = |id: &str, status: &str, date: &str| {
+            format!(
+                "<member><UserName>u</UserName><AccessKeyId>{id}</AccessKeyId>\
+                 <Status>{status}</Status><CreateDate>{date}</CreateDate></member>"
+            )
+        };
+        let canned = Canned::new([
+            ok(
+                "ListAccessKeys",
+                &format!(
+                    "<AccessKeyMetadata>{}</AccessKeyMetadata>{}",
+                    key("AKIAEXAMPLE000000001", "Active", "2025-01-02T03:04:05Z"),
+                    more("k1")
+                ),
+            ),
+            ok(
+                "ListAccessKeys",
+                &format!(
+                    "<AccessKeyMetadata>{}</AccessKeyMetadata>{DONE}",
+                    key("AKIAEXAMPLE000000002", "Inactive", "2025-01-03T00:00:00.5Z")
+                ),
+            ),
+        ]);
+        let keys = canned.iam().list_access_keys("u").await.unwrap();
+        assert_eq!(
+            keys,
+            [
+                KeyMeta {
+                    access_key_id: "AKIAEXAMPLE000000001".into(),
+                    status: KeyStatus::Active,
+                    created: Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap(),
+                },
+                KeyMeta {
+                    access_key_id: "AKIAEXAMPLE000000002".into(),
+                    status: KeyStatus::Inactive,
+                    created: Utc.with_ymd_and_hms(2025, 1, 3, 0, 0, 0).unwrap()
+                        + chrono::Duration::milliseconds(500),
+                },
+            ]
+        );
+        assert!(canned.requests()[1].contains("Marker=k1"));
+    }
+
+    #[tokio::test]
+    async fn list_policies_follow_markers() {
+        let canned = Canned::new([
+            ok(
+                "ListUserPolicies",
+                &format!(
+                    "<PolicyNames><member>p1</member></PolicyNames>{}",
+                    more("p")
+                ),
+            ),
+            ok(
+                "ListUserPolicies",
+                &format!("<PolicyNames><member>p2</member></PolicyNames>{DONE}"),
+            ),
+            ok(
+                "ListAttachedUserPolicies",
+                &format!(
+                    "<AttachedPolicies><member><PolicyName>x</PolicyName>\
+                     <PolicyArn>arn:aws:iam::aws:policy/X</PolicyArn></member></AttachedPolicies>{}",
+                    more("q")
+                ),
+            ),
+            ok(
+                "ListAttachedUserPolicies",
+                &format!(
+                    "<AttachedPolicies><member><PolicyName>y</PolicyName>\
+                     <PolicyArn>arn:aws:iam::123456789012:policy/Y</PolicyArn></member>\
+                     </AttachedPolicies>{DONE}"
+                ),
+            ),
+        ]);
+        let iam = canned.iam();
+        assert_eq!(iam.list_user_policies("u").await.unwrap(), ["p1", "p2"]);
+        assert_eq!(
+            iam.list_attached_user_policies("u").await.unwrap(),
+            [
+                "arn:aws:iam::aws:policy/X",
+                "arn:aws:iam::123456789012:policy/Y"
+            ]
+        );
+        let requests = canned.requests();
+        assert!(requests[1].contains("Marker=p"));
+        assert!(requests[3].contains("Marker=q"));
+    }
+
+    #[tokio::test]
+    async fn get_user_policy_url_decodes() {
+        let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:InvokeModel","Resource":"arn:aws:bedrock:*::foundation-model/a.b-v1:0"}]}"#;
+        let canned = Canned::new([ok(
+            "GetUserPolicy",
+            &format!(
+                "<UserName>u</UserName><PolicyName>p</PolicyName>\
+                 <PolicyDocument>{}</PolicyDocument>",
+                urlencoding::encode(document)
+            ),
+        )]);
+        assert_eq!(
+            canned.iam().get_user_policy("u", "p").await.unwrap(),
+            document
+        );
+    }
+
+    #[tokio::test]
+    async fn last_used_not_applicable_is_none() {
+        let canned = Canned::new([
+            ok(
+                "GetAccessKeyLastUsed",
+                "<UserName>u</UserName><AccessKeyLastUsed><ServiceName>N/A</ServiceName>\
+                 <Region>N/A</Region></AccessKeyLastUsed>",
+            ),
+            ok(
+                "GetAccessKeyLastUsed",
+                "<UserName>u</UserName><AccessKeyLastUsed>\
+                 <LastUsedDate>2025-01-02T03:04:05Z</LastUsedDate>\
+                 <ServiceName>bedrock</ServiceName><Region>eu-central-1</Region>\
+                 </AccessKeyLastUsed>",
+            ),
+        ]);
+        let iam = canned.iam();
+        assert_eq!(
+            iam.get_access_key_last_used("AKIAEXAMPLE000000001")
+                .await
+                .unwrap(),
+            LastUsed::default()
+        );
+        assert_eq!(
+            iam.get_access_key_last_used("AKIAEXAMPLE000000001")
+                .await
+                .unwrap(),
+            LastUsed {
+                at: Some(Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap()),
+                service: Some("bedrock".into()),
+                region: Some("eu-central-1".into()),
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn create_access_key_wraps_the_secret() {
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let canned = Canned::new([ok(
+            "CreateAccessKey",
+            &format!(
+                "<AccessKey><UserName>u</UserName><AccessKeyId>AKIAEXAMPLE000000001</AccessKeyId>\
+                 <Status>Active</Status><SecretAccessKey>{secret}</SecretAccessKey>\
+                 <CreateDate>2025-01-02T03:04:05Z</CreateDate></AccessKey>"
+            ),
+        )]);
+        let key = canned.iam().create_access_key("u").await.unwrap();
+        assert_eq!(key.access_key_id, "AKIAEXAMPLE000000001");
+        assert!(key.secret.expose() == secret, "secret not passed through");
+        assert!(
+            !format!("{key:?}").contains(secret),
+            "Debug shows the secret"
+        );
+        assert_eq!(
+            key.created,
+            Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn service_errors_map_to_kinds() {
+        let cases = [
+            (
+                error(404, "NoSuchEntity", "no user"),
+                IamErrorKind::NoSuchEntity,
+            ),
+            (
+                error(409, "EntityAlreadyExists", "exists"),
+                IamErrorKind::EntityAlreadyExists,
+            ),
+            (
+                error(
+                    409,
+                    "LimitExceeded",
+                    "Cannot exceed quota for AccessKeysPerUser: 2",
+                ),
+                IamErrorKind::LimitExceeded,
+            ),
+            (
+                error(409, "DeleteConflict", "policies"),
+                IamErrorKind::DeleteConflict,
+            ),
+            (
+                error(403, "AccessDenied", "not allowed"),
+                IamErrorKind::AccessDenied,
+            ),
+            (
+                error(403, "InvalidClientTokenId", "bad key"),
+                IamErrorKind::AccessDenied,
+            ),
+            (
+                error(400, "Throttling", "Rate exceeded"),
+                IamErrorKind::Throttling,
+            ),
+            (
+                error(503, "ServiceFailure", "oops"),
+                IamErrorKind::Transient,
+            ),
+            (error(400, "ValidationError", "bad"), IamErrorKind::Other),
+            // moto's auth failures: XML the SDK does not decode, so no code, only the status.
+            (
+                (403, "<Response><Errors><Error/></Errors></Response>".into()),
+                IamErrorKind::AccessDenied,
+            ),
+            ((403, String::new()), IamErrorKind::AccessDenied),
+            ((429, String::new()), IamErrorKind::Throttling),
+            ((500, String::new()), IamErrorKind::Transient),
+            (
+                (502, "<html>bad gateway</html>".into()),
+                IamErrorKind::Transient,
+            ),
+            ((400, String::new()), IamErrorKind::Other),
+        ];
+        for (answer, kind) in cases {
+            let shown = answer.clone();
+            let canned = Canned::new([answer]);
+            let err = canned
+                .iam()
+                .put_user_policy("u", "p", r#"{"Sid":"SECRET-DOCUMENT"}"#)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, kind, "{shown:?}: {err}");
+            assert_eq!(err.operation, "PutUserPolicy");
+            assert_eq!(err.user.as_deref(), Some("u"));
+            assert!(!err.message.contains("SECRET-DOCUMENT"), "{err}");
+            assert!(!err.code.is_empty(), "{shown:?}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn missing_user_is_none_but_other_errors_stay_errors() {
+        let canned = Canned::new([
+            error(404, "NoSuchEntity", "no user"),
+            error(403, "AccessDenied", "not allowed"),
+        ]);
+        let iam = canned.iam();
+        assert_eq!(iam.get_user("u").await.unwrap(), None);
+        let err = iam.get_user("u").await.unwrap_err();
+        assert_eq!(err.kind, IamErrorKind::AccessDenied);
+        assert_eq!(err.code, "AccessDenied");
+        assert_eq!(err.message, "not allowed");
+        assert_eq!(err.operation, "GetUser");
+    }
+
+    #[derive(Debug)]
+    struct NoCredentials;
+
+    impl ProvideCredentials for NoCredentials {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            future::ProvideCredentials::ready(Err(CredentialsError::not_loaded(
+                "no credentials in this test",
+            )))
+        }
+    }
+
+    #[tokio::test]
+    async fn missing_credentials_are_not_transient() {
+        let canned = Canned::new([]);
+        let err = iam_with(canned.clone(), NoCredentials)
+            .list_users("/")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, IamErrorKind::Other, "{err}");
+        assert!(canned.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_transient() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config =
+            aws_config::SdkConfig::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .endpoint_url(format!("http://127.0.0.1:{port}"))
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(
+                        Credentials::new("AKIDTEST", "not-a-secret", None, None, "test"),
+                    ),
+                )
+                .retry_config(RetryConfig::disabled())
+                .http_client(
+                    aws_smithy_http_client::Builder::new()
+                        .tls_provider(tls::Provider::Rustls(
+                            tls::rustls_provider::CryptoMode::Ring,
+                        ))
+                        .build_https(),
+                )
+                .build();
+        // No region in the config: AwsIam::new signs for us-east-1.
+        let iam = AwsIam::new(&config);
+        assert_eq!(
+            iam.client().config().region().map(|r| r.as_ref()),
+            Some(IAM_SIGNING_REGION_FALLBACK)
+        );
+        let err = iam.delete_user("u").await.unwrap_err();
+        assert_eq!(err.kind, IamErrorKind::Transient, "{err}");
+        assert_eq!(err.code, "DispatchFailure");
+    }
+
+    #[test]
+    fn classification_table() {
+        let service = |code, status| classify(Failure::Service { code, status });
+        assert_eq!(
+            service(Some("ThrottlingException"), Some(400)),
+            IamErrorKind::Throttling
+        );
+        assert_eq!(
+            service(Some("RequestLimitExceeded"), Some(503)),
+            IamErrorKind::Throttling
+        );
+        assert_eq!(service(None, Some(403)), IamErrorKind::AccessDenied);
+        assert_eq!(service(None, Some(429)), IamErrorKind::Throttling);
+        assert_eq!(service(None, Some(504)), IamErrorKind::Transient);
+        assert_eq!(service(Some("Weird"), Some(404)), IamErrorKind::Other);
+        assert_eq!(
+            classify(Failure::Response { status: Some(200) }),
+            IamErrorKind::Transient
+        );
+        assert_eq!(
+            classify(Failure::Response { status: Some(403) }),
+            IamErrorKind::AccessDenied
+        );
+        assert_eq!(classify(Failure::Dispatch), IamErrorKind::Transient);
+        assert_eq!(classify(Failure::Timeout), IamErrorKind::Transient);
+        assert_eq!(classify(Failure::Local), IamErrorKind::Other);
+    }
+
+    #[test]
+    fn dates_convert_with_subseconds() {
+        let t = aws_smithy_types::DateTime::from_secs_and_nanos(1_735_787_045, 250_000_000);
+        assert_eq!(
+            to_chrono(&t),
+            Some(
+                Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap()
+                    + chrono::Duration::milliseconds(250)
+            )
+        );
+    }
+}

@@ -937,7 +937,16 @@ fn with_article(type_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
+    fn ok(text: &str) -> Schedule {
+        match parse(Path::new("dir/w.toml"), text) {
+            Ok(s) => s,
+            Err(e) => panic!("expected a valid schedule, got:\n{e}"),
+        }
+    }
+
+    /// Every diagnostic as `LINE:COL: message | hint`.
     fn errs(text: &str) -> Vec<String> {
         match parse(Path::new("w.toml"), text) {
             Ok(_) => vec![],
@@ -952,16 +961,553 @@ mod tests {
         }
     }
 
+    /// The single diagnostic of `text`, which must have exactly one.
+    fn one(text: &str) -> String {
+        let e = errs(text);
+        assert_eq!(e.len(), 1, "expected one diagnostic, got {e:#?}");
+        e.into_iter().next().unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    const W: &str = "[[workshop]]\nid = \"a\"\nstart = 2026-12-03T09:00:00+01:00\nend = 2026-12-03T17:00:00+01:00\n";
+
     #[test]
-    fn scratch() {
-        let deep_dotted = format!("a{} = 1", ".a".repeat(200_000));
-        let deep_header = format!("[a{}]", ".a".repeat(200_000));
-        let deep_array = format!("a = {}{}", "[".repeat(200_000), "]".repeat(200_000));
-        let deep_inline = format!("a = {}{}", "{b=".repeat(200_000), "}".repeat(200_000));
-        let deep_ws = format!("workshop = [{}{}]", "{id='a', x=".repeat(50_000), "}".repeat(50_000));
-        for t in [deep_dotted, deep_header, deep_array, deep_inline, deep_ws] {
-            let e = errs(&t);
-            eprintln!("{}", e.iter().map(|s| &s[..s.len().min(200)]).collect::<Vec<_>>().join("\n"));
+    fn empty_file_is_a_valid_schedule_with_defaults() {
+        let s = ok("");
+        assert!(s.workshops.is_empty());
+        assert_eq!(s.file, PathBuf::from("dir/w.toml"));
+        assert_eq!(s.settings, default_settings(Path::new("dir/w.toml")));
+        assert_eq!(s.settings.credentials_dir, PathBuf::from("dir/credentials"));
+        assert_eq!(s.settings.region, "us-east-1");
+        assert_eq!(s.settings.user, "workshop-bedrock-user");
+        assert_eq!(s.settings.path, "/workshop/");
+        assert_eq!(s.settings.policy, PolicyChoice::AllModels);
+        assert_eq!(s.settings.lead, TimeDelta::hours(24));
+        assert_eq!(s.settings.grace, TimeDelta::hours(1));
+        assert_eq!(s.settings.hold, TimeDelta::hours(24));
+        assert_eq!(s.settings.rotation_overlap, TimeDelta::hours(1));
+        assert_eq!(s.settings.verify_timeout, TimeDelta::seconds(60));
+        assert!(s.settings.verify && s.settings.verify_all_models && !s.settings.allow_long_grace);
+        assert_eq!(s.settings.verify_model, "amazon.titan-embed-text-v1");
+        assert_eq!((s.settings.timezone, s.settings.rotate_after), (None, None));
+        assert!(ok("# only a comment\n\n[settings]\n").workshops.is_empty());
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let s = ok(r#"
+[settings]
+region = "eu-central-1"
+user = "trainer"
+path = "/ws/berlin/"
+policy = "restricted"
+models = ["anthropic.claude-3-5-haiku-20241022-v1:0", "arn:aws:bedrock:eu-central-1::foundation-model/x"]
+lead = "2d"
+grace = "90m"
+hold = "12h"
+credentials_dir = "/var/lib/keys"
+timezone = "Europe/Berlin"
+allow_long_grace = true
+rotate_after = "7d"
+rotation_overlap = "30m"
+verify = false
+verify_model = "amazon.titan-embed-text-v2:0"
+verify_all_models = false
+verify_timeout = "2m"
+"#);
+        let st = &s.settings;
+        assert_eq!(st.region, "eu-central-1");
+        assert_eq!(st.user, "trainer");
+        assert_eq!(st.path, "/ws/berlin/");
+        assert_eq!(
+            st.policy,
+            PolicyChoice::Restricted {
+                models: vec![
+                    "anthropic.claude-3-5-haiku-20241022-v1:0".into(),
+                    "arn:aws:bedrock:eu-central-1::foundation-model/x".into()
+                ]
+            }
+        );
+        assert_eq!(st.lead, TimeDelta::days(2));
+        assert_eq!(st.grace, TimeDelta::minutes(90));
+        assert_eq!(st.hold, TimeDelta::hours(12));
+        assert_eq!(st.credentials_dir, PathBuf::from("/var/lib/keys"));
+        assert_eq!(st.timezone, Some(chrono_tz::Europe::Berlin));
+        assert!(st.allow_long_grace);
+        assert_eq!(st.rotate_after, Some(TimeDelta::days(7)));
+        assert_eq!(st.rotation_overlap, TimeDelta::minutes(30));
+        assert!(!st.verify && !st.verify_all_models);
+        assert_eq!(st.verify_model, "amazon.titan-embed-text-v2:0");
+        assert_eq!(st.verify_timeout, TimeDelta::minutes(2));
+    }
+
+    #[test]
+    fn credentials_dir_is_relative_to_the_schedule() {
+        let text = "[settings]\ncredentials_dir = \"keys/out\"\n";
+        let s = parse(Path::new("/srv/ws/workshops.toml"), text).unwrap();
+        assert_eq!(s.settings.credentials_dir, PathBuf::from("/srv/ws/keys/out"));
+        let s = parse(Path::new("workshops.toml"), text).unwrap();
+        assert_eq!(s.settings.credentials_dir, PathBuf::from("keys/out"));
+    }
+
+    #[test]
+    fn workshops_are_resolved_and_sorted() {
+        let s = ok(r#"
+[settings]
+lead = "12h"
+
+[[workshop]]
+id = "late"
+title = "Late one"
+start = 2026-12-04T09:00:00Z
+end = 2026-12-04T10:00:00Z
+user = "other-user"
+grace = "30m"
+
+[[workshop]]
+id = "b"
+start = 2026-12-03T09:00:00+01:00
+end = 2026-12-03T17:00:00+01:00
+
+[[workshop]]
+id = "a"
+start = 2026-12-03T08:00:00Z
+end = 2026-12-03T09:00:00Z
+lead = "1h"
+"#);
+        let ids: Vec<&str> = s.workshops.iter().map(|w| w.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "late"]);
+        let [a, b, late] = &s.workshops[..] else { panic!() };
+        assert_eq!((a.line, b.line, late.line), (18, 13, 5));
+        assert_eq!(b.start, at("2026-12-03T08:00:00Z"));
+        assert_eq!(b.end, at("2026-12-03T16:00:00Z"));
+        assert_eq!((b.user.as_str(), b.lead, b.grace), ("workshop-bedrock-user", TimeDelta::hours(12), TimeDelta::hours(1)));
+        assert_eq!((a.lead, a.title.as_deref()), (TimeDelta::hours(1), None));
+        assert_eq!(late.user, "other-user");
+        assert_eq!(late.grace, TimeDelta::minutes(30));
+        assert_eq!(late.title.as_deref(), Some("Late one"));
+        assert_eq!(s.users(), ["other-user", "workshop-bedrock-user"]);
+    }
+
+    #[test]
+    fn inline_workshops_and_dotted_settings_are_tables_too() {
+        let s = ok("settings.user = \"u1\"\nworkshop = [\n  { id = \"x\", start = 2026-12-03T09:00:00Z, end = 2026-12-03T10:00:00Z },\n]\n");
+        assert_eq!(s.settings.user, "u1");
+        assert_eq!(s.workshops[0].user, "u1");
+        assert_eq!(s.workshops[0].line, 3);
+    }
+
+    #[test]
+    fn syntax_error_is_the_only_diagnostic() {
+        assert_eq!(
+            one("[settings]\nregion = \"us-east-1\nlead = 3\n[[workshop]]\nid = 7\n"),
+            "2:20: invalid TOML: invalid basic string, expected `\"` | fix the TOML syntax first; nothing else was checked"
+        );
+        assert!(one("x = 1\nx = 2\n").starts_with("2:1: invalid TOML: duplicate key"));
+        assert!(one("[[workshop]]\nid = 'a'\nid = 'b'\n").starts_with("3:1: invalid TOML: duplicate key"));
+    }
+
+    #[test]
+    fn unknown_keys_everywhere_with_did_you_mean() {
+        let e = errs("regoin = 1\n[[workshops]]\n[settings]\nregoin = \"x\"\nstart = 1\nnonsense = 1\n[[workshop]]\nid = \"a\"\nstart = 2026-12-03T09:00:00Z\nend = 2026-12-03T10:00:00Z\ntitel = \"t\"\nregion = \"x\"\n");
+        assert_eq!(
+            e,
+            [
+                "1:1: unknown top-level key `regoin` | a schedule has a [settings] table and [[workshop]] tables".to_string(),
+                "2:3: unknown top-level key `workshops` | did you mean `workshop`?".into(),
+                "4:1: unknown key `regoin` in [settings] | did you mean `region`?".into(),
+                "5:1: unknown key `start` in [settings] | `start` belongs in a [[workshop]] table".into(),
+                format!("6:1: unknown key `nonsense` in [settings] | known keys are: {}", SETTINGS_KEYS.join(", ")),
+                "11:1: unknown key `titel` in [[workshop]] | did you mean `title`?".into(),
+                "12:1: unknown key `region` in [[workshop]] | `region` can only be set in [settings]".into(),
+            ]
+        );
+        assert_eq!(
+            one("lead = \"24h\"\n"),
+            "1:1: unknown top-level key `lead` | `lead` belongs in the [settings] table"
+        );
+        assert_eq!(
+            one("\"we ird\" = 1\n"),
+            "1:1: unknown top-level key \"we ird\" | a schedule has a [settings] table and [[workshop]] tables"
+        );
+    }
+
+    #[test]
+    fn settings_and_workshop_must_have_the_right_shape() {
+        assert_eq!(
+            one("settings = 3\n"),
+            "1:1: settings must be a table | write a single [settings] table (found an integer)"
+        );
+        assert_eq!(
+            one("[[settings]]\nregion = \"us-east-1\"\n"),
+            "1:3: settings must be a table | write a single [settings] table (found an array of tables)"
+        );
+        assert_eq!(
+            one("[workshop]\nid = \"a\"\n"),
+            "1:1: workshop must be an array of tables | start each workshop with [[workshop]] (double brackets) (found a table)"
+        );
+        assert_eq!(
+            one("workshop = [1]\n"),
+            "1:13: each workshop must be a table | start each workshop with a [[workshop]] header (found an integer)"
+        );
+    }
+
+    #[test]
+    fn missing_required_fields_point_at_the_header() {
+        assert_eq!(
+            errs("\n  [[workshop]]\ntitle = \"x\"\n"),
+            [
+                "2:3: workshop has no id | add id = \"...\": unique, 1-64 characters of A-Z a-z 0-9 . _ -, used in file names and IAM tags",
+                "2:3: workshop has no start | add start = 2026-12-03T09:00:00+01:00",
+                "2:3: workshop has no end | add end = 2026-12-03T17:00:00+01:00",
+            ]
+        );
+        assert_eq!(
+            one("[[workshop]]\nid = \"a\"\nstart = 2026-12-03T09:00:00Z\n"),
+            "1:1: workshop \"a\" has no end | add end = 2026-12-03T17:00:00+01:00"
+        );
+    }
+
+    #[test]
+    fn mistyped_fields() {
+        assert_eq!(
+            one("[settings]\nlead = 24\n"),
+            "2:8: lead must be a duration string like \"24h\" | write lead = \"24h\", with quotes and a unit (found an integer)"
+        );
+        assert_eq!(
+            one("[settings]\nverify = \"yes\"\n"),
+            "2:10: verify must be true or false | write verify = true or verify = false, without quotes (found a string)"
+        );
+        assert_eq!(
+            one("[settings]\nregion = [\"us-east-1\"]\n"),
+            "2:10: region must be a string | write region = \"us-east-1\" (found an array)"
+        );
+        assert_eq!(
+            one("[settings]\npolicy = \"restricted\"\nmodels = \"m\"\n"),
+            "3:10: models must be an array of model ids | write models = [\"anthropic.claude-3-5-haiku-20241022-v1:0\"] (found a string)"
+        );
+    }
+
+    #[test]
+    fn start_as_a_string_hints_at_an_unquoted_date_time() {
+        let e = one(&W.replace("start = 2026-12-03T09:00:00+01:00", "start = \"2026-12-03T09:00:00+01:00\""));
+        assert_eq!(
+            e,
+            "3:9: start must be a TOML date-time, not a string | write it without quotes: start = 2026-12-03T09:00:00+01:00"
+        );
+        let e = one(&W.replace("end = 2026-12-03T17:00:00+01:00", "end = \"tomorrow\""));
+        assert_eq!(
+            e,
+            "4:7: end must be a TOML date-time, not a string | write an unquoted TOML date-time, e.g. end = 2026-12-03T17:00:00+01:00"
+        );
+        let e = one(&W.replace("end = 2026-12-03T17:00:00+01:00", "end = 1700"));
+        assert_eq!(
+            e,
+            "4:7: end must be a date-time | write an unquoted TOML date-time, e.g. end = 2026-12-03T17:00:00+01:00 (found an integer)"
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_point_at_the_second_and_name_the_first_line() {
+        let text = format!("{W}\n{}", W.replace("09:00", "10:00"));
+        assert_eq!(
+            one(&text),
+            "7:6: duplicate workshop id \"a\" (first used on line 2) | workshop ids must be unique; rename one of them"
+        );
+    }
+
+    #[test]
+    fn bad_ids() {
+        for (id, col) in [("../x", 6), (".", 6), ("..", 6), ("", 6), ("a b", 6), ("ü", 6)] {
+            let text = W.replace("id = \"a\"", &format!("id = \"{id}\""));
+            let e = one(&text);
+            assert!(e.starts_with(&format!("2:{col}: invalid workshop id ")), "{e}");
+            assert!(e.contains("1-64 characters"), "{e}");
+        }
+        let long = "x".repeat(65);
+        assert!(one(&W.replace("id = \"a\"", &format!("id = \"{long}\""))).contains("invalid workshop id"));
+        assert!(ok(&W.replace("id = \"a\"", &format!("id = \"{}\"", "x".repeat(64)))).workshops.len() == 1);
+        assert_eq!(
+            one(&W.replace("id = \"a\"", "id = 12")),
+            "2:6: id must be a string | write id = \"context-engine-berlin\" (found an integer)"
+        );
+    }
+
+    #[test]
+    fn end_must_be_after_start() {
+        let e = one(&W.replace("end = 2026-12-03T17:00:00+01:00", "end = 2026-12-03T08:00:00Z"));
+        assert_eq!(
+            e,
+            "4:7: workshop \"a\" ends (2026-12-03T08:00:00Z) before or when it starts (2026-12-03T08:00:00Z) | end must be after start"
+        );
+        let e = one(&W.replace("end = 2026-12-03T17:00:00+01:00", "end = 2026-12-02T17:00:00+01:00"));
+        assert!(e.starts_with("4:7: workshop \"a\" ends (2026-12-02T16:00:00Z) before or when it starts"), "{e}");
+    }
+
+    #[test]
+    fn durations_must_parse() {
+        assert_eq!(
+            one("[settings]\nhold = \"-1h\"\n"),
+            "2:8: hold cannot be negative (\"-1h\") | write a number and a unit, e.g. \"90m\", \"24h\" or \"2d\""
+        );
+        let e = one("[settings]\nlead = \"24 hours!\"\n");
+        assert!(e.starts_with("2:8: invalid duration \"24 hours!\" for lead: "), "{e}");
+        let e = one("[settings]\nlead = \"400d\"\n");
+        assert_eq!(e, "2:8: lead = \"400d\" is too long: at most 365d");
+        let e = one("[settings]\nverify_timeout = \"0s\"\n");
+        assert_eq!(e, "2:18: verify_timeout must be longer than zero | e.g. verify_timeout = \"60s\"");
+        let e = one("[settings]\nrotate_after = \"0s\"\n");
+        assert!(e.starts_with("2:16: rotate_after must be longer than zero"), "{e}");
+        let e = one(&format!("{W}lead = \"soon\"\n"));
+        assert!(e.starts_with("5:8: invalid duration \"soon\" for lead"), "{e}");
+        // Durations in several forms.
+        let s = ok("[settings]\nlead = \"1day 2h\"\ngrace = \"0s\"\nhold = \"90min\"\n");
+        assert_eq!(s.settings.lead, TimeDelta::hours(26));
+        assert_eq!(s.settings.grace, TimeDelta::zero());
+        assert_eq!(s.settings.hold, TimeDelta::minutes(90));
+    }
+
+    #[test]
+    fn long_grace_needs_allow_long_grace() {
+        let hint = "keys should be revoked within a day of a workshop's end; to allow a longer grace, set allow_long_grace = true in [settings]";
+        assert_eq!(
+            one("[settings]\ngrace = \"25h\"\n"),
+            format!("2:9: grace = \"25h\" is longer than 24h | {hint}")
+        );
+        assert_eq!(
+            one(&format!("{W}grace = \"2d\"\n")),
+            format!("5:9: grace = \"2d\" is longer than 24h | {hint}")
+        );
+        assert!(ok("[settings]\ngrace = \"24h\"\n").settings.grace == MAX_GRACE);
+        let s = ok(&format!("[settings]\ngrace = \"25h\"\nallow_long_grace = true\n{W}grace = \"2d\"\n"));
+        assert_eq!(s.settings.grace, TimeDelta::hours(25));
+        assert_eq!(s.workshops[0].grace, TimeDelta::days(2));
+        // A mistyped allow_long_grace is reported once, not once per grace.
+        assert_eq!(
+            errs("[settings]\ngrace = \"25h\"\nallow_long_grace = \"yes\"\n").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn local_times_need_a_timezone() {
+        let text = W.replace("09:00:00+01:00", "09:00:00");
+        assert_eq!(
+            one(&text),
+            "3:9: start = 2026-12-03T09:00:00 has no UTC offset, and settings.timezone is not set | add an offset (start = 2026-12-03T09:00:00+01:00 or 2026-12-03T09:00:00Z), or set timezone = \"Europe/Berlin\" (an IANA name) in [settings] to read local times there"
+        );
+        let s = ok(&format!("[settings]\ntimezone = \"Europe/Berlin\"\n{text}"));
+        assert_eq!(s.workshops[0].start, at("2026-12-03T08:00:00Z"));
+        assert_eq!(s.workshops[0].end, at("2026-12-03T16:00:00Z"));
+        // A bad zone is reported once; the local times that needed it are not reported again.
+        assert_eq!(
+            one(&format!("[settings]\ntimezone = \"Europe/Berln\"\n{text}")),
+            "2:12: unknown time zone \"Europe/Berln\" | did you mean `Europe/Berlin`?"
+        );
+        assert_eq!(
+            one("[settings]\ntimezone = \"Mars/Olympus\"\n"),
+            "2:12: unknown time zone \"Mars/Olympus\" | use an IANA time zone name such as \"Europe/Berlin\" or \"America/New_York\""
+        );
+    }
+
+    #[test]
+    fn dst_gaps_and_overlaps_are_errors() {
+        let text = "[settings]\ntimezone = \"Europe/Berlin\"\n[[workshop]]\nid = \"a\"\nstart = 2026-03-29T02:30:00\nend = 2026-10-25T02:30:00\n";
+        assert_eq!(
+            errs(text),
+            [
+                "5:9: start = 2026-03-29T02:30:00 does not exist in Europe/Berlin (the clocks skip it for daylight saving time) | write the time with an explicit offset, e.g. start = 2026-03-29T03:30:00+02:00",
+                "6:7: end = 2026-10-25T02:30:00 is ambiguous in Europe/Berlin (it happens twice when the clocks go back) | write the time with an explicit offset: 2026-10-25T02:30:00+02:00 or 2026-10-25T02:30:00+01:00",
+            ]
+        );
+    }
+
+    #[test]
+    fn dates_or_times_alone_are_errors() {
+        let text = W
+            .replace("start = 2026-12-03T09:00:00+01:00", "start = 2026-12-03")
+            .replace("end = 2026-12-03T17:00:00+01:00", "end = 17:00:00");
+        assert_eq!(
+            errs(&text),
+            [
+                "3:9: start = 2026-12-03 is a date without a time of day | write a date-time with an offset, e.g. start = 2026-12-03T09:00:00+01:00",
+                "4:7: end = 17:00:00 is a time of day without a date | write a date-time with an offset, e.g. end = 2026-12-03T17:00:00+01:00",
+            ]
+        );
+    }
+
+    #[test]
+    fn policies() {
+        let hint = "list the model ids or ARNs keys may invoke, e.g. models = [\"anthropic.claude-3-5-haiku-20241022-v1:0\"]";
+        assert_eq!(
+            one("[settings]\npolicy = \"restricted\"\n"),
+            format!("2:10: policy = \"restricted\" needs a non-empty models list | {hint}")
+        );
+        assert_eq!(
+            one("[settings]\npolicy = \"restricted\"\nmodels = []\n"),
+            format!("3:10: models is empty, but policy = \"restricted\" needs at least one model | {hint}")
+        );
+        assert_eq!(
+            one("[settings]\npolicy = \"restrcted\"\n"),
+            "2:10: unknown policy \"restrcted\" | did you mean `restricted`?"
+        );
+        assert_eq!(
+            one("[settings]\npolicy = \"none\"\n"),
+            "2:10: unknown policy \"none\" | use policy = \"all-models\" or policy = \"restricted\""
+        );
+        let e = "2:1: models is only used with policy = \"restricted\" | set policy = \"restricted\" to limit keys to these models, or remove models";
+        assert_eq!(one("[settings]\nmodels = [\"m\"]\n"), e);
+        assert_eq!(one("[settings]\nmodels = [\"m\"]\npolicy = \"all-models\"\n"), e);
+        assert_eq!(
+            errs("[settings]\npolicy = \"restricted\"\nmodels = [\"ok\", 3, \"has space\", \"\"]\n"),
+            [
+                "3:17: models must be an array of strings | quote each model id, e.g. \"anthropic.claude-3-5-haiku-20241022-v1:0\" (found an integer)",
+                "3:20: invalid model id \"has space\" | a model id or ARN is non-empty and has no spaces, e.g. \"anthropic.claude-3-5-haiku-20241022-v1:0\"",
+                "3:33: invalid model id \"\" | a model id or ARN is non-empty and has no spaces, e.g. \"anthropic.claude-3-5-haiku-20241022-v1:0\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_paths_and_regions() {
+        assert_eq!(
+            one("[settings]\nuser = \"bad user\"\n"),
+            "2:8: invalid IAM user name \"bad user\" | IAM user names are 1-64 characters of A-Z a-z 0-9 and + = , . @ _ -"
+        );
+        assert!(one(&format!("{W}user = \"a/b\"\n")).starts_with("5:8: invalid IAM user name \"a/b\""));
+        assert!(one("[settings]\npath = \"workshop\"\n").starts_with("2:8: IAM path \"workshop\" must start and end with '/'"));
+        assert!(one("[settings]\npath = \"/a b/\"\n").starts_with("2:8: invalid IAM path \"/a b/\""));
+        assert!(one("[settings]\nregion = \"mars-1\"\n").starts_with("2:10: region \"mars-1\" does not look like an AWS region"));
+        assert!(one("[settings]\nregion = \"\"\n").starts_with("2:10: region \"\" must be non-empty and without spaces"));
+        assert!(one("[settings]\ncredentials_dir = \" \"\n").starts_with("2:19: credentials_dir must not be empty"));
+        assert!(one("[settings]\nverify_model = \"a b\"\n").starts_with("2:16: verify_model \"a b\" must be non-empty and without spaces"));
+        assert!(one(&format!("{W}title = 3\n")).starts_with("5:9: title must be a string"));
+    }
+
+    fn on(id: &str, start: &str, end: &str, extra: &str) -> String {
+        format!("[[workshop]]\nid = \"{id}\"\nstart = {start}\nend = {end}\n{extra}\n")
+    }
+
+    #[test]
+    fn capacity_is_reported_at_the_third_workshop() {
+        let text = [
+            on("a", "2026-12-03T09:00:00+01:00", "2026-12-03T17:00:00+01:00", ""),
+            on("b", "2026-12-03T09:00:00+01:00", "2026-12-03T17:00:00+01:00", ""),
+            on("c", "2026-12-03T09:00:00+01:00", "2026-12-03T17:00:00+01:00", ""),
+        ]
+        .concat();
+        assert_eq!(
+            one(&text),
+            "11:1: user workshop-bedrock-user would need 3 keys at once from 2026-12-02T08:00:00Z to 2026-12-03T17:00:00Z (workshops a, b, c); AWS allows two per user | move one workshop to another `user = ...`, or shorten lead/grace"
+        );
+        // Moving one to another user, or shortening lead, fixes it.
+        assert!(parse(Path::new("w"), &text.replacen("id = \"c\"", "id = \"c\"\nuser = \"u2\"", 1)).is_ok());
+        // Back to back: a's key ends at 17:00Z; c's key starts at 17:00Z.
+        let text = [
+            on("a", "2026-12-03T09:00:00Z", "2026-12-03T16:00:00Z", "lead = \"1h\""),
+            on("b", "2026-12-03T09:00:00Z", "2026-12-03T19:00:00Z", "lead = \"1h\""),
+            on("c", "2026-12-03T18:00:00Z", "2026-12-03T19:00:00Z", "lead = \"1h\""),
+        ]
+        .concat();
+        assert_eq!(ok(&text).workshops.len(), 3);
+        // Touching by one second too much collides.
+        let text = text.replace("16:00:00Z", "16:00:01Z");
+        let e = one(&text);
+        assert!(e.starts_with("11:1: user workshop-bedrock-user would need 3 keys at once from 2026-12-03T17:00:00Z to 2026-12-03T17:00:01Z (workshops a, b, c)"), "{e}");
+    }
+
+    #[test]
+    fn capacity_is_not_checked_with_unusable_settings_timing() {
+        let text = [
+            "[settings]\nlead = 24\n".to_string(),
+            on("a", "2026-12-03T09:00:00Z", "2026-12-03T17:00:00Z", ""),
+            on("b", "2026-12-03T09:00:00Z", "2026-12-03T17:00:00Z", ""),
+            on("c", "2026-12-03T09:00:00Z", "2026-12-03T17:00:00Z", ""),
+        ]
+        .concat();
+        assert_eq!(errs(&text).len(), 1);
+    }
+
+    #[test]
+    fn several_problems_at_once_sorted_by_position() {
+        let text = "[[workshop]]\nid = \"x\"\nstart = 2026-12-03T09:00:00+01:00\nend = 2026-12-03T08:00:00+01:00\n\n[settings]\nlead = 24\ngrace = \"2d\"\nregoin = \"eu-west-1\"\n\n[[workshop]]\nid = \"x\"\nstart = \"2026-12-04T09:00:00Z\"\n";
+        let e = errs(text);
+        let positions: Vec<&str> = e.iter().map(|s| s.split(": ").next().unwrap()).collect();
+        assert_eq!(positions, ["4:7", "7:8", "8:9", "9:1", "11:1", "12:6", "13:9"], "{e:#?}");
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let e = one("[settings]\nuser = \"Bärbel\"\n");
+        assert!(e.starts_with("2:8: "), "{e}");
+        let e = errs("workshop = [{ title = \"äöü\", id = \"../x\", start = 2026-12-03T09:00:00Z, end = 2026-12-03T10:00:00Z }]\n");
+        assert!(e[0].starts_with("1:35: invalid workshop id"), "{e:?}");
+        // CRLF line ends and a byte order mark.
+        let e = one("\u{feff}[settings]\r\nlead = 1\r\n");
+        assert!(e.starts_with("2:8: "), "{e}");
+        let e = one("\u{feff}nope = 1\r\n");
+        assert!(e.starts_with("1:1: "), "{e}");
+    }
+
+    #[test]
+    fn a_hundred_thousand_workshops_parse_quickly() {
+        use std::fmt::Write as _;
+        let mut text = String::from("[settings]\nlead = \"1h\"\ngrace = \"0s\"\n");
+        for i in 0..100_000 {
+            let (d, h) = (i / 24, i % 24);
+            let user = i % 50_000;
+            let _ = write!(
+                text,
+                "[[workshop]]\nid = \"w{i}\"\nuser = \"u{user}\"\nstart = 2026-01-01T00:00:00Z\nend = 2026-01-01T00:30:00Z\n"
+            );
+            let _ = (d, h);
+        }
+        let t = std::time::Instant::now();
+        let s = ok(&text);
+        assert_eq!(s.workshops.len(), 100_000);
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
+        // And 100k problems (every workshop a duplicate id on one user) are located quickly too.
+        let bad = text.replace("id = \"w", "id = \"x\"\ntitle = \"w");
+        let t = std::time::Instant::now();
+        let e = errs(&bad);
+        assert_eq!(e.len(), 100_000 - 1);
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn never_panics_on_arbitrary_text(text in "\\PC{0,200}") {
+            let _ = parse(Path::new("w.toml"), &text);
+        }
+
+        #[test]
+        fn never_panics_on_mangled_schedules(
+            cut in 0usize..400,
+            insert in "[\\[\\]={}\",.0-9a-zT:+\\-\n ]{0,12}",
+        ) {
+            let base = format!(
+                "[settings]\ntimezone = \"Europe/Berlin\"\nlead = \"24h\"\npolicy = \"restricted\"\nmodels = [\"m\"]\n{W}{}",
+                W.replace("+01:00", "")
+            );
+            let mut text = base.clone();
+            let at = (cut % base.len()).min(text.len());
+            if text.is_char_boundary(at) {
+                text.insert_str(at, &insert);
+            }
+            if let Err(ScheduleError::Invalid { diagnostics, .. }) = parse(Path::new("w.toml"), &text) {
+                proptest::prop_assert!(!diagnostics.is_empty());
+                for d in &diagnostics {
+                    proptest::prop_assert!(d.line >= 1 && d.column >= 1);
+                    proptest::prop_assert!(d.line <= text.lines().count().max(1) + 1);
+                }
+                let sorted = diagnostics.windows(2).all(|w| (w[0].line, w[0].column) <= (w[1].line, w[1].column));
+                proptest::prop_assert!(sorted);
+            }
         }
     }
 }

@@ -167,7 +167,7 @@ impl Default for Backoff {
 }
 
 /// The result for one model.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
     pub model: String,
     pub outcome: Outcome,
@@ -275,14 +275,18 @@ fn client(req: &VerifyRequest<'_>) -> aws_sdk_bedrockruntime::Client {
 
 /// The endpoint aws-config would take from the environment for Bedrock Runtime.
 fn endpoint_from_env() -> Option<String> {
-    let ignore = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-        .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    endpoint_from(|name| std::env::var(name).ok())
+}
+
+fn endpoint_from(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let ignore = var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     if ignore {
         return None;
     }
     ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL"]
         .iter()
-        .filter_map(|name| std::env::var(name).ok())
+        .filter_map(|name| var(name))
         .map(|v| v.trim().to_string())
         .find(|v| !v.is_empty())
 }
@@ -430,6 +434,46 @@ mod tests {
         let debug = format!("{req:?}");
         assert!(!debug.contains(secret.expose()), "{debug}");
         assert!(debug.contains("AKIAIOSFODNN7EXAMPLE"));
+    }
+
+    #[test]
+    fn endpoint_from_the_environment_like_aws_config() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(endpoint_from(env(&[])), None);
+        assert_eq!(
+            endpoint_from(env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")])).as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        assert_eq!(
+            endpoint_from(env(&[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+                ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:6000"),
+            ]))
+            .as_deref(),
+            Some("http://127.0.0.1:6000")
+        );
+        assert_eq!(
+            endpoint_from(env(&[
+                ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", " "),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ]))
+            .as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        assert_eq!(
+            endpoint_from(env(&[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+                ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+            ])),
+            None
+        );
     }
 
     #[test]

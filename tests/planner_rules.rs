@@ -1,0 +1,549 @@
+//! Table tests of the planner, one per rule: pure inputs (schedule, observed snapshot, time),
+//! expected actions, blocked workshops and warnings.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use workshop_keys::desired::Desired;
+use workshop_keys::observed::{CredentialsFile, KeyStatus, Observed, ObservedKey, ObservedUser};
+use workshop_keys::plan::{ActionKind, Plan};
+use workshop_keys::planner::plan;
+use workshop_keys::policy;
+use workshop_keys::render;
+use workshop_keys::schedule::{self, PolicyChoice};
+use workshop_keys::tags;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+const SETTINGS: &str = r#"
+[settings]
+user = "wk"
+path = "/workshop/"
+lead = "24h"
+grace = "1h"
+hold = "24h"
+"#;
+
+/// A schedule: settings above plus workshops `(id, start, end, user)`.
+fn desired(extra_settings: &str, workshops: &[(&str, &str, &str, Option<&str>)]) -> Desired {
+    let mut text = format!("{SETTINGS}{extra_settings}\n");
+    for (id, start, end, user) in workshops {
+        text.push_str(&format!(
+            "[[workshop]]\nid = \"{id}\"\nstart = {start}\nend = {end}\n"
+        ));
+        if let Some(u) = user {
+            text.push_str(&format!("user = \"{u}\"\n"));
+        }
+    }
+    let s = schedule::parse(Path::new("test.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    Desired::from_schedule(&s)
+}
+
+fn berlin() -> Desired {
+    desired(
+        "",
+        &[(
+            "berlin",
+            "2026-12-03T09:00:00Z",
+            "2026-12-03T17:00:00Z",
+            None,
+        )],
+    )
+}
+
+fn key(id: &str, status: KeyStatus, created: &str) -> ObservedKey {
+    ObservedKey {
+        access_key_id: id.to_string(),
+        status,
+        created: t(created),
+        last_used: None,
+    }
+}
+
+fn managed_user(name: &str, keys: Vec<ObservedKey>, extra_tags: &[(&str, &str)]) -> ObservedUser {
+    let mut user_tags: BTreeMap<String, String> = extra_tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    user_tags.insert("managed-by".into(), "workshop-keys".into());
+    ObservedUser {
+        name: name.to_string(),
+        path: "/workshop/".into(),
+        tags: user_tags,
+        keys,
+        inline_policies: BTreeMap::from([(
+            policy::POLICY_NAME.to_string(),
+            policy::document(&PolicyChoice::AllModels),
+        )]),
+        attached_policies: vec![],
+    }
+}
+
+fn observed(users: Vec<ObservedUser>) -> Observed {
+    Observed {
+        users,
+        ..Observed::default()
+    }
+}
+
+/// `kind user key/workshop` per action, for compact comparisons.
+fn lines(p: &Plan) -> Vec<String> {
+    p.actions
+        .iter()
+        .map(|a| {
+            let what = a
+                .access_key_id
+                .clone()
+                .or(a.workshop.clone())
+                .or(a.policy_name.clone())
+                .or(a.policy_arn.clone())
+                .unwrap_or_default();
+            format!("{} {} {}", a.action.as_str(), a.user, what)
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+const K1: &str = "AKIAAAAAAAAAAAAAAAA1";
+const K2: &str = "AKIAAAAAAAAAAAAAAAA2";
+
+#[test]
+fn new_user_gets_created_tagged_with_policy_but_no_key_before_lead() {
+    let p = plan(&berlin(), &Observed::default(), t("2026-12-01T00:00:00Z"));
+    assert_eq!(
+        lines(&p),
+        vec!["create_user wk", "put_user_policy wk BedrockInvokeOnly"]
+    );
+    let create = &p.actions[0];
+    assert_eq!(create.path.as_deref(), Some("/workshop/"));
+    assert_eq!(create.tags["managed-by"], "workshop-keys");
+}
+
+#[test]
+fn key_is_created_at_start_minus_lead_not_before() {
+    let obs = observed(vec![managed_user("wk", vec![], &[])]);
+    let d = berlin();
+    assert!(plan(&d, &obs, t("2026-12-02T08:59:59Z")).is_clean());
+    let p = plan(&d, &obs, t("2026-12-02T09:00:00Z"));
+    assert_eq!(lines(&p), vec!["create_key wk berlin"]);
+    assert_eq!(p.actions[0].reason, "workshop berlin starts in 1d");
+}
+
+#[test]
+fn live_claimed_key_with_file_means_no_changes() {
+    let mut obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-12-02T09:00:00Z")],
+        &[(K1, "berlin")],
+    )]);
+    obs.files.insert(
+        "berlin".into(),
+        CredentialsFile {
+            access_key_id: K1.into(),
+            written: Some(t("2026-12-02T09:00:00Z")),
+        },
+    );
+    let p = plan(&berlin(), &obs, t("2026-12-03T12:00:00Z"));
+    assert!(p.is_clean(), "{:?}", p);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    assert_eq!(render::summary_line(&p), render::NO_CHANGES);
+}
+
+#[test]
+fn missing_credentials_file_is_a_warning_not_an_action() {
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-12-02T09:00:00Z")],
+        &[(K1, "berlin")],
+    )]);
+    let p = plan(&berlin(), &obs, t("2026-12-03T12:00:00Z"));
+    assert!(p.actions.is_empty());
+    assert!(p.warnings[0].contains("no credentials file"), "{:?}", p.warnings);
+}
+
+#[test]
+fn key_is_deactivated_after_grace_and_deleted_after_hold() {
+    let d = berlin();
+    let active = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-12-02T09:00:00Z")],
+        &[(K1, "berlin")],
+    )]);
+    assert!(plan(&d, &active, t("2026-12-03T17:59:59Z")).actions.is_empty());
+    let p = plan(&d, &active, t("2026-12-03T18:00:00Z"));
+    assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
+    let inactive = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Inactive, "2026-12-02T09:00:00Z")],
+        &[
+            (K1, "berlin"),
+            (&tags::deactivated_tag(K1), "2026-12-03T18:00:00Z"),
+        ],
+    )]);
+    assert!(plan(&d, &inactive, t("2026-12-04T17:59:59Z")).actions.is_empty());
+    let p = plan(&d, &inactive, t("2026-12-04T18:00:00Z"));
+    assert_eq!(lines(&p), vec![format!("delete_key wk {K1}")]);
+    // A run that missed both moments deactivates and deletes in one go, in that order.
+    let p = plan(&d, &active, t("2026-12-06T00:00:00Z"));
+    assert_eq!(
+        lines(&p),
+        vec![format!("deactivate_key wk {K1}"), format!("delete_key wk {K1}")]
+    );
+}
+
+#[test]
+fn orphan_keys_are_deactivated_now_stamped_and_deleted_after_hold() {
+    let d = berlin();
+    let now = t("2026-11-20T00:00:00Z");
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-11-01T00:00:00Z")],
+        &[],
+    )]);
+    let p = plan(&d, &obs, now);
+    assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
+    assert!(p.actions[0].reason.contains("not claimed"));
+
+    // Inactive without our stamp: record when first seen.
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Inactive, "2026-11-01T00:00:00Z")],
+        &[],
+    )]);
+    let p = plan(&d, &obs, now);
+    assert_eq!(lines(&p), vec![format!("tag_user wk {K1}")]);
+    assert_eq!(
+        p.actions[0].tags[&tags::deactivated_tag(K1)],
+        "2026-11-20T00:00:00Z"
+    );
+
+    // Stamped, hold over: deleted.
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Inactive, "2026-11-01T00:00:00Z")],
+        &[(&tags::deactivated_tag(K1), "2026-11-18T00:00:00Z")],
+    )]);
+    assert_eq!(lines(&plan(&d, &obs, now)), vec![format!("delete_key wk {K1}")]);
+
+    // Claimed by a workshop the schedule no longer has: an orphan too.
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-11-01T00:00:00Z")],
+        &[(K1, "removed-workshop")],
+    )]);
+    let p = plan(&d, &obs, now);
+    assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
+    assert!(p.actions[0].reason.contains("removed-workshop"));
+}
+
+#[test]
+fn unmanaged_and_outside_path_users_are_never_touched() {
+    let d = berlin();
+    let now = t("2026-12-03T10:00:00Z");
+    let mut u = managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-11-01T00:00:00Z")],
+        &[],
+    );
+    u.tags.clear();
+    u.inline_policies.clear();
+    u.attached_policies = vec!["arn:aws:iam::aws:policy/AdministratorAccess".into()];
+    let other = ObservedUser {
+        name: "someone-else".into(),
+        ..u.clone()
+    };
+    let p = plan(&d, &observed(vec![u, other]), now);
+    assert!(p.actions.is_empty(), "{:?}", lines(&p));
+    assert_eq!(p.blocked.len(), 1);
+    assert!(p.blocked[0].reason.contains("managed-by=workshop-keys"));
+
+    let obs = Observed {
+        outside_path: BTreeSet::from(["wk".to_string()]),
+        ..Observed::default()
+    };
+    let p = plan(&d, &obs, now);
+    assert!(p.actions.is_empty(), "{:?}", lines(&p));
+    assert!(p.blocked[0].reason.contains("outside the managed path"));
+}
+
+#[test]
+fn policy_drift_is_repaired_and_extra_policies_removed() {
+    let mut u = managed_user("wk", vec![], &[]);
+    let mut drifted = policy::document(&PolicyChoice::AllModels);
+    drifted["Statement"][0]["Action"] = serde_json::json!("*");
+    u.inline_policies
+        .insert(policy::POLICY_NAME.to_string(), drifted);
+    u.inline_policies
+        .insert("Extra".to_string(), serde_json::json!({}));
+    u.attached_policies = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()];
+    let p = plan(&berlin(), &observed(vec![u]), t("2026-11-01T00:00:00Z"));
+    assert_eq!(
+        lines(&p),
+        vec![
+            "put_user_policy wk BedrockInvokeOnly",
+            "delete_user_policy wk Extra",
+            "detach_user_policy wk arn:aws:iam::aws:policy/ReadOnlyAccess",
+        ]
+    );
+    assert_eq!(p.actions[0].effect, workshop_keys::plan::Effect::Change);
+}
+
+#[test]
+fn policy_compared_as_json_not_text() {
+    let mut u = managed_user("wk", vec![], &[]);
+    let reordered: serde_json::Value = serde_json::from_str(
+        r#"{"Statement":[{"Resource":"*","Action":["bedrock:InvokeModelWithResponseStream","bedrock:InvokeModel"],"Effect":"Allow","Sid":"BedrockInvokeOnly"}],"Version":"2012-10-17"}"#,
+    )
+    .unwrap();
+    u.inline_policies
+        .insert(policy::POLICY_NAME.to_string(), reordered);
+    assert!(plan(&berlin(), &observed(vec![u]), t("2026-11-01T00:00:00Z")).is_clean());
+}
+
+#[test]
+fn user_no_longer_named_is_emptied_then_deleted() {
+    let mut gone = managed_user(
+        "old",
+        vec![
+            key(K1, KeyStatus::Active, "2026-11-01T00:00:00Z"),
+            key(K2, KeyStatus::Inactive, "2026-11-01T00:00:00Z"),
+        ],
+        &[],
+    );
+    gone.attached_policies = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()];
+    let p = plan(
+        &berlin(),
+        &observed(vec![managed_user("wk", vec![], &[]), gone]),
+        t("2026-11-01T00:00:00Z"),
+    );
+    assert_eq!(
+        lines(&p),
+        vec![
+            "delete_user_policy old BedrockInvokeOnly",
+            "detach_user_policy old arn:aws:iam::aws:policy/ReadOnlyAccess",
+            &format!("deactivate_key old {K1}"),
+            &format!("delete_key old {K1}"),
+            &format!("delete_key old {K2}"),
+            "delete_user old",
+        ]
+    );
+}
+
+#[test]
+fn slot_is_freed_from_held_keys_before_the_create() {
+    // Two ended workshops' keys held inactive; a third workshop needs a key.
+    let d = desired(
+        "",
+        &[
+            ("a", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", None),
+            ("b", "2026-12-01T11:00:00Z", "2026-12-01T12:00:00Z", None),
+            ("c", "2026-12-02T14:00:00Z", "2026-12-02T15:00:00Z", None),
+        ],
+    );
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![
+            key(K1, KeyStatus::Inactive, "2026-11-30T09:00:00Z"),
+            key(K2, KeyStatus::Inactive, "2026-11-30T11:00:00Z"),
+        ],
+        &[
+            (K1, "a"),
+            (K2, "b"),
+            (&tags::deactivated_tag(K1), "2026-12-01T11:00:00Z"),
+            (&tags::deactivated_tag(K2), "2026-12-01T13:00:00Z"),
+        ],
+    )]);
+    let p = plan(&d, &obs, t("2026-12-01T14:00:00Z"));
+    // `a`'s key is due soonest, so it goes; `b`'s stays held.
+    assert_eq!(
+        lines(&p),
+        vec![format!("delete_key wk {K1}"), "create_key wk c".to_string()]
+    );
+    assert!(p.actions[0].reason.contains("frees a slot for workshop c"));
+}
+
+#[test]
+fn third_concurrent_workshop_is_blocked_and_blocks_nothing_else() {
+    let d = desired(
+        "",
+        &[
+            ("a", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", None),
+            ("b", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", None),
+        ],
+    );
+    // Someone added a third, untagged-but-active key? No: an orphan is deactivated and its slot
+    // reused. Here both keys are live for a and b, and c (on another user) is unaffected.
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![
+            key(K1, KeyStatus::Active, "2026-12-01T09:00:00Z"),
+            key(K2, KeyStatus::Active, "2026-12-01T09:00:00Z"),
+        ],
+        &[(K1, "a"), (K2, "b")],
+    )]);
+    assert!(plan(&d, &obs, t("2026-12-02T10:00:00Z")).actions.is_empty());
+
+    // Build a third workshop by hand-editing the desired state (validate would refuse it).
+    let mut d3 = d.clone();
+    let mut c = d3.users["wk"][0].clone();
+    c.workshop = "c".into();
+    d3.users.get_mut("wk").unwrap().push(c);
+    let p = plan(&d3, &obs, t("2026-12-02T10:00:00Z"));
+    assert!(p.actions.iter().all(|a| a.action != ActionKind::CreateKey));
+    assert_eq!(p.blocked.len(), 1);
+    assert_eq!(p.blocked[0].workshop, "c");
+    assert!(p.blocked[0].reason.contains("already holds two keys"));
+}
+
+#[test]
+fn active_orphan_gives_its_slot_to_a_workshop() {
+    let d = berlin();
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![
+            key(K1, KeyStatus::Active, "2026-11-01T00:00:00Z"),
+            key(K2, KeyStatus::Active, "2026-11-01T00:00:00Z"),
+        ],
+        &[],
+    )]);
+    let p = plan(&d, &obs, t("2026-12-02T10:00:00Z"));
+    assert_eq!(
+        lines(&p),
+        vec![
+            format!("deactivate_key wk {K1}"),
+            format!("delete_key wk {K1}"),
+            "create_key wk berlin".to_string(),
+            format!("deactivate_key wk {K2}"),
+        ]
+    );
+}
+
+#[test]
+fn rotation_creates_first_and_revokes_after_the_overlap() {
+    let d = desired(
+        "rotate_after = \"7d\"\nrotation_overlap = \"1h\"\n",
+        &[("long", "2026-12-01T09:00:00Z", "2026-12-20T17:00:00Z", None)],
+    );
+    let mut obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-11-30T09:00:00Z")],
+        &[(K1, "long")],
+    )]);
+    obs.files.insert(
+        "long".into(),
+        CredentialsFile {
+            access_key_id: K1.into(),
+            written: None,
+        },
+    );
+    assert!(plan(&d, &obs, t("2026-12-07T08:59:00Z")).is_clean());
+    let p = plan(&d, &obs, t("2026-12-07T09:00:00Z"));
+    assert_eq!(lines(&p), vec!["create_key wk long"]);
+    assert!(p.actions[0].reason.contains("rotate"));
+
+    // New key exists: the old one stays for the overlap, then goes.
+    obs.users[0]
+        .keys
+        .push(key(K2, KeyStatus::Active, "2026-12-07T09:00:00Z"));
+    obs.users[0].tags.insert(K2.into(), "long".into());
+    obs.files.get_mut("long").unwrap().access_key_id = K2.into();
+    assert!(plan(&d, &obs, t("2026-12-07T09:30:00Z")).is_clean());
+    let p = plan(&d, &obs, t("2026-12-07T10:00:00Z"));
+    assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
+}
+
+#[test]
+fn key_whose_tagging_was_interrupted_is_claimed_from_its_file() {
+    let mut obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-12-02T09:00:00Z")],
+        &[],
+    )]);
+    obs.files.insert(
+        "berlin".into(),
+        CredentialsFile {
+            access_key_id: K1.into(),
+            written: Some(t("2026-12-02T09:00:00Z")),
+        },
+    );
+    let p = plan(&berlin(), &obs, t("2026-12-02T09:15:00Z"));
+    assert_eq!(lines(&p), vec![format!("tag_user wk {K1}")]);
+    assert_eq!(p.actions[0].tags[K1], "berlin");
+}
+
+#[test]
+fn a_key_not_yet_visible_is_not_created_twice() {
+    let mut obs = observed(vec![managed_user("wk", vec![], &[(K1, "berlin")])]);
+    obs.files.insert(
+        "berlin".into(),
+        CredentialsFile {
+            access_key_id: K1.into(),
+            written: Some(t("2026-12-02T09:00:00Z")),
+        },
+    );
+    let p = plan(&berlin(), &obs, t("2026-12-02T09:05:00Z"));
+    assert!(p.actions.is_empty(), "{:?}", lines(&p));
+    assert!(p.warnings[0].contains("not visible in IAM yet"));
+    // Long after, the key is taken as gone: a new one is made and the stale tag removed.
+    let p = plan(&berlin(), &obs, t("2026-12-02T12:00:00Z"));
+    assert_eq!(
+        lines(&p),
+        vec![format!("tag_user wk {K1}"), "create_key wk berlin".to_string()]
+    );
+    assert_eq!(p.actions[0].untag, vec![K1.to_string()]);
+}
+
+#[test]
+fn moved_workshop_key_is_deactivated_until_its_new_window() {
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-12-02T09:00:00Z")],
+        &[(K1, "berlin")],
+    )]);
+    let later = desired(
+        "",
+        &[("berlin", "2026-12-20T09:00:00Z", "2026-12-20T17:00:00Z", None)],
+    );
+    let p = plan(&later, &obs, t("2026-12-02T10:00:00Z"));
+    assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
+    assert!(p.actions[0].reason.contains("does not need a key until"));
+}
+
+#[test]
+fn plans_are_deterministic_and_round_trip_through_json() {
+    let d = desired(
+        "",
+        &[
+            ("a", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", Some("u1")),
+            ("b", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", Some("u2")),
+            ("c", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", None),
+        ],
+    );
+    let obs = Observed::default();
+    let now = t("2026-12-02T08:00:00Z");
+    let a = render::json(&plan(&d, &obs, now));
+    let b = render::json(&plan(&d, &obs, now));
+    assert_eq!(a, b);
+    let back: Plan = serde_json::from_str(&a).unwrap();
+    assert_eq!(back, plan(&d, &obs, now));
+    let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert_eq!(v["at"], "2026-12-02T08:00:00Z");
+    let first = &v["actions"][0];
+    assert_eq!(first["action"], "create_user");
+    assert!(first["reason"].is_string());
+    // Users are created before any key.
+    let kinds: Vec<&str> = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    let last_create_user = kinds.iter().rposition(|k| *k == "create_user").unwrap();
+    let first_key = kinds.iter().position(|k| *k == "create_key").unwrap();
+    assert!(last_create_user < first_key);
+    let _ = TimeDelta::zero();
+}

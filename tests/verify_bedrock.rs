@@ -1,0 +1,661 @@
+//! `verify::verify_key` end to end: against a hand-written local HTTP server playing Bedrock
+//! Runtime (backoff, classification of each kind of answer), and against a moto server with
+//! authentication on (a permitted key, a key without Bedrock rights, a deleted key, a wrong secret).
+//! Every request goes to 127.0.0.1; no test calls real AWS. No test prints a secret.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use workshop_keys::secrets::Secret;
+use workshop_keys::verify::{
+    verify_key, verify_key_with, Backoff, Outcome, Verification, VerifyRequest,
+};
+
+const ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const TITAN: &str = "amazon.titan-embed-text-v1";
+const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+
+const INVALID_TOKEN: &str = r#"{"__type":"UnrecognizedClientException","message":"The security token included in the request is invalid."}"#;
+const EMBEDDING: &str = r#"{"embedding":[0.1],"inputTextTokenCount":1}"#;
+
+/// Waits short enough for tests.
+const FAST: Backoff = Backoff {
+    initial: Duration::from_millis(100),
+    max_delay: Duration::from_millis(400),
+};
+
+// ---------------------------------------------------------------------------------------------
+// A tiny Bedrock Runtime stand-in: one canned answer per request, chosen by a closure.
+
+#[derive(Debug, Clone)]
+struct Reply {
+    status: u16,
+    error_type: Option<&'static str>,
+    body: String,
+}
+
+impl Reply {
+    fn ok(body: &str) -> Reply {
+        Reply {
+            status: 200,
+            error_type: None,
+            body: body.to_string(),
+        }
+    }
+
+    /// An AWS JSON error: `x-amzn-errortype` header and `__type` in the body.
+    fn error(status: u16, code: &'static str, message: &str) -> Reply {
+        Reply {
+            status,
+            error_type: Some(code),
+            body: serde_json::json!({"__type": code, "message": message}).to_string(),
+        }
+    }
+
+    fn invalid_token() -> Reply {
+        Reply {
+            status: 403,
+            error_type: Some("UnrecognizedClientException"),
+            body: INVALID_TOKEN.to_string(),
+        }
+    }
+}
+
+/// What the server saw of one request.
+#[derive(Debug, Clone)]
+struct Seen {
+    request_line: String,
+    authorization: String,
+    body: String,
+    raw: String,
+}
+
+struct FakeBedrock {
+    endpoint: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeBedrock {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeBedrock {
+    /// `answer(n, since_start)` decides the reply to the n-th request (0-based).
+    async fn start<F>(answer: F) -> FakeBedrock
+    where
+        F: Fn(usize, Duration) -> Reply + Send + Sync + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let answer = Arc::new(answer);
+        let started = Instant::now();
+        let task = {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let seen = seen.clone();
+                    let answer = answer.clone();
+                    tokio::spawn(async move {
+                        serve(stream, seen, answer.as_ref(), started).await;
+                    });
+                }
+            })
+        };
+        FakeBedrock {
+            endpoint,
+            seen,
+            task,
+        }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Serves the requests of one connection (keep-alive), each with the next reply.
+async fn serve(
+    mut stream: TcpStream,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    answer: &(dyn Fn(usize, Duration) -> Reply + Send + Sync),
+    started: Instant,
+) {
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        // Read the head.
+        let head_end = loop {
+            if let Some(i) = find(&buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let header = |name: &str| {
+            head.lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_string())
+        };
+        let length: usize = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            let mut chunk = [0u8; 4096];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
+        let raw = String::from_utf8_lossy(&buf[..head_end + length]).into_owned();
+        buf.drain(..head_end + length);
+
+        let index = {
+            let mut seen = seen.lock().unwrap();
+            seen.push(Seen {
+                request_line: head.lines().next().unwrap_or_default().to_string(),
+                authorization: header("authorization").unwrap_or_default(),
+                body,
+                raw,
+            });
+            seen.len() - 1
+        };
+        let reply = answer(index, started.elapsed());
+        let reason = match reply.status {
+            200 => "OK",
+            403 => "Forbidden",
+            404 => "Not Found",
+            429 => "Too Many Requests",
+            _ => "Whatever",
+        };
+        let mut response = format!(
+            "HTTP/1.1 {} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             x-amzn-RequestId: 00000000-0000-0000-0000-000000000000\r\n",
+            reply.status,
+            reply.body.len()
+        );
+        if let Some(code) = reply.error_type {
+            response.push_str(&format!("x-amzn-errortype: {code}:\r\n"));
+        }
+        response.push_str("\r\n");
+        response.push_str(&reply.body);
+        if stream.write_all(response.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn request<'a>(
+    secret: &'a Secret,
+    model: &'a str,
+    timeout: Duration,
+    endpoint: &'a str,
+) -> VerifyRequest<'a> {
+    VerifyRequest {
+        access_key_id: ACCESS_KEY_ID,
+        secret,
+        region: "us-east-1",
+        model,
+        timeout,
+        endpoint_url: Some(endpoint),
+    }
+}
+
+/// Shows a result without any chance of showing the secret.
+fn assert_no_secret(v: &Verification, secret: &str) {
+    let shown = format!("{v:?} {}", serde_json::to_string(v).unwrap());
+    assert!(
+        !shown.contains(secret),
+        "a verification result carries the secret"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against the local stand-in.
+
+#[tokio::test]
+async fn retries_while_the_key_propagates_then_verifies() {
+    let server = FakeBedrock::start(|_, since| {
+        if since < Duration::from_millis(2500) {
+            Reply::invalid_token()
+        } else {
+            Reply::ok(EMBEDDING)
+        }
+    })
+    .await;
+    let secret = Secret::new(SECRET.into());
+    let started = Instant::now();
+    // The default backoff: 1 s, 2 s... so attempts at about 0 s, 1 s and 3 s.
+    let v = verify_key(&request(
+        &secret,
+        TITAN,
+        Duration::from_secs(20),
+        &server.endpoint,
+    ))
+    .await;
+    let took = started.elapsed();
+
+    assert_eq!(v.outcome, Outcome::Verified, "{}", v.detail);
+    assert_eq!(v.model, TITAN);
+    assert!(v.attempts > 1, "attempts: {}", v.attempts);
+    assert_eq!(
+        v.attempts, 3,
+        "1 s then 2 s of backoff reach past 2.5 s on the 3rd try"
+    );
+    assert!(
+        took >= Duration::from_millis(2500) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+    assert_no_secret(&v, SECRET);
+
+    let seen = server.seen();
+    assert_eq!(seen.len() as u32, v.attempts, "one InvokeModel per attempt");
+    for s in &seen {
+        assert_eq!(
+            s.request_line,
+            format!("POST /model/{TITAN}/invoke HTTP/1.1")
+        );
+        assert_eq!(s.body, r#"{"inputText":"ping"}"#);
+        // Signed with the new key (and only it); the secret itself never travels.
+        assert!(
+            s.authorization
+                .starts_with(&format!("AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/")),
+            "{}",
+            s.authorization
+        );
+        assert!(s.authorization.contains("/us-east-1/bedrock/aws4_request"));
+        assert!(!s.raw.contains(SECRET), "the secret went over the wire");
+    }
+}
+
+#[tokio::test]
+async fn a_key_that_never_becomes_valid_is_invalid_token() {
+    let server = FakeBedrock::start(|_, _| Reply::invalid_token()).await;
+    let secret = Secret::new(SECRET.into());
+    let timeout = Duration::from_millis(1500);
+    let started = Instant::now();
+    let v = verify_key_with(&request(&secret, TITAN, timeout, &server.endpoint), &FAST).await;
+    let took = started.elapsed();
+
+    assert_eq!(v.outcome, Outcome::InvalidToken, "{}", v.detail);
+    assert!(v.attempts >= 4, "attempts: {}", v.attempts);
+    assert_eq!(server.seen().len() as u32, v.attempts);
+    assert!(
+        took >= timeout && took < timeout + Duration::from_secs(2),
+        "{took:?}"
+    );
+    assert!(
+        v.detail.contains("UnrecognizedClientException"),
+        "{}",
+        v.detail
+    );
+    assert!(v.detail.contains("HTTP 403"), "{}", v.detail);
+    assert_no_secret(&v, SECRET);
+}
+
+#[tokio::test]
+async fn default_backoff_stays_within_a_short_timeout() {
+    let server = FakeBedrock::start(|_, _| Reply::invalid_token()).await;
+    let secret = Secret::new(SECRET.into());
+    let started = Instant::now();
+    let v = verify_key(&request(
+        &secret,
+        TITAN,
+        Duration::from_secs(2),
+        &server.endpoint,
+    ))
+    .await;
+    let took = started.elapsed();
+    assert_eq!(v.outcome, Outcome::InvalidToken);
+    // 0 s, 1 s, then the 2 s wait is cut to end at the 2 s deadline: a last try at 2 s.
+    assert_eq!(v.attempts, 3, "{}", v.detail);
+    assert!(took < Duration::from_millis(3500), "{took:?}");
+}
+
+/// Answers that waiting cannot fix: exactly one attempt.
+#[tokio::test]
+async fn final_answers_are_classified_after_one_attempt() {
+    let cases: Vec<(&str, Reply, Outcome)> = vec![
+        (
+            "IAM denial",
+            Reply::error(
+                403,
+                "AccessDeniedException",
+                "User: arn:aws:iam::123456789012:user/workshop/ws is not authorized to perform: \
+                 bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/\
+                 amazon.titan-embed-text-v1 because no identity-based policy allows the \
+                 bedrock:InvokeModel action",
+            ),
+            Outcome::AccessDenied,
+        ),
+        (
+            "account without model access",
+            Reply::error(
+                403,
+                "AccessDeniedException",
+                "You don't have access to the model with the specified model ID.",
+            ),
+            Outcome::ModelNotEnabled,
+        ),
+        (
+            "model not found",
+            Reply::error(404, "ResourceNotFoundException", "Could not find a model"),
+            Outcome::ModelNotEnabled,
+        ),
+        (
+            "throttled",
+            Reply::error(
+                429,
+                "ThrottlingException",
+                "Too many requests, please wait before trying again.",
+            ),
+            Outcome::Throttled,
+        ),
+        (
+            "service unavailable",
+            Reply::error(503, "ServiceUnavailableException", "Service unavailable"),
+            Outcome::Network,
+        ),
+        (
+            "wrong secret",
+            Reply::error(
+                403,
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided.",
+            ),
+            Outcome::InvalidToken,
+        ),
+        (
+            "moto-style XML, no header",
+            Reply {
+                status: 403,
+                error_type: None,
+                body: "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: \
+                       arn:aws:iam::123456789012:user/nobody is not authorized to perform: \
+                       bedrock:InvokeModel</Message></Error></ErrorResponse>"
+                    .to_string(),
+            },
+            Outcome::AccessDenied,
+        ),
+    ];
+    for (name, reply, want) in cases {
+        let server = FakeBedrock::start(move |_, _| reply.clone()).await;
+        let secret = Secret::new(SECRET.into());
+        let v = verify_key_with(
+            &request(&secret, TITAN, Duration::from_secs(10), &server.endpoint),
+            &FAST,
+        )
+        .await;
+        assert_eq!(v.outcome, want, "{name}: {}", v.detail);
+        assert_eq!(v.attempts, 1, "{name}: no retry");
+        assert_eq!(
+            server.seen().len(),
+            1,
+            "{name}: the SDK does not retry either"
+        );
+        assert_no_secret(&v, SECRET);
+    }
+}
+
+#[tokio::test]
+async fn access_denied_is_not_retried() {
+    let server = FakeBedrock::start(|_, _| {
+        Reply::error(
+            403,
+            "AccessDeniedException",
+            "User: arn:aws:iam::123456789012:user/u is not authorized to perform: bedrock:InvokeModel",
+        )
+    })
+    .await;
+    let secret = Secret::new(SECRET.into());
+    let started = Instant::now();
+    let v = verify_key(&request(
+        &secret,
+        TITAN,
+        Duration::from_secs(30),
+        &server.endpoint,
+    ))
+    .await;
+    assert_eq!(v.outcome, Outcome::AccessDenied);
+    assert_eq!(v.attempts, 1);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(
+        v.detail
+            .starts_with("AccessDeniedException: User: arn:aws:iam::"),
+        "{}",
+        v.detail
+    );
+}
+
+#[tokio::test]
+async fn xml_unknown_key_is_retried_like_json() {
+    // moto's answer for an unknown key: XML, 403, no x-amzn-errortype.
+    let server = FakeBedrock::start(|n, _| {
+        if n < 2 {
+            Reply {
+                status: 403,
+                error_type: None,
+                body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ErrorResponse><Errors><Error>\
+                       <Code>InvalidClientTokenId</Code><Message>The security token included in \
+                       the request is invalid.</Message></Error></Errors></ErrorResponse>"
+                    .to_string(),
+            }
+        } else {
+            Reply::ok("{}")
+        }
+    })
+    .await;
+    let secret = Secret::new(SECRET.into());
+    let v = verify_key_with(
+        &request(&secret, TITAN, Duration::from_secs(10), &server.endpoint),
+        &FAST,
+    )
+    .await;
+    assert_eq!(v.outcome, Outcome::Verified, "{}", v.detail);
+    assert_eq!(v.attempts, 3);
+}
+
+#[tokio::test]
+async fn model_bodies_and_ids_on_the_wire() {
+    let server = FakeBedrock::start(|_, _| Reply::ok(r#"{"content":[]}"#)).await;
+    let secret = Secret::new(SECRET.into());
+    for model in [HAIKU, "us.anthropic.claude-3-7-sonnet-20250219-v1:0"] {
+        let v = verify_key_with(
+            &request(&secret, model, Duration::from_secs(5), &server.endpoint),
+            &FAST,
+        )
+        .await;
+        assert_eq!(v.outcome, Outcome::Verified, "{model}: {}", v.detail);
+    }
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    // The model id is a path label: ':' is percent-encoded.
+    assert_eq!(
+        seen[0].request_line,
+        "POST /model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke HTTP/1.1"
+    );
+    for s in &seen {
+        let body: serde_json::Value = serde_json::from_str(&s.body).unwrap();
+        assert_eq!(body["anthropic_version"], "bedrock-2023-05-31");
+        assert_eq!(body["max_tokens"], 1);
+        assert_eq!(body["messages"][0]["role"], "user");
+    }
+}
+
+#[tokio::test]
+async fn connection_refused_is_network() {
+    // A port that was just free: nothing listens there.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let secret = Secret::new(SECRET.into());
+    let started = Instant::now();
+    let v = verify_key_with(
+        &request(&secret, TITAN, Duration::from_secs(10), &endpoint),
+        &FAST,
+    )
+    .await;
+    assert_eq!(v.outcome, Outcome::Network, "{}", v.detail);
+    assert_eq!(v.attempts, 1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(v.detail.to_lowercase().contains("connect"), "{}", v.detail);
+    assert_no_secret(&v, SECRET);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against moto with authentication on.
+
+const ALL_MODELS_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream"],"Resource":"*"}]}"#;
+
+struct Key {
+    id: String,
+    secret: Secret,
+}
+
+/// Creates `name` with an access key (and the all-models Bedrock policy if `bedrock`), auth off.
+async fn user_with_key(iam: &aws_sdk_iam::Client, name: &str, bedrock: bool) -> Key {
+    iam.create_user()
+        .user_name(name)
+        .send()
+        .await
+        .expect("CreateUser");
+    if bedrock {
+        iam.put_user_policy()
+            .user_name(name)
+            .policy_name("BedrockInvokeOnly")
+            .policy_document(ALL_MODELS_POLICY)
+            .send()
+            .await
+            .expect("PutUserPolicy");
+    }
+    let key = iam
+        .create_access_key()
+        .user_name(name)
+        .send()
+        .await
+        .expect("CreateAccessKey")
+        .access_key
+        .expect("CreateAccessKey answer without a key");
+    Key {
+        id: key.access_key_id,
+        secret: Secret::new(key.secret_access_key),
+    }
+}
+
+fn moto_request<'a>(
+    key: &'a Key,
+    model: &'a str,
+    timeout: Duration,
+    endpoint: &'a str,
+) -> VerifyRequest<'a> {
+    VerifyRequest {
+        access_key_id: &key.id,
+        secret: &key.secret,
+        region: common::REGION,
+        model,
+        timeout,
+        endpoint_url: Some(endpoint),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_moto_with_authentication() {
+    // A server of our own: the authentication mode is server-wide.
+    let moto = common::MotoServer::start();
+    let endpoint = moto.endpoint().to_string();
+    let admin = moto.create_admin(None, "admin").await;
+    let setup = moto.iam_client(None, common::test_credentials());
+    let workshop = user_with_key(&setup, "workshop-bedrock-user", true).await;
+    let nobody = user_with_key(&setup, "no-bedrock-user", false).await;
+    let doomed = user_with_key(&setup, "doomed-user", true).await;
+    moto.set_auth(true);
+
+    let timeout = Duration::from_secs(2);
+    let secrets = [&workshop.secret, &nobody.secret, &doomed.secret];
+    let check = |v: &Verification| {
+        for s in secrets {
+            assert_no_secret(v, s.expose());
+        }
+        // Safe to show: codes, messages and key ids only.
+        eprintln!(
+            "moto {}: {} after {} attempt(s): {}",
+            v.model, v.outcome, v.attempts, v.detail
+        );
+    };
+
+    // The permitted key: moto's stub answers `{}`.
+    let v = verify_key_with(&moto_request(&workshop, TITAN, timeout, &endpoint), &FAST).await;
+    check(&v);
+    assert_eq!(v.outcome, Outcome::Verified, "{}", v.detail);
+    assert_eq!(v.attempts, 1);
+    // A model id with ':' (moto 5.2.1 got its signature wrong; 5.2.5 does not).
+    let v = verify_key_with(&moto_request(&workshop, HAIKU, timeout, &endpoint), &FAST).await;
+    check(&v);
+    assert_eq!(v.outcome, Outcome::Verified, "{}", v.detail);
+
+    // A key whose user has no Bedrock permission: XML AccessDenied, HTTP 403, no retry.
+    let v = verify_key_with(&moto_request(&nobody, TITAN, timeout, &endpoint), &FAST).await;
+    check(&v);
+    assert_eq!(v.outcome, Outcome::AccessDenied, "{}", v.detail);
+    assert_eq!(v.attempts, 1);
+    assert!(v.detail.contains("HTTP 403"), "{}", v.detail);
+
+    // The right key id with a wrong secret: SignatureDoesNotMatch, final at once.
+    let forged = Key {
+        id: workshop.id.clone(),
+        secret: Secret::new(format!("{}x", &workshop.secret.expose()[1..])),
+    };
+    let v = verify_key_with(&moto_request(&forged, TITAN, timeout, &endpoint), &FAST).await;
+    assert_no_secret(&v, forged.secret.expose());
+    check(&v);
+    assert_eq!(v.outcome, Outcome::InvalidToken, "{}", v.detail);
+    assert_eq!(v.attempts, 1, "a wrong secret is not waited for");
+
+    // A deleted key: the admin deletes it, then it reads invalid-token after retrying.
+    let v = verify_key_with(&moto_request(&doomed, TITAN, timeout, &endpoint), &FAST).await;
+    assert_eq!(
+        v.outcome,
+        Outcome::Verified,
+        "before deletion: {}",
+        v.detail
+    );
+    moto.iam_client(None, admin)
+        .delete_access_key()
+        .user_name("doomed-user")
+        .access_key_id(&doomed.id)
+        .send()
+        .await
+        .expect("DeleteAccessKey with the admin key");
+    let started = Instant::now();
+    let v = verify_key_with(&moto_request(&doomed, TITAN, timeout, &endpoint), &FAST).await;
+    check(&v);
+    assert_eq!(v.outcome, Outcome::InvalidToken, "{}", v.detail);
+    assert!(v.attempts > 1, "retried while it might propagate");
+    assert!(started.elapsed() < timeout + Duration::from_secs(3));
+    assert!(v.detail.contains("InvalidClientTokenId"), "{}", v.detail);
+}

@@ -103,4 +103,16 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Re-check live keys now: call Bedrock with each key's secret from its credentials file.
+    Verify {
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        /// Only this workshop's key.
+        #[arg(long, value_name = "ID")]
+        workshop: Option<String>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
 }

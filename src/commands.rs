@@ -13,13 +13,15 @@ use crate::cli::{AwsArgs, Command, Output};
 use crate::desired::Desired;
 use crate::iam::aws::{load_sdk_config, AwsIam};
 use crate::iam::{self, ObserveOptions};
-use crate::observed::Observed;
+use crate::observed::{KeyStatus, Observed};
 use crate::plan::Plan;
 use crate::planner;
 use crate::render;
 use crate::schedule::{self, Schedule, ScheduleError};
 use crate::secrets::{CredentialsDir, SecretsError};
 use crate::status;
+use crate::verify::check::check_key;
+use crate::verify::Outcome;
 
 /// Exit codes: 0 success, 1 failure or error, 2 changes pending (`plan --detailed-exitcode`),
 /// 3 another reconcile holds the lock.
@@ -38,6 +40,8 @@ pub enum CommandError {
     Secrets(#[from] SecretsError),
     #[error("--at {value:?} is not an RFC 3339 time ({reason}); write it like 2026-12-02T09:00:00Z or 2026-12-02T10:00:00+01:00")]
     BadTime { value: String, reason: String },
+    #[error("workshop {id:?} is not in the schedule; see the ids in the schedule file")]
+    UnknownWorkshop { id: String },
     #[error("another reconcile of this schedule is running (lock file {}); it holds the lock until it ends. Wait with --lock-timeout 5m, or check for a stuck process", path.display())]
     Locked { path: PathBuf },
     #[error("cannot use lock file {}: {source}; check that the schedule's directory is writable", path.display())]
@@ -102,7 +106,16 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             }
             let credentials = credentials_dir(&s)?;
             let _lock = lock(&schedule.schedule, lock_timeout.into())?;
-            reconcile(&s, &aws, at, &credentials, output).await
+            reconcile(&s, &aws, at, now, &credentials, output).await
+        }
+        Command::Verify {
+            schedule,
+            workshop,
+            output,
+            aws,
+        } => {
+            let s = schedule::load(&schedule.schedule)?;
+            verify_live_keys(&s, &aws, workshop.as_deref(), now, output).await
         }
         Command::Status {
             schedule,
@@ -189,6 +202,7 @@ async fn reconcile(
     s: &Schedule,
     aws: &AwsArgs,
     at: DateTime<Utc>,
+    now: DateTime<Utc>,
     credentials: &CredentialsDir,
     output: Output,
 ) -> Result<u8, CommandError> {
@@ -198,21 +212,91 @@ async fn reconcile(
         region: &s.settings.region,
     };
     let report = apply::apply(&plan, &iam, &ctx).await;
+    // Prove each new key works before anyone relies on it.
+    let mut checks = Vec::new();
+    if s.settings.verify {
+        for r in report.results.iter().filter(|r| r.credentials_file.is_some()) {
+            if let (Some(key), Some(workshop)) = (&r.created_key, &r.action.workshop) {
+                checks.push(
+                    check_key(&iam, &s.settings, credentials, workshop, &r.action.user, key, now)
+                        .await,
+                );
+            }
+        }
+    }
+    let ok = report.all_ok() && plan.blocked.is_empty() && checks.iter().all(|c| !c.outcome.is_key_fault());
     match output {
         Output::Text => {
             print!("{}", render::plan_text(&plan));
             print!("{}", render::report_text(&report));
+            print!("{}", render::checks_text(&checks));
         }
         Output::Json => print!(
             "{}",
             render::json(&serde_json::json!({
                 "plan": plan,
                 "results": report.results,
-                "ok": report.all_ok() && plan.blocked.is_empty(),
+                "verifications": checks,
+                "ok": ok,
             }))
         ),
     }
-    Ok(if report.all_ok() && plan.blocked.is_empty() {
+    Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// `verify`: check every live key (or one workshop's) with the secret in its credentials file.
+async fn verify_live_keys(
+    s: &Schedule,
+    aws: &AwsArgs,
+    only: Option<&str>,
+    now: DateTime<Utc>,
+    output: Output,
+) -> Result<u8, CommandError> {
+    if let Some(id) = only {
+        if s.workshop(id).is_none() {
+            return Err(CommandError::UnknownWorkshop { id: id.to_string() });
+        }
+    }
+    let credentials = CredentialsDir::new(&s.settings.credentials_dir);
+    let iam = iam_client(aws).await;
+    let opts = ObserveOptions {
+        concurrency: aws.concurrency.into(),
+        last_used: false,
+    };
+    let observed = observe(&iam, s, &credentials, &opts).await?;
+    let mut checks = Vec::new();
+    let mut without_key = Vec::new();
+    for w in s.workshops.iter().filter(|w| only.is_none_or(|id| id == w.id)) {
+        let live = observed.user(&w.user).and_then(|u| {
+            u.keys
+                .iter()
+                .filter(|k| k.status == KeyStatus::Active && u.tags.get(&k.access_key_id) == Some(&w.id))
+                .max_by_key(|k| k.created)
+        });
+        match live {
+            Some(k) => checks.push(
+                check_key(&iam, &s.settings, &credentials, &w.id, &w.user, &k.access_key_id, now).await,
+            ),
+            None => without_key.push(w.id.clone()),
+        }
+    }
+    match output {
+        Output::Text => {
+            if checks.is_empty() {
+                println!("No live keys to verify.");
+            }
+            print!("{}", render::checks_text(&checks));
+            if only.is_some() && !without_key.is_empty() {
+                println!("workshop {} has no live key", without_key.join(", "));
+            }
+        }
+        Output::Json => print!(
+            "{}",
+            render::json(&serde_json::json!({ "verifications": checks, "without_key": without_key }))
+        ),
+    }
+    let all_verified = checks.iter().all(|c| c.outcome == Outcome::Verified);
+    Ok(if all_verified && (only.is_none() || without_key.is_empty()) {
         EXIT_OK
     } else {
         EXIT_FAILED

@@ -94,8 +94,7 @@ pub fn resources_for(model: &str) -> Vec<String> {
     if model.starts_with("arn:") {
         return vec![model.to_string()];
     }
-    if model.starts_with("global.") {
-        let base = &model["global.".len()..];
+    if let Some(base) = model.strip_prefix("global.") {
         return vec![
             format!("arn:aws:bedrock:*:*:inference-profile/{model}"),
             format!("arn:aws:bedrock:*::foundation-model/{base}"),

@@ -10,6 +10,7 @@ use crate::desired::human;
 use crate::plan::{Action, Plan};
 use crate::status::StatusView;
 use crate::tags::format_time;
+use crate::verify::check::KeyCheck;
 
 pub const NO_CHANGES: &str = "No changes. IAM matches the schedule.";
 
@@ -89,6 +90,19 @@ pub fn report_text(report: &Report) -> String {
         report.count(Status::Failed),
         report.count(Status::Skipped)
     );
+    out
+}
+
+/// Verification results, one block per key.
+pub fn checks_text(checks: &[KeyCheck]) -> String {
+    let mut out = String::new();
+    if checks.is_empty() {
+        return out;
+    }
+    out.push_str("\nVerification (Bedrock InvokeModel with each new key):\n");
+    for c in checks {
+        let _ = writeln!(out, "  {}", c.line());
+    }
     out
 }
 

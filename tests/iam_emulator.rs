@@ -545,3 +545,66 @@ async fn private_server_reset_and_authentication() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// `load_sdk_config` reads the process environment, so it runs in a child process of this test
+/// binary with the environment the built binary gets (`MotoServer::apply_env`).
+#[tokio::test]
+async fn load_sdk_config_honours_the_environment() {
+    use workshop_keys::iam::aws::{load_sdk_config, AwsIam};
+    const CHILD: &str = "WORKSHOP_KEYS_TEST_CHILD_USER";
+
+    if let Some(user) = std::env::var_os(CHILD) {
+        let user = user.to_str().unwrap();
+        // No region anywhere: IAM signs for us-east-1.
+        let config = load_sdk_config(None, None).await;
+        assert_eq!(config.region(), None);
+        AwsIam::new(&config)
+            .create_user(user, PATH, &managed_tags())
+            .await
+            .expect("CreateUser through AWS_ENDPOINT_URL");
+        // An explicit region wins.
+        let config = load_sdk_config(None, Some("eu-west-1")).await;
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert!(AwsIam::new(&config).get_user(user).await.unwrap().is_some());
+        // A named profile from AWS_CONFIG_FILE supplies its region.
+        let config = load_sdk_config(Some("workshop-test"), None).await;
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-north-1"));
+        assert!(AwsIam::new(&config).get_user(user).await.unwrap().is_some());
+        return;
+    }
+
+    let server = common::shared();
+    let user = format!("env-{}", common::unique_suffix());
+    let profile = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("aws-config-{}", common::unique_suffix()));
+    std::fs::write(&profile, "[profile workshop-test]\nregion = eu-north-1\n").unwrap();
+
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    server
+        .apply_env(&mut cmd)
+        .env_remove("AWS_REGION")
+        .env("AWS_CONFIG_FILE", &profile)
+        .env(CHILD, &user)
+        .args([
+            "--exact",
+            "load_sdk_config_honours_the_environment",
+            "--test-threads=1",
+        ]);
+    let out = cmd.output().unwrap();
+    let _ = std::fs::remove_file(&profile);
+    assert!(
+        out.status.success(),
+        "child test failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+        "the child did not run the test"
+    );
+
+    // The binary's requests carry no account header: the user is in moto's default account.
+    let default_account = AwsIam::from_client(server.iam_client(None, common::test_credentials()));
+    let created = default_account.get_user(&user).await.unwrap();
+    assert_eq!(created.map(|u| u.path).as_deref(), Some(PATH));
+}

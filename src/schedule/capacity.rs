@@ -244,7 +244,14 @@ mod tests {
     #[test]
     fn many_at_once_names_a_few() {
         let w: Vec<Workshop> = (0..50)
-            .map(|i| ws(&format!("w{i:02}"), U, "2026-12-03T08:00:00Z", "2026-12-03T16:00:00Z"))
+            .map(|i| {
+                ws(
+                    &format!("w{i:02}"),
+                    U,
+                    "2026-12-03T08:00:00Z",
+                    "2026-12-03T16:00:00Z",
+                )
+            })
             .collect();
         let c = collisions(&w);
         assert_eq!(c.len(), 48);
@@ -265,7 +272,12 @@ mod tests {
         let w: Vec<Workshop> = (0..100_000)
             .map(|i| {
                 let start = base + TimeDelta::hours(i);
-                let mut w = ws(&format!("w{i}"), U, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z");
+                let mut w = ws(
+                    &format!("w{i}"),
+                    U,
+                    "2026-01-01T00:00:00Z",
+                    "2026-01-01T01:00:00Z",
+                );
                 w.start = start;
                 w.end = start + TimeDelta::minutes(90);
                 w.lead = TimeDelta::hours(1);

@@ -36,6 +36,10 @@ pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // Nothing this long is a typo of a key or zone name; comparing it would only cost time.
+    if word.len() > 100 {
+        return None;
+    }
     let word_lower = word.to_lowercase();
     let mut best: Option<(f64, &'a str)> = None;
     for candidate in candidates {
@@ -60,11 +64,10 @@ pub(crate) fn check_user_name(name: &str) -> Result<(), Problem> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
     let len = name.chars().count();
     if len == 0 || len > 64 || !name.chars().all(ok_char) {
-        return Err(Problem::new(format!(
-            "invalid IAM user name {}",
-            quote(name)
-        ))
-        .hint("IAM user names are 1-64 characters of A-Z a-z 0-9 and + = , . @ _ -"));
+        return Err(
+            Problem::new(format!("invalid IAM user name {}", quote(name)))
+                .hint("IAM user names are 1-64 characters of A-Z a-z 0-9 and + = , . @ _ -"),
+        );
     }
     Ok(())
 }
@@ -74,10 +77,12 @@ pub(crate) fn check_workshop_id(id: &str) -> Result<(), Problem> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
     let len = id.chars().count();
     if len == 0 || len > 64 || !id.chars().all(ok_char) || id == "." || id == ".." {
-        return Err(Problem::new(format!("invalid workshop id {}", quote(id))).hint(
-            "ids are 1-64 characters of A-Z a-z 0-9 . _ - (not \".\" or \"..\"); \
+        return Err(
+            Problem::new(format!("invalid workshop id {}", quote(id))).hint(
+                "ids are 1-64 characters of A-Z a-z 0-9 . _ - (not \".\" or \"..\"); \
              they are used in file names and IAM tags",
-        ));
+            ),
+        );
     }
     Ok(())
 }
@@ -91,10 +96,11 @@ pub(crate) fn check_iam_path(path: &str) -> Result<(), Problem> {
         return Err(Problem::new(format!("invalid IAM path {}", quote(path))).hint(hint));
     }
     if !path.starts_with('/') || !path.ends_with('/') {
-        return Err(
-            Problem::new(format!("IAM path {} must start and end with '/'", quote(path)))
-                .hint(hint),
-        );
+        return Err(Problem::new(format!(
+            "IAM path {} must start and end with '/'",
+            quote(path)
+        ))
+        .hint(hint));
     }
     Ok(())
 }
@@ -142,11 +148,9 @@ pub(crate) fn parse_duration(name: &str, text: &str) -> Result<TimeDelta, Proble
     let hint = "write a number and a unit, e.g. \"90m\", \"24h\" or \"2d\"";
     let trimmed = text.trim();
     if trimmed.starts_with('-') {
-        return Err(Problem::new(format!(
-            "{name} cannot be negative ({})",
-            quote(text)
-        ))
-        .hint(hint));
+        return Err(
+            Problem::new(format!("{name} cannot be negative ({})", quote(text))).hint(hint),
+        );
     }
     let std = humantime::parse_duration(trimmed).map_err(|e| {
         Problem::new(format!("invalid duration {} for {name}: {e}", quote(text))).hint(hint)
@@ -157,6 +161,7 @@ pub(crate) fn parse_duration(name: &str, text: &str) -> Result<TimeDelta, Proble
             quote(text),
             format_duration(MAX_DURATION)
         ))
+        .hint("a schedule plans keys days ahead, not years; shorten it")
     };
     let delta = TimeDelta::from_std(std).map_err(|_| too_long())?;
     if delta > MAX_DURATION {
@@ -204,7 +209,9 @@ pub(crate) fn resolve_datetime(
         (None, _) => {
             return Err(
                 Problem::new(format!("{name} = {dt} is a time of day without a date")).hint(
-                    format!("write a date-time with an offset, e.g. {name} = 2026-12-03T{dt}+01:00"),
+                    format!(
+                        "write a date-time with an offset, e.g. {name} = 2026-12-03T{dt}+01:00"
+                    ),
                 ),
             )
         }
@@ -217,10 +224,10 @@ pub(crate) fn resolve_datetime(
     .ok_or_else(|| Problem::new(format!("{name} = {dt} is not a valid date")))?;
     let second = time.second.unwrap_or(0);
     if second >= 60 {
-        return Err(
-            Problem::new(format!("{name} = {dt} has a leap second, which is not supported"))
-                .hint("use :59 instead"),
-        );
+        return Err(Problem::new(format!(
+            "{name} = {dt} has a leap second, which is not supported"
+        ))
+        .hint("use :59 instead"));
     }
     let naive_time = NaiveTime::from_hms_nano_opt(
         u32::from(time.hour),
@@ -325,6 +332,7 @@ mod tests {
         assert_eq!(did_you_mean("time_zone", keys), Some("timezone"));
         assert_eq!(did_you_mean("xyzzy", keys), None);
         assert_eq!(did_you_mean("anything", []), None);
+        assert_eq!(did_you_mean(&"region".repeat(1000), keys), None);
     }
 
     #[test]
@@ -357,14 +365,26 @@ mod tests {
         assert!(check_iam_path("/a/b-c/").is_ok());
         assert!(check_iam_path(&format!("/{}/", "p".repeat(510))).is_ok());
         assert!(check_iam_path(&format!("/{}/", "p".repeat(511))).is_err());
-        for bad in ["", "workshop/", "/workshop", "/work shop/", "/wörk/", "/tab\t/"] {
+        for bad in [
+            "",
+            "workshop/",
+            "/workshop",
+            "/work shop/",
+            "/wörk/",
+            "/tab\t/",
+        ] {
             assert!(check_iam_path(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn regions() {
-        for good in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-4"] {
+        for good in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-4",
+        ] {
             assert!(check_region(good).is_ok(), "{good}");
         }
         for bad in ["", "us-east", "US-EAST-1", "useast1", "us-east-1a", "us--1"] {
@@ -374,7 +394,10 @@ mod tests {
 
     #[test]
     fn timezones() {
-        assert_eq!(parse_timezone("Europe/Berlin").unwrap(), chrono_tz::Europe::Berlin);
+        assert_eq!(
+            parse_timezone("Europe/Berlin").unwrap(),
+            chrono_tz::Europe::Berlin
+        );
         let p = parse_timezone("Europe/Berln").unwrap_err();
         assert_eq!(p.message, "unknown time zone \"Europe/Berln\"");
         assert_eq!(p.hint.as_deref(), Some("did you mean `Europe/Berlin`?"));
@@ -387,15 +410,25 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("lead", "24h").unwrap(), TimeDelta::hours(24));
-        assert_eq!(parse_duration("lead", "90m").unwrap(), TimeDelta::minutes(90));
+        assert_eq!(
+            parse_duration("lead", "90m").unwrap(),
+            TimeDelta::minutes(90)
+        );
         assert_eq!(parse_duration("lead", "2d").unwrap(), TimeDelta::days(2));
-        assert_eq!(parse_duration("lead", "1h 30m").unwrap(), TimeDelta::minutes(90));
+        assert_eq!(
+            parse_duration("lead", "1h 30m").unwrap(),
+            TimeDelta::minutes(90)
+        );
         assert_eq!(parse_duration("lead", "0").unwrap(), TimeDelta::zero());
         assert_eq!(parse_duration("lead", "365d").unwrap(), MAX_DURATION);
         let p = parse_duration("lead", "-1h").unwrap_err();
         assert_eq!(p.message, "lead cannot be negative (\"-1h\")");
         let p = parse_duration("grace", "soon").unwrap_err();
-        assert!(p.message.starts_with("invalid duration \"soon\" for grace: "), "{p:?}");
+        assert!(
+            p.message
+                .starts_with("invalid duration \"soon\" for grace: "),
+            "{p:?}"
+        );
         assert!(parse_duration("lead", "").is_err());
         assert!(parse_duration("lead", "24").is_err());
         let p = parse_duration("hold", "366d").unwrap_err();
@@ -467,7 +500,10 @@ mod tests {
     #[test]
     fn dates_and_times_alone_are_errors() {
         let p = resolve_datetime("start", &dt("2026-12-03"), Ok(None)).unwrap_err();
-        assert_eq!(p.message, "start = 2026-12-03 is a date without a time of day");
+        assert_eq!(
+            p.message,
+            "start = 2026-12-03 is a date without a time of day"
+        );
         let p = resolve_datetime("end", &dt("17:00:00"), Ok(None)).unwrap_err();
         assert_eq!(p.message, "end = 17:00:00 is a time of day without a date");
     }

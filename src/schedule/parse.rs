@@ -149,7 +149,9 @@ impl<'a> Parser<'a> {
 
     /// 1-based line of a byte offset.
     fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&start| start <= offset).max(1)
+        self.line_starts
+            .partition_point(|&start| start <= offset)
+            .max(1)
     }
 
     /// Diagnostics sorted by position, with line and column.
@@ -236,11 +238,7 @@ impl<'a> Parser<'a> {
         if settings.timing_ok {
             for collision in capacity::collisions(&workshops) {
                 let at = offsets.get(collision.at).copied().unwrap_or(0);
-                self.error(
-                    at,
-                    collision.message(&workshops),
-                    Some(collision.hint()),
-                );
+                self.error(at, collision.message(&workshops), Some(collision.hint()));
             }
         }
         Some(Schedule {
@@ -314,7 +312,9 @@ impl<'a> Parser<'a> {
         example: &str,
     ) -> Result<Option<(&'t str, usize)>, Reported> {
         match self.string(fields, name, example)? {
-            Some((s, at)) if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            Some((s, at))
+                if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+            {
                 self.error(
                     at,
                     format!("{name} {} must be non-empty and without spaces", quote(s)),
@@ -395,7 +395,10 @@ impl<'a> Parser<'a> {
             return Ok(None);
         };
         if grace > MAX_GRACE && allow_long_grace == Some(false) {
-            let written = fields.get("grace").and_then(|g| g.item.as_str()).unwrap_or("");
+            let written = fields
+                .get("grace")
+                .and_then(|g| g.item.as_str())
+                .unwrap_or("");
             self.error(
                 at,
                 format!(
@@ -656,7 +659,9 @@ impl<'a> Parser<'a> {
         for value in array.iter() {
             let at = value.span().map_or(field.value_at, |s| s.start);
             match value.as_str() {
-                Some(m) if !m.is_empty() && !m.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                Some(m)
+                    if !m.is_empty() && !m.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+                {
                     models.push(m.to_string());
                 }
                 Some(m) => {
@@ -763,7 +768,10 @@ impl<'a> Parser<'a> {
                         let line = self.line_of(first);
                         self.error(
                             at,
-                            format!("duplicate workshop id {} (first used on line {line})", quote(id)),
+                            format!(
+                                "duplicate workshop id {} (first used on line {line})",
+                                quote(id)
+                            ),
                             Some("workshop ids must be unique; rename one of them".into()),
                         );
                         ok = false;
@@ -797,6 +805,15 @@ impl<'a> Parser<'a> {
         };
 
         let title = match self.string(f, "title", "Real-time context engine, Berlin") {
+            Ok(Some((t, at))) if t.chars().any(char::is_control) => {
+                self.error(
+                    at,
+                    "title must not contain control characters (newlines, tabs, escapes)",
+                    Some("write the title on one line, as plain text".into()),
+                );
+                ok = false;
+                None
+            }
             Ok(t) => t.map(|(t, _)| t.to_string()),
             Err(Reported) => {
                 ok = false;
@@ -1048,7 +1065,10 @@ verify_timeout = "2m"
     fn credentials_dir_is_relative_to_the_schedule() {
         let text = "[settings]\ncredentials_dir = \"keys/out\"\n";
         let s = parse(Path::new("/srv/ws/workshops.toml"), text).unwrap();
-        assert_eq!(s.settings.credentials_dir, PathBuf::from("/srv/ws/keys/out"));
+        assert_eq!(
+            s.settings.credentials_dir,
+            PathBuf::from("/srv/ws/keys/out")
+        );
         let s = parse(Path::new("workshops.toml"), text).unwrap();
         assert_eq!(s.settings.credentials_dir, PathBuf::from("keys/out"));
     }
@@ -1080,11 +1100,20 @@ lead = "1h"
 "#);
         let ids: Vec<&str> = s.workshops.iter().map(|w| w.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "late"]);
-        let [a, b, late] = &s.workshops[..] else { panic!() };
+        let [a, b, late] = &s.workshops[..] else {
+            panic!()
+        };
         assert_eq!((a.line, b.line, late.line), (18, 13, 5));
         assert_eq!(b.start, at("2026-12-03T08:00:00Z"));
         assert_eq!(b.end, at("2026-12-03T16:00:00Z"));
-        assert_eq!((b.user.as_str(), b.lead, b.grace), ("workshop-bedrock-user", TimeDelta::hours(12), TimeDelta::hours(1)));
+        assert_eq!(
+            (b.user.as_str(), b.lead, b.grace),
+            (
+                "workshop-bedrock-user",
+                TimeDelta::hours(12),
+                TimeDelta::hours(1)
+            )
+        );
         assert_eq!((a.lead, a.title.as_deref()), (TimeDelta::hours(1), None));
         assert_eq!(late.user, "other-user");
         assert_eq!(late.grace, TimeDelta::minutes(30));
@@ -1107,7 +1136,8 @@ lead = "1h"
             "2:20: invalid TOML: invalid basic string, expected `\"` | fix the TOML syntax first; nothing else was checked"
         );
         assert!(one("x = 1\nx = 2\n").starts_with("2:1: invalid TOML: duplicate key"));
-        assert!(one("[[workshop]]\nid = 'a'\nid = 'b'\n").starts_with("3:1: invalid TOML: duplicate key"));
+        assert!(one("[[workshop]]\nid = 'a'\nid = 'b'\n")
+            .starts_with("3:1: invalid TOML: duplicate key"));
     }
 
     #[test]
@@ -1193,7 +1223,10 @@ lead = "1h"
 
     #[test]
     fn start_as_a_string_hints_at_an_unquoted_date_time() {
-        let e = one(&W.replace("start = 2026-12-03T09:00:00+01:00", "start = \"2026-12-03T09:00:00+01:00\""));
+        let e = one(&W.replace(
+            "start = 2026-12-03T09:00:00+01:00",
+            "start = \"2026-12-03T09:00:00+01:00\"",
+        ));
         assert_eq!(
             e,
             "3:9: start must be a TOML date-time, not a string | write it without quotes: start = 2026-12-03T09:00:00+01:00"
@@ -1221,15 +1254,31 @@ lead = "1h"
 
     #[test]
     fn bad_ids() {
-        for (id, col) in [("../x", 6), (".", 6), ("..", 6), ("", 6), ("a b", 6), ("ü", 6)] {
+        for (id, col) in [
+            ("../x", 6),
+            (".", 6),
+            ("..", 6),
+            ("", 6),
+            ("a b", 6),
+            ("ü", 6),
+        ] {
             let text = W.replace("id = \"a\"", &format!("id = \"{id}\""));
             let e = one(&text);
-            assert!(e.starts_with(&format!("2:{col}: invalid workshop id ")), "{e}");
+            assert!(
+                e.starts_with(&format!("2:{col}: invalid workshop id ")),
+                "{e}"
+            );
             assert!(e.contains("1-64 characters"), "{e}");
         }
         let long = "x".repeat(65);
-        assert!(one(&W.replace("id = \"a\"", &format!("id = \"{long}\""))).contains("invalid workshop id"));
-        assert!(ok(&W.replace("id = \"a\"", &format!("id = \"{}\"", "x".repeat(64)))).workshops.len() == 1);
+        assert!(one(&W.replace("id = \"a\"", &format!("id = \"{long}\"")))
+            .contains("invalid workshop id"));
+        assert!(
+            ok(&W.replace("id = \"a\"", &format!("id = \"{}\"", "x".repeat(64))))
+                .workshops
+                .len()
+                == 1
+        );
         assert_eq!(
             one(&W.replace("id = \"a\"", "id = 12")),
             "2:6: id must be a string | write id = \"context-engine-berlin\" (found an integer)"
@@ -1238,13 +1287,24 @@ lead = "1h"
 
     #[test]
     fn end_must_be_after_start() {
-        let e = one(&W.replace("end = 2026-12-03T17:00:00+01:00", "end = 2026-12-03T08:00:00Z"));
+        let e = one(&W.replace(
+            "end = 2026-12-03T17:00:00+01:00",
+            "end = 2026-12-03T08:00:00Z",
+        ));
         assert_eq!(
             e,
             "4:7: workshop \"a\" ends (2026-12-03T08:00:00Z) before or when it starts (2026-12-03T08:00:00Z) | end must be after start"
         );
-        let e = one(&W.replace("end = 2026-12-03T17:00:00+01:00", "end = 2026-12-02T17:00:00+01:00"));
-        assert!(e.starts_with("4:7: workshop \"a\" ends (2026-12-02T16:00:00Z) before or when it starts"), "{e}");
+        let e = one(&W.replace(
+            "end = 2026-12-03T17:00:00+01:00",
+            "end = 2026-12-02T17:00:00+01:00",
+        ));
+        assert!(
+            e.starts_with(
+                "4:7: workshop \"a\" ends (2026-12-02T16:00:00Z) before or when it starts"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1254,15 +1314,27 @@ lead = "1h"
             "2:8: hold cannot be negative (\"-1h\") | write a number and a unit, e.g. \"90m\", \"24h\" or \"2d\""
         );
         let e = one("[settings]\nlead = \"24 hours!\"\n");
-        assert!(e.starts_with("2:8: invalid duration \"24 hours!\" for lead: "), "{e}");
+        assert!(
+            e.starts_with("2:8: invalid duration \"24 hours!\" for lead: "),
+            "{e}"
+        );
         let e = one("[settings]\nlead = \"400d\"\n");
-        assert_eq!(e, "2:8: lead = \"400d\" is too long: at most 365d");
+        assert_eq!(e, "2:8: lead = \"400d\" is too long: at most 365d | a schedule plans keys days ahead, not years; shorten it");
         let e = one("[settings]\nverify_timeout = \"0s\"\n");
-        assert_eq!(e, "2:18: verify_timeout must be longer than zero | e.g. verify_timeout = \"60s\"");
+        assert_eq!(
+            e,
+            "2:18: verify_timeout must be longer than zero | e.g. verify_timeout = \"60s\""
+        );
         let e = one("[settings]\nrotate_after = \"0s\"\n");
-        assert!(e.starts_with("2:16: rotate_after must be longer than zero"), "{e}");
+        assert!(
+            e.starts_with("2:16: rotate_after must be longer than zero"),
+            "{e}"
+        );
         let e = one(&format!("{W}lead = \"soon\"\n"));
-        assert!(e.starts_with("5:8: invalid duration \"soon\" for lead"), "{e}");
+        assert!(
+            e.starts_with("5:8: invalid duration \"soon\" for lead"),
+            "{e}"
+        );
         // Durations in several forms.
         let s = ok("[settings]\nlead = \"1day 2h\"\ngrace = \"0s\"\nhold = \"90min\"\n");
         assert_eq!(s.settings.lead, TimeDelta::hours(26));
@@ -1282,7 +1354,9 @@ lead = "1h"
             format!("5:9: grace = \"2d\" is longer than 24h | {hint}")
         );
         assert!(ok("[settings]\ngrace = \"24h\"\n").settings.grace == MAX_GRACE);
-        let s = ok(&format!("[settings]\ngrace = \"25h\"\nallow_long_grace = true\n{W}grace = \"2d\"\n"));
+        let s = ok(&format!(
+            "[settings]\ngrace = \"25h\"\nallow_long_grace = true\n{W}grace = \"2d\"\n"
+        ));
         assert_eq!(s.settings.grace, TimeDelta::hours(25));
         assert_eq!(s.workshops[0].grace, TimeDelta::days(2));
         // A mistyped allow_long_grace is reported once, not once per grace.
@@ -1360,7 +1434,10 @@ lead = "1h"
         );
         let e = "2:1: models is only used with policy = \"restricted\" | set policy = \"restricted\" to limit keys to these models, or remove models";
         assert_eq!(one("[settings]\nmodels = [\"m\"]\n"), e);
-        assert_eq!(one("[settings]\nmodels = [\"m\"]\npolicy = \"all-models\"\n"), e);
+        assert_eq!(
+            one("[settings]\nmodels = [\"m\"]\npolicy = \"all-models\"\n"),
+            e
+        );
         assert_eq!(
             errs("[settings]\npolicy = \"restricted\"\nmodels = [\"ok\", 3, \"has space\", \"\"]\n"),
             [
@@ -1377,14 +1454,27 @@ lead = "1h"
             one("[settings]\nuser = \"bad user\"\n"),
             "2:8: invalid IAM user name \"bad user\" | IAM user names are 1-64 characters of A-Z a-z 0-9 and + = , . @ _ -"
         );
-        assert!(one(&format!("{W}user = \"a/b\"\n")).starts_with("5:8: invalid IAM user name \"a/b\""));
-        assert!(one("[settings]\npath = \"workshop\"\n").starts_with("2:8: IAM path \"workshop\" must start and end with '/'"));
-        assert!(one("[settings]\npath = \"/a b/\"\n").starts_with("2:8: invalid IAM path \"/a b/\""));
-        assert!(one("[settings]\nregion = \"mars-1\"\n").starts_with("2:10: region \"mars-1\" does not look like an AWS region"));
-        assert!(one("[settings]\nregion = \"\"\n").starts_with("2:10: region \"\" must be non-empty and without spaces"));
-        assert!(one("[settings]\ncredentials_dir = \" \"\n").starts_with("2:19: credentials_dir must not be empty"));
-        assert!(one("[settings]\nverify_model = \"a b\"\n").starts_with("2:16: verify_model \"a b\" must be non-empty and without spaces"));
+        assert!(
+            one(&format!("{W}user = \"a/b\"\n")).starts_with("5:8: invalid IAM user name \"a/b\"")
+        );
+        assert!(one("[settings]\npath = \"workshop\"\n")
+            .starts_with("2:8: IAM path \"workshop\" must start and end with '/'"));
+        assert!(
+            one("[settings]\npath = \"/a b/\"\n").starts_with("2:8: invalid IAM path \"/a b/\"")
+        );
+        assert!(one("[settings]\nregion = \"mars-1\"\n")
+            .starts_with("2:10: region \"mars-1\" does not look like an AWS region"));
+        assert!(one("[settings]\nregion = \"\"\n")
+            .starts_with("2:10: region \"\" must be non-empty and without spaces"));
+        assert!(one("[settings]\ncredentials_dir = \" \"\n")
+            .starts_with("2:19: credentials_dir must not be empty"));
+        assert!(one("[settings]\nverify_model = \"a b\"\n")
+            .starts_with("2:16: verify_model \"a b\" must be non-empty and without spaces"));
         assert!(one(&format!("{W}title = 3\n")).starts_with("5:9: title must be a string"));
+        assert!(one(&format!("{W}title = \"a\\u001b[31mred\"\n"))
+            .starts_with("5:9: title must not contain control characters"));
+        assert!(one(&format!("{W}title = \"\"\"\ntwo\nlines\"\"\"\n"))
+            .starts_with("5:9: title must not contain control characters"));
     }
 
     fn on(id: &str, start: &str, end: &str, extra: &str) -> String {
@@ -1394,9 +1484,24 @@ lead = "1h"
     #[test]
     fn capacity_is_reported_at_the_third_workshop() {
         let text = [
-            on("a", "2026-12-03T09:00:00+01:00", "2026-12-03T17:00:00+01:00", ""),
-            on("b", "2026-12-03T09:00:00+01:00", "2026-12-03T17:00:00+01:00", ""),
-            on("c", "2026-12-03T09:00:00+01:00", "2026-12-03T17:00:00+01:00", ""),
+            on(
+                "a",
+                "2026-12-03T09:00:00+01:00",
+                "2026-12-03T17:00:00+01:00",
+                "",
+            ),
+            on(
+                "b",
+                "2026-12-03T09:00:00+01:00",
+                "2026-12-03T17:00:00+01:00",
+                "",
+            ),
+            on(
+                "c",
+                "2026-12-03T09:00:00+01:00",
+                "2026-12-03T17:00:00+01:00",
+                "",
+            ),
         ]
         .concat();
         assert_eq!(
@@ -1404,12 +1509,31 @@ lead = "1h"
             "11:1: user workshop-bedrock-user would need 3 keys at once from 2026-12-02T08:00:00Z to 2026-12-03T17:00:00Z (workshops a, b, c); AWS allows two per user | move one workshop to another `user = ...`, or shorten lead/grace"
         );
         // Moving one to another user, or shortening lead, fixes it.
-        assert!(parse(Path::new("w"), &text.replacen("id = \"c\"", "id = \"c\"\nuser = \"u2\"", 1)).is_ok());
+        assert!(parse(
+            Path::new("w"),
+            &text.replacen("id = \"c\"", "id = \"c\"\nuser = \"u2\"", 1)
+        )
+        .is_ok());
         // Back to back: a's key ends at 17:00Z; c's key starts at 17:00Z.
         let text = [
-            on("a", "2026-12-03T09:00:00Z", "2026-12-03T16:00:00Z", "lead = \"1h\""),
-            on("b", "2026-12-03T09:00:00Z", "2026-12-03T19:00:00Z", "lead = \"1h\""),
-            on("c", "2026-12-03T18:00:00Z", "2026-12-03T19:00:00Z", "lead = \"1h\""),
+            on(
+                "a",
+                "2026-12-03T09:00:00Z",
+                "2026-12-03T16:00:00Z",
+                "lead = \"1h\"",
+            ),
+            on(
+                "b",
+                "2026-12-03T09:00:00Z",
+                "2026-12-03T19:00:00Z",
+                "lead = \"1h\"",
+            ),
+            on(
+                "c",
+                "2026-12-03T18:00:00Z",
+                "2026-12-03T19:00:00Z",
+                "lead = \"1h\"",
+            ),
         ]
         .concat();
         assert_eq!(ok(&text).workshops.len(), 3);
@@ -1436,7 +1560,11 @@ lead = "1h"
         let text = "[[workshop]]\nid = \"x\"\nstart = 2026-12-03T09:00:00+01:00\nend = 2026-12-03T08:00:00+01:00\n\n[settings]\nlead = 24\ngrace = \"2d\"\nregoin = \"eu-west-1\"\n\n[[workshop]]\nid = \"x\"\nstart = \"2026-12-04T09:00:00Z\"\n";
         let e = errs(text);
         let positions: Vec<&str> = e.iter().map(|s| s.split(": ").next().unwrap()).collect();
-        assert_eq!(positions, ["4:7", "7:8", "8:9", "9:1", "11:1", "12:6", "13:9"], "{e:#?}");
+        assert_eq!(
+            positions,
+            ["4:7", "7:8", "8:9", "9:1", "11:1", "12:6", "13:9"],
+            "{e:#?}"
+        );
     }
 
     #[test]
@@ -1468,13 +1596,41 @@ lead = "1h"
         let t = std::time::Instant::now();
         let s = ok(&text);
         assert_eq!(s.workshops.len(), 100_000);
-        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            t.elapsed()
+        );
         // And 100k problems (every workshop a duplicate id on one user) are located quickly too.
         let bad = text.replace("id = \"w", "id = \"x\"\ntitle = \"w");
         let t = std::time::Instant::now();
         let e = errs(&bad);
         assert_eq!(e.len(), 100_000 - 1);
-        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+
+    #[test]
+    fn fixtures_valid_and_invalid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schedules");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            match parse(&path, &text) {
+                Ok(_) => assert!(name.starts_with("valid_"), "{name} should be invalid"),
+                Err(e) => assert!(!name.starts_with("valid_"), "{name} should be valid:\n{e}"),
+            }
+            seen += 1;
+        }
+        assert!(seen >= 20);
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("workshops.toml");
+        let s = parse(&example, &std::fs::read_to_string(&example).unwrap()).unwrap();
+        assert_eq!((s.workshops.len(), s.users().len()), (4, 2));
     }
 
     proptest::proptest! {

@@ -8,6 +8,7 @@
 
 mod classify;
 mod models;
+pub mod check;
 
 use std::fmt;
 use std::str::FromStr;
@@ -227,7 +228,9 @@ pub async fn verify_key_with(req: &VerifyRequest<'_>, backoff: &Backoff) -> Veri
             };
         }
         tokio::time::sleep(delay.min(req.timeout - elapsed)).await;
-        delay = (delay * 2).min(backoff.max_delay.max(backoff.initial));
+        delay = delay
+            .saturating_mul(2)
+            .min(backoff.max_delay.max(backoff.initial));
     }
 }
 

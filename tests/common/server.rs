@@ -72,6 +72,7 @@ impl MotoServer {
         let log_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto");
         std::fs::create_dir_all(&log_dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", log_dir.display()));
+        prune_old_logs(&log_dir);
         let binary = std::env::current_exe()
             .ok()
             .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
@@ -207,6 +208,27 @@ fn kill_group(child: &mut Child) {
         .stderr(Stdio::null())
         .status();
     let _ = child.wait();
+}
+
+/// Removes logs of servers from earlier runs (older than a day), once per process.
+fn prune_old_logs(dir: &Path) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(24 * 3600));
+            if old && entry.path().extension().is_some_and(|e| e == "log") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    });
 }
 
 fn log_tail(log: &Path) -> String {

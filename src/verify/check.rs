@@ -1,0 +1,138 @@
+//! Checking a live key end to end: read its secret from the credentials file, call Bedrock with
+//! it for each model the schedule wants verified, and record the result in IAM as the user tag
+//! `workshop-keys:verified:<key id>` so that `status` on any machine shows it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{models_to_verify, verify_key, verify_timeout, Outcome, Verification, VerifyRequest};
+use crate::iam::Iam;
+use crate::schedule::Settings;
+use crate::secrets::CredentialsDir;
+use crate::tags;
+
+/// One key's check: the result per model and the one that counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyCheck {
+    pub workshop: String,
+    pub user: String,
+    pub access_key_id: String,
+    /// The worst outcome over the models.
+    pub outcome: Outcome,
+    pub models: Vec<Verification>,
+    /// What is wrong and what to do, when the outcome is not `verified`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
+    /// Recording the outcome in IAM failed (the check itself stands).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_error: Option<String>,
+}
+
+impl KeyCheck {
+    /// One line for people: `workshop W: key K verified` or what is wrong and what to do.
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "workshop {}: key {} {}",
+            self.workshop,
+            self.access_key_id,
+            self.outcome.as_str()
+        );
+        for m in self.models.iter().filter(|m| m.outcome != Outcome::Verified) {
+            s.push_str(&format!(
+                "\n    {}: {} after {} attempt(s) ({})",
+                m.model,
+                m.outcome.as_str(),
+                m.attempts,
+                m.detail
+            ));
+        }
+        if let Some(a) = &self.advice {
+            s.push_str(&format!("\n    what to do: {a}"));
+        }
+        if let Some(e) = &self.record_error {
+            s.push_str(&format!("\n    recording the result in IAM failed: {e}"));
+        }
+        s
+    }
+}
+
+/// How bad an outcome is, for picking the one that counts: key faults first.
+fn severity(o: Outcome) -> u8 {
+    match o {
+        Outcome::InvalidToken => 5,
+        Outcome::AccessDenied => 4,
+        Outcome::ModelNotEnabled => 3,
+        Outcome::Throttled => 2,
+        Outcome::Network => 1,
+        Outcome::Verified => 0,
+    }
+}
+
+/// Check the key that `workshop`'s credentials file holds, as `user`'s key `access_key_id`.
+/// A file that is missing, or that holds another key, is reported as `invalid-token`: the
+/// secret on this machine cannot prove that key.
+pub async fn check_key(
+    iam: &impl Iam,
+    settings: &Settings,
+    credentials: &CredentialsDir,
+    workshop: &str,
+    user: &str,
+    access_key_id: &str,
+    now: DateTime<Utc>,
+) -> KeyCheck {
+    let mut check = KeyCheck {
+        workshop: workshop.to_string(),
+        user: user.to_string(),
+        access_key_id: access_key_id.to_string(),
+        outcome: Outcome::Verified,
+        models: Vec::new(),
+        advice: None,
+        record_error: None,
+    };
+    let secret = match credentials.read_secret(workshop) {
+        Ok(Some((id, secret))) if id == access_key_id => secret,
+        Ok(other) => {
+            check.outcome = Outcome::InvalidToken;
+            check.advice = Some(format!(
+                "the credentials file {}.env {}: the key's secret is not on this machine; let the next reconcile replace the key, or delete it",
+                workshop,
+                if other.is_some() { "holds another key" } else { "is missing" }
+            ));
+            return check;
+        }
+        Err(e) => {
+            check.outcome = Outcome::InvalidToken;
+            check.advice = Some(e.to_string());
+            return check;
+        }
+    };
+    for model in models_to_verify(settings) {
+        let req = VerifyRequest {
+            access_key_id,
+            secret: &secret,
+            region: &settings.region,
+            model: &model,
+            timeout: verify_timeout(settings),
+            endpoint_url: None,
+        };
+        let v = verify_key(&req).await;
+        tracing::info!(%workshop, %user, key = %access_key_id, model = %v.model, outcome = v.outcome.as_str(), attempts = v.attempts, "verified key");
+        check.models.push(v);
+    }
+    drop(secret);
+    check.outcome = check
+        .models
+        .iter()
+        .map(|m| m.outcome)
+        .max_by_key(|o| severity(*o))
+        .unwrap_or(Outcome::Verified);
+    if check.outcome != Outcome::Verified {
+        check.advice = Some(check.outcome.advice().to_string());
+    }
+    let value = format!("{} {}", tags::format_time(now), check.outcome.as_str());
+    let tag = [(tags::verified_tag(access_key_id), value)].into();
+    if let Err(e) = iam.tag_user(user, &tag).await {
+        check.record_error = Some(e.to_string());
+    }
+    check
+}

@@ -98,6 +98,9 @@ pub enum Command {
     Status {
         #[command(flatten)]
         schedule: ScheduleArg,
+        /// Judge ages and workshop states as if the time were TIME (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
         #[command(flatten)]

@@ -119,10 +119,12 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
         }
         Command::Status {
             schedule,
+            at,
             output,
             aws,
         } => {
             let s = schedule::load(&schedule.schedule)?;
+            let now = parse_at(at.as_deref(), now)?;
             let credentials = CredentialsDir::new(&s.settings.credentials_dir);
             let iam = iam_client(&aws).await;
             let opts = ObserveOptions {

@@ -1633,12 +1633,78 @@ lead = "1h"
         assert_eq!((s.workshops.len(), s.users().len()), (4, 2));
     }
 
+    /// Lines a schedule is made of, good and bad, for the structured property test.
+    const FRAGMENTS: &[&str] = &[
+        "[settings]",
+        "[[workshop]]",
+        "[workshop]",
+        "[[settings]]",
+        "[settings.sub]",
+        "workshop = [{ id = \"i\", start = 2026-12-03T09:00:00Z, end = 2026-12-03T10:00:00Z }]",
+        "settings = 1",
+        "id = \"a\"",
+        "id = \"b\"",
+        "id = \"..\"",
+        "id = 3",
+        "title = \"t\"",
+        "start = 2026-12-03T09:00:00+01:00",
+        "start = 2026-12-03T09:00:00",
+        "start = 2026-03-29T02:30:00",
+        "start = 0000-01-01T00:00:00Z",
+        "end = 9999-12-31T23:59:59.999999999-23:59",
+        "end = 2026-12-03T17:00:00+01:00",
+        "end = 2026-10-25T02:30:00",
+        "end = 2026-12-03",
+        "end = 17:00:00",
+        "end = \"2026-12-03T17:00:00Z\"",
+        "user = \"u2\"",
+        "user = \"bad user\"",
+        "lead = \"365d\"",
+        "lead = \"0s\"",
+        "lead = 24",
+        "grace = \"2d\"",
+        "grace = \"1h\"",
+        "hold = \"-1h\"",
+        "timezone = \"Europe/Berlin\"",
+        "timezone = \"Pacific/Apia\"",
+        "timezone = \"Nowhere\"",
+        "allow_long_grace = true",
+        "allow_long_grace = \"no\"",
+        "policy = \"restricted\"",
+        "policy = \"x\"",
+        "models = [\"m\", 1, []]",
+        "models = []",
+        "region = \"eu-west-1\"",
+        "path = \"x\"",
+        "credentials_dir = \"/abs\"",
+        "rotate_after = \"0s\"",
+        "verify = 1",
+        "unknown = { a = 1 }",
+        "a.b.c = 1",
+        "# comment",
+        "",
+    ];
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
 
         #[test]
         fn never_panics_on_arbitrary_text(text in "\\PC{0,200}") {
             let _ = parse(Path::new("w.toml"), &text);
+        }
+
+        #[test]
+        fn never_panics_on_schedule_shaped_text(
+            picks in proptest::collection::vec(0usize..FRAGMENTS.len(), 0..40),
+        ) {
+            let text: String = picks.iter().map(|&i| format!("{}\n", FRAGMENTS[i])).collect();
+            if let Err(ScheduleError::Invalid { diagnostics, .. }) = parse(Path::new("w.toml"), &text) {
+                proptest::prop_assert!(!diagnostics.is_empty());
+                let lines = text.lines().count().max(1);
+                for d in &diagnostics {
+                    proptest::prop_assert!(d.line >= 1 && d.line <= lines && d.column >= 1);
+                }
+            }
         }
 
         #[test]

@@ -40,6 +40,8 @@ pub enum CommandError {
     Secrets(#[from] SecretsError),
     #[error("--at {value:?} is not an RFC 3339 time ({reason}); write it like 2026-12-02T09:00:00Z or 2026-12-02T10:00:00+01:00")]
     BadTime { value: String, reason: String },
+    #[error("{} changed while the plan was computed; nothing was applied. Run reconcile again", path.display())]
+    ScheduleChanged { path: PathBuf },
     #[error("workshop {id:?} is not in the schedule; see the ids in the schedule file")]
     UnknownWorkshop { id: String },
     #[error("another reconcile of this schedule is running (lock file {}); it holds the lock until it ends. Wait with --lock-timeout 5m, or check for a stuck process", path.display())]
@@ -97,7 +99,8 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             lock_timeout,
             aws,
         } => {
-            let s = schedule::load(&schedule.schedule)?;
+            let text = schedule::read(&schedule.schedule)?;
+            let s = schedule::parse(&schedule.schedule, &text)?;
             let at = parse_at(at.as_deref(), now)?;
             if dry_run {
                 let (plan, _) = observe_and_plan(&s, &aws, at).await?;
@@ -106,7 +109,7 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             }
             let credentials = credentials_dir(&s)?;
             let _lock = lock(&schedule.schedule, lock_timeout.into())?;
-            reconcile(&s, &aws, at, now, &credentials, output).await
+            reconcile(&s, &text, &aws, at, now, &credentials, output).await
         }
         Command::Verify {
             schedule,
@@ -202,6 +205,7 @@ fn print_plan(plan: &Plan, output: Output) {
 
 async fn reconcile(
     s: &Schedule,
+    text: &str,
     aws: &AwsArgs,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -209,6 +213,12 @@ async fn reconcile(
     output: Output,
 ) -> Result<u8, CommandError> {
     let (plan, iam) = observe_and_plan(s, aws, at).await?;
+    // The plan answers the schedule as it was read; an edit since then gets its own run.
+    if schedule::read(&s.file)? != text {
+        return Err(CommandError::ScheduleChanged {
+            path: s.file.clone(),
+        });
+    }
     let ctx = ApplyContext {
         credentials,
         region: &s.settings.region,

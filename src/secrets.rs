@@ -96,7 +96,8 @@ impl CredentialsDir {
         Ok(self.dir.join(format!("{workshop}.env")))
     }
 
-    /// Refuse a directory that is not one, or that others can read or enter. A missing
+    /// Refuse a directory that is not one, that others can read or enter, or that holds a
+    /// credentials file others can read. A missing
     /// directory is fine: it is created with mode 0700 on the first write.
     pub fn check(&self) -> Result<(), SecretsError> {
         let meta = match fs::symlink_metadata(&self.dir) {
@@ -115,6 +116,19 @@ impl CredentialsDir {
                 path: self.dir.clone(),
                 mode,
             });
+        }
+        for entry in fs::read_dir(&self.dir).map_err(io("list", &self.dir))? {
+            let entry = entry.map_err(io("list", &self.dir))?;
+            if entry.path().extension().is_some_and(|e| e == "env") {
+                let meta = entry.metadata().map_err(io("read", &entry.path()))?;
+                let mode = meta.mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(SecretsError::InsecureFile {
+                        path: entry.path(),
+                        mode,
+                    });
+                }
+            }
         }
         Ok(())
     }

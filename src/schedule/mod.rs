@@ -111,6 +111,11 @@ impl Schedule {
 
 /// Read and validate a schedule file. Every problem is reported, located in the file.
 pub fn load(file: &Path) -> Result<Schedule, ScheduleError> {
-    let text = diagnostics::read_schedule_file(file)?;
-    parse(file, &text)
+    parse(file, &read(file)?)
+}
+
+/// The schedule file's text, refusing what cannot be a schedule (directory, device, huge or
+/// binary file). `reconcile` reads it again before applying, to refuse a file changed meanwhile.
+pub fn read(file: &Path) -> Result<String, ScheduleError> {
+    diagnostics::read_schedule_file(file)
 }

@@ -51,11 +51,30 @@ const EXAMPLE_MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
 
 /// Parse and validate a schedule. `file` is only used for messages and to resolve
 /// `credentials_dir`; nothing is read from disk.
+/// More workshops than any real schedule holds: refused rather than planned over (IAM itself
+/// allows 5,000 users per account, two keys each).
+pub const MAX_WORKSHOPS: usize = 10_000;
+
 pub fn parse(file: &Path, text: &str) -> Result<Schedule, ScheduleError> {
     let mut parser = Parser::new(text);
     let parsed = parser.run(file);
     let diagnostics = parser.finish();
     match parsed {
+        Some(schedule) if diagnostics.is_empty() && schedule.workshops.len() > MAX_WORKSHOPS => {
+            let line = schedule.workshops.iter().map(|w| w.line).max().unwrap_or(1);
+            Err(ScheduleError::Invalid {
+                path: file.to_path_buf(),
+                diagnostics: vec![Diagnostic::new(
+                    line,
+                    1,
+                    format!(
+                        "{} workshops; a schedule may hold at most {MAX_WORKSHOPS}",
+                        schedule.workshops.len()
+                    ),
+                )
+                .with_hint("remove workshops that have ended (their keys are gone), or split the schedule")],
+            })
+        }
         Some(schedule) if diagnostics.is_empty() => Ok(schedule),
         _ => Err(ScheduleError::Invalid {
             path: file.to_path_buf(),

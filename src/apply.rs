@@ -201,9 +201,9 @@ async fn run(
             .map_err(e)?;
             // Bookkeeping after the security-relevant write: if it fails, the next run stamps it.
             let stamp = [(tags::deactivated_tag(id), tags::format_time(plan.at))].into();
-            iam.tag_user(user, &stamp).await.map_err(|err| {
-                format!("key deactivated, but recording when failed: {err}")
-            })
+            iam.tag_user(user, &stamp)
+                .await
+                .map_err(|err| format!("key deactivated, but recording when failed: {err}"))
         }
         ActionKind::DeleteKey => {
             let id = key()?;

@@ -227,16 +227,30 @@ async fn reconcile(
     // Prove each new key works before anyone relies on it.
     let mut checks = Vec::new();
     if s.settings.verify {
-        for r in report.results.iter().filter(|r| r.credentials_file.is_some()) {
+        for r in report
+            .results
+            .iter()
+            .filter(|r| r.credentials_file.is_some())
+        {
             if let (Some(key), Some(workshop)) = (&r.created_key, &r.action.workshop) {
                 checks.push(
-                    check_key(&iam, &s.settings, credentials, workshop, &r.action.user, key, now)
-                        .await,
+                    check_key(
+                        &iam,
+                        &s.settings,
+                        credentials,
+                        workshop,
+                        &r.action.user,
+                        key,
+                        now,
+                    )
+                    .await,
                 );
             }
         }
     }
-    let ok = report.all_ok() && plan.blocked.is_empty() && checks.iter().all(|c| !c.outcome.is_key_fault());
+    let ok = report.all_ok()
+        && plan.blocked.is_empty()
+        && checks.iter().all(|c| !c.outcome.is_key_fault());
     match output {
         Output::Text => {
             print!("{}", render::plan_text(&plan));
@@ -278,16 +292,31 @@ async fn verify_live_keys(
     let observed = observe(&iam, s, &credentials, &opts).await?;
     let mut checks = Vec::new();
     let mut without_key = Vec::new();
-    for w in s.workshops.iter().filter(|w| only.is_none_or(|id| id == w.id)) {
+    for w in s
+        .workshops
+        .iter()
+        .filter(|w| only.is_none_or(|id| id == w.id))
+    {
         let live = observed.user(&w.user).and_then(|u| {
             u.keys
                 .iter()
-                .filter(|k| k.status == KeyStatus::Active && u.tags.get(&k.access_key_id) == Some(&w.id))
+                .filter(|k| {
+                    k.status == KeyStatus::Active && u.tags.get(&k.access_key_id) == Some(&w.id)
+                })
                 .max_by_key(|k| k.created)
         });
         match live {
             Some(k) => checks.push(
-                check_key(&iam, &s.settings, &credentials, &w.id, &w.user, &k.access_key_id, now).await,
+                check_key(
+                    &iam,
+                    &s.settings,
+                    &credentials,
+                    &w.id,
+                    &w.user,
+                    &k.access_key_id,
+                    now,
+                )
+                .await,
             ),
             None => without_key.push(w.id.clone()),
         }
@@ -304,15 +333,19 @@ async fn verify_live_keys(
         }
         Output::Json => print!(
             "{}",
-            render::json(&serde_json::json!({ "verifications": checks, "without_key": without_key }))
+            render::json(
+                &serde_json::json!({ "verifications": checks, "without_key": without_key })
+            )
         ),
     }
     let all_verified = checks.iter().all(|c| c.outcome == Outcome::Verified);
-    Ok(if all_verified && (only.is_none() || without_key.is_empty()) {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
-    })
+    Ok(
+        if all_verified && (only.is_none() || without_key.is_empty()) {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        },
+    )
 }
 
 /// An exclusive lock on `<schedule>.lock`, held until the guard drops; the OS releases it if

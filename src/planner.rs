@@ -460,14 +460,12 @@ fn plan_keys(
     for w in windows.iter().filter(|w| w.is_live(now)) {
         let current = plans
             .iter()
-            .filter(|p| {
-                p.fate == Fate::Keep && p.owner.is_some_and(|o| o.workshop == w.workshop)
-            })
+            .filter(|p| p.fate == Fate::Keep && p.owner.is_some_and(|o| o.workshop == w.workshop))
             .map(|p| p.key)
             .max_by_key(|k| (k.created, &k.access_key_id));
         match current {
             None => {
-                if let Some(pending) = pending_key(observed, keys, &w.workshop, now) {
+                if let Some(pending) = pending_key(observed, &w.workshop, now) {
                     b.warnings.push(format!(
                         "workshop {}: key {pending} was created less than {} ago and is not visible in IAM yet; not creating another",
                         w.workshop,
@@ -642,16 +640,15 @@ fn pick_victim(plans: &[KeyPlan]) -> Option<usize> {
 }
 
 /// A key this tool wrote for `workshop` recently that IAM does not list yet.
-fn pending_key(
-    observed: &Observed,
-    keys: &[ObservedKey],
-    workshop: &str,
-    now: DateTime<Utc>,
-) -> Option<String> {
+fn pending_key(observed: &Observed, workshop: &str, now: DateTime<Utc>) -> Option<String> {
     let f = observed.files.get(workshop)?;
     let written = f.written?;
     let recent = (now - written).abs() < VISIBILITY_WINDOW;
-    let listed = keys.iter().any(|k| k.access_key_id == f.access_key_id);
+    // Listed on any user counts: a workshop moved to another user left its key behind.
+    let listed = observed
+        .users
+        .iter()
+        .any(|u| u.key(&f.access_key_id).is_some());
     (recent && !listed).then(|| f.access_key_id.clone())
 }
 
@@ -668,7 +665,10 @@ fn plan_stale_tags(
     let pending: BTreeSet<&str> = observed
         .files
         .values()
-        .filter(|f| f.written.is_some_and(|t| (now - t).abs() < VISIBILITY_WINDOW))
+        .filter(|f| {
+            f.written
+                .is_some_and(|t| (now - t).abs() < VISIBILITY_WINDOW)
+        })
         .map(|f| f.access_key_id.as_str())
         .collect();
     let mut stale: BTreeMap<&str, Vec<String>> = BTreeMap::new();

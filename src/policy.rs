@@ -20,11 +20,7 @@ const GEOGRAPHIES: &[(&str, &str, &[&str])] = &[
         "aws",
         &["us-east-1", "us-east-2", "us-west-1", "us-west-2"],
     ),
-    (
-        "us-gov",
-        "aws-us-gov",
-        &["us-gov-east-1", "us-gov-west-1"],
-    ),
+    ("us-gov", "aws-us-gov", &["us-gov-east-1", "us-gov-west-1"]),
     ("ca", "aws", &["ca-central-1", "ca-west-1"]),
     (
         "eu",
@@ -134,7 +130,10 @@ fn normalise(v: &Value) -> Value {
                         ("Action" | "Resource" | "NotAction" | "NotResource", Value::String(s)) => {
                             json!([s])
                         }
-                        ("Action" | "Resource" | "NotAction" | "NotResource", Value::Array(items)) => {
+                        (
+                            "Action" | "Resource" | "NotAction" | "NotResource",
+                            Value::Array(items),
+                        ) => {
                             let mut items = items.clone();
                             items.sort_by_key(|i| i.to_string());
                             Value::Array(items)

@@ -15,7 +15,12 @@ use crate::verify::check::KeyCheck;
 pub const NO_CHANGES: &str = "No changes. IAM matches the schedule.";
 
 fn action_line(a: &Action) -> String {
-    let mut line = format!("{} {:<18} {}", a.effect.symbol(), a.action.as_str(), a.target());
+    let mut line = format!(
+        "{} {:<18} {}",
+        a.effect.symbol(),
+        a.action.as_str(),
+        a.target()
+    );
     if let Some(w) = &a.workshop {
         let _ = write!(line, " [workshop {w}]");
     }
@@ -31,7 +36,11 @@ pub fn plan_text(plan: &Plan) -> String {
         let _ = writeln!(out, "  {}", action_line(a));
     }
     for b in &plan.blocked {
-        let _ = writeln!(out, "  ! blocked            workshop {}: {}", b.workshop, b.reason);
+        let _ = writeln!(
+            out,
+            "  ! blocked            workshop {}: {}",
+            b.workshop, b.reason
+        );
     }
     for w in &plan.warnings {
         let _ = writeln!(out, "warning: {w}");
@@ -115,7 +124,15 @@ pub fn status_text(view: &StatusView) -> String {
     let mut out = format!("Status at {}\n", format_time(view.at));
     let _ = writeln!(out, "\nKeys:");
     let header = [
-        "USER", "KEY", "STATUS", "CREATED", "AGE", "WORKSHOP", "WINDOW", "LAST USED", "FILE",
+        "USER",
+        "KEY",
+        "STATUS",
+        "CREATED",
+        "AGE",
+        "WORKSHOP",
+        "WINDOW",
+        "LAST USED",
+        "FILE",
         "VERIFIED",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];

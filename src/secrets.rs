@@ -65,15 +65,40 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
+/// For tests: when it returns true for a workshop id, writing that workshop's credentials file
+/// fails as a full disk would.
+#[derive(Clone)]
+pub struct WriteFault(pub std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for WriteFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteFault(..)")
+    }
+}
+
 /// The directory of credentials files.
 #[derive(Debug, Clone)]
 pub struct CredentialsDir {
     dir: PathBuf,
+    write_fault: Option<WriteFault>,
 }
 
 impl CredentialsDir {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        CredentialsDir { dir: dir.into() }
+        CredentialsDir {
+            dir: dir.into(),
+            write_fault: None,
+        }
+    }
+
+    /// For tests: consult `fault` at the start of every `write`; when it returns true the write
+    /// fails with "No space left on device" and leaves the directory as it was.
+    pub fn with_write_fault(
+        mut self,
+        fault: std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    ) -> Self {
+        self.write_fault = Some(WriteFault(fault));
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -165,6 +190,12 @@ impl CredentialsDir {
         written: DateTime<Utc>,
     ) -> Result<PathBuf, SecretsError> {
         let path = self.path_for(workshop)?;
+        if self.write_fault.as_ref().is_some_and(|f| (f.0)(workshop)) {
+            return Err(io("write", &path)(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "No space left on device (os error 28)",
+            )));
+        }
         self.check()?;
         fs::DirBuilder::new()
             .recursive(true)

@@ -138,8 +138,7 @@ pub fn status_view(
                 u.keys
                     .iter()
                     .filter(|k| {
-                        k.status == KeyStatus::Active
-                            && u.tags.get(&k.access_key_id) == Some(&w.id)
+                        k.status == KeyStatus::Active && u.tags.get(&k.access_key_id) == Some(&w.id)
                     })
                     .max_by_key(|k| k.created)
                     .map(|k| k.access_key_id.clone())

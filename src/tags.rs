@@ -22,7 +22,8 @@ pub fn is_managed(tags: &BTreeMap<String, String>) -> bool {
 pub fn is_access_key_id(s: &str) -> bool {
     (16..=128).contains(&s.len())
         && s.starts_with("AKIA")
-        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 pub fn deactivated_tag(key_id: &str) -> String {

@@ -104,7 +104,12 @@ fn seed(iam: &FakeIam, keys: &[KeySpec], managed: [bool; 3]) {
         iam.insert_user(
             name,
             FakeUser {
-                path: if name == "elsewhere" { "/other/" } else { "/workshop/" }.into(),
+                path: if name == "elsewhere" {
+                    "/other/"
+                } else {
+                    "/workshop/"
+                }
+                .into(),
                 ..FakeUser::default()
             },
         );
@@ -153,7 +158,14 @@ fn check_steps(s: &Schedule, iam: &FakeIam, creds: &CredentialsDir, ticks: &[i64
     for &h in ticks {
         let now = base() + TimeDelta::hours(h);
         iam.set_clock(now);
-        let obs = run(observe(iam, &s.settings.path, &s.users(), Some(creds), &opts)).unwrap();
+        let obs = run(observe(
+            iam,
+            &s.settings.path,
+            &s.users(),
+            Some(creds),
+            &opts,
+        ))
+        .unwrap();
         let p = plan(&desired, &obs, now);
         for a in &p.actions {
             let managed = obs.user(&a.user).is_some_and(|u| u.is_managed());
@@ -183,7 +195,14 @@ fn check_steps(s: &Schedule, iam: &FakeIam, creds: &CredentialsDir, ticks: &[i64
         for (name, u) in iam.users() {
             assert!(u.keys.len() <= 2, "user {name} has {} keys", u.keys.len());
         }
-        let after = run(observe(iam, &s.settings.path, &s.users(), Some(creds), &opts)).unwrap();
+        let after = run(observe(
+            iam,
+            &s.settings.path,
+            &s.users(),
+            Some(creds),
+            &opts,
+        ))
+        .unwrap();
         let again = plan(&desired, &after, now);
         assert!(
             again.actions.is_empty(),

@@ -162,7 +162,11 @@ fn missing_credentials_file_is_a_warning_not_an_action() {
     )]);
     let p = plan(&berlin(), &obs, t("2026-12-03T12:00:00Z"));
     assert!(p.actions.is_empty());
-    assert!(p.warnings[0].contains("no credentials file"), "{:?}", p.warnings);
+    assert!(
+        p.warnings[0].contains("no credentials file"),
+        "{:?}",
+        p.warnings
+    );
 }
 
 #[test]
@@ -173,7 +177,9 @@ fn key_is_deactivated_after_grace_and_deleted_after_hold() {
         vec![key(K1, KeyStatus::Active, "2026-12-02T09:00:00Z")],
         &[(K1, "berlin")],
     )]);
-    assert!(plan(&d, &active, t("2026-12-03T17:59:59Z")).actions.is_empty());
+    assert!(plan(&d, &active, t("2026-12-03T17:59:59Z"))
+        .actions
+        .is_empty());
     let p = plan(&d, &active, t("2026-12-03T18:00:00Z"));
     assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
     let inactive = observed(vec![managed_user(
@@ -184,14 +190,19 @@ fn key_is_deactivated_after_grace_and_deleted_after_hold() {
             (&tags::deactivated_tag(K1), "2026-12-03T18:00:00Z"),
         ],
     )]);
-    assert!(plan(&d, &inactive, t("2026-12-04T17:59:59Z")).actions.is_empty());
+    assert!(plan(&d, &inactive, t("2026-12-04T17:59:59Z"))
+        .actions
+        .is_empty());
     let p = plan(&d, &inactive, t("2026-12-04T18:00:00Z"));
     assert_eq!(lines(&p), vec![format!("delete_key wk {K1}")]);
     // A run that missed both moments deactivates and deletes in one go, in that order.
     let p = plan(&d, &active, t("2026-12-06T00:00:00Z"));
     assert_eq!(
         lines(&p),
-        vec![format!("deactivate_key wk {K1}"), format!("delete_key wk {K1}")]
+        vec![
+            format!("deactivate_key wk {K1}"),
+            format!("delete_key wk {K1}")
+        ]
     );
 }
 
@@ -227,7 +238,10 @@ fn orphan_keys_are_deactivated_now_stamped_and_deleted_after_hold() {
         vec![key(K1, KeyStatus::Inactive, "2026-11-01T00:00:00Z")],
         &[(&tags::deactivated_tag(K1), "2026-11-18T00:00:00Z")],
     )]);
-    assert_eq!(lines(&plan(&d, &obs, now)), vec![format!("delete_key wk {K1}")]);
+    assert_eq!(
+        lines(&plan(&d, &obs, now)),
+        vec![format!("delete_key wk {K1}")]
+    );
 
     // Claimed by a workshop the schedule no longer has: an orphan too.
     let obs = observed(vec![managed_user(
@@ -492,7 +506,10 @@ fn a_key_not_yet_visible_is_not_created_twice() {
     let p = plan(&berlin(), &obs, t("2026-12-02T12:00:00Z"));
     assert_eq!(
         lines(&p),
-        vec![format!("tag_user wk {K1}"), "create_key wk berlin".to_string()]
+        vec![
+            format!("tag_user wk {K1}"),
+            "create_key wk berlin".to_string()
+        ]
     );
     assert_eq!(p.actions[0].untag, vec![K1.to_string()]);
 }
@@ -506,7 +523,12 @@ fn moved_workshop_key_is_deactivated_until_its_new_window() {
     )]);
     let later = desired(
         "",
-        &[("berlin", "2026-12-20T09:00:00Z", "2026-12-20T17:00:00Z", None)],
+        &[(
+            "berlin",
+            "2026-12-20T09:00:00Z",
+            "2026-12-20T17:00:00Z",
+            None,
+        )],
     );
     let p = plan(&later, &obs, t("2026-12-02T10:00:00Z"));
     assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
@@ -518,8 +540,18 @@ fn plans_are_deterministic_and_round_trip_through_json() {
     let d = desired(
         "",
         &[
-            ("a", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", Some("u1")),
-            ("b", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", Some("u2")),
+            (
+                "a",
+                "2026-12-02T09:00:00Z",
+                "2026-12-02T17:00:00Z",
+                Some("u1"),
+            ),
+            (
+                "b",
+                "2026-12-02T09:00:00Z",
+                "2026-12-02T17:00:00Z",
+                Some("u2"),
+            ),
             ("c", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", None),
         ],
     );
@@ -546,4 +578,44 @@ fn plans_are_deterministic_and_round_trip_through_json() {
     let first_key = kinds.iter().position(|k| *k == "create_key").unwrap();
     assert!(last_create_user < first_key);
     let _ = TimeDelta::zero();
+}
+
+/// Caught by the emulator tests: a live workshop moved to another user within the visibility
+/// window got no key on its new user, because its old key (still listed on the old user) was
+/// taken for one not yet visible.
+#[test]
+fn regression_workshop_moved_to_another_user_gets_a_key_at_once() {
+    let d = desired(
+        "",
+        &[(
+            "berlin",
+            "2026-12-03T09:00:00Z",
+            "2026-12-03T17:00:00Z",
+            Some("other"),
+        )],
+    );
+    let mut obs = observed(vec![
+        managed_user(
+            "wk",
+            vec![key(K1, KeyStatus::Active, "2026-12-02T09:00:00Z")],
+            &[(K1, "berlin")],
+        ),
+        managed_user("other", vec![], &[]),
+    ]);
+    obs.files.insert(
+        "berlin".into(),
+        CredentialsFile {
+            access_key_id: K1.into(),
+            written: Some(t("2026-12-02T09:00:00Z")),
+        },
+    );
+    let p = plan(&d, &obs, t("2026-12-02T09:10:00Z"));
+    assert_eq!(
+        lines(&p),
+        vec![
+            "create_key other berlin".to_string(),
+            format!("deactivate_key wk {K1}"),
+        ]
+    );
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }

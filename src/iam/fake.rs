@@ -1,15 +1,30 @@
 //! In-memory IAM that enforces the rules the tool relies on (two keys per user, inactive keys
-//! counting, DeleteConflict, NoSuchEntity, EntityAlreadyExists), for unit and simulation tests.
-//! A fault hook can fail any call before or after its effect, as a timeout or crash would.
+//! counting, 50 tags per user, DeleteConflict, NoSuchEntity, EntityAlreadyExists), for unit and
+//! simulation tests.
+//!
+//! - Faults: a hook can fail any call before or after its effect, as a timeout or crash would.
+//! - Eventual consistency (off by default): writes change the truth at once, so IAM's rules are
+//!   enforced on it, but reads (`List*`, `Get*`) see a view in which each write shows only from
+//!   `clock + delay` on, the delay chosen per write by a function (`set_consistency`). Writes
+//!   may become visible out of order; each entity (a user, a tag, a key, a policy) converges to
+//!   its latest value.
+//! - Every write call is recorded with the user it targets and that user's path and managed-by
+//!   tag just before and after it (`write_records`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Iam, IamError, IamErrorKind, KeyMeta, NewKey, UserSummary};
 use crate::observed::{KeyStatus, LastUsed};
 use crate::secrets::Secret;
+use crate::tags;
+
+/// AWS allows two access keys per user, active or not.
+pub const MAX_KEYS: usize = 2;
+/// AWS allows 50 tags per user.
+pub const MAX_TAGS: usize = 50;
 
 /// When a fault hook is asked: before the call takes effect, or after it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +35,9 @@ pub enum Stage {
 
 /// Returns an error to inject for (operation, stage), or None to let the call through.
 pub type FaultHook = Box<dyn FnMut(&'static str, Stage) -> Option<IamError> + Send>;
+
+/// How long after a write (named by its operation) reads start to show it.
+pub type DelayFn = Box<dyn FnMut(&'static str) -> TimeDelta + Send>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeKey {
@@ -37,6 +55,176 @@ pub struct FakeUser {
     pub attached_policies: BTreeSet<String>,
 }
 
+/// Where a user stood, as far as "may the tool write to it" goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserMark {
+    pub path: String,
+    /// Carries `managed-by = workshop-keys`.
+    pub managed: bool,
+}
+
+impl UserMark {
+    fn of(u: &FakeUser) -> Self {
+        UserMark {
+            path: u.path.clone(),
+            managed: tags::is_managed(&u.tags),
+        }
+    }
+}
+
+/// One write call that reached IAM (was not failed by the fault hook before its effect).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteRecord {
+    pub operation: &'static str,
+    pub user: String,
+    /// The fake's clock when it was made.
+    pub at: DateTime<Utc>,
+    /// The user in the truth just before the call; None when it did not exist.
+    pub before: Option<UserMark>,
+    /// ... and just after it.
+    pub after: Option<UserMark>,
+    /// The call changed IAM (it may still have been failed afterwards by the fault hook).
+    pub took_effect: bool,
+}
+
+/// Entity kinds of the consistency view, in the order a user's entities are stored.
+const E_USER: u8 = 0;
+const E_TAG: u8 = 1;
+const E_KEY: u8 = 2;
+const E_POLICY: u8 = 3;
+const E_ATTACHED: u8 = 4;
+
+/// (user, kind, name): one thing a read can see.
+type Entity = (String, u8, String);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Val {
+    Path(String),
+    Tag(String),
+    Key(KeyStatus, DateTime<Utc>),
+    Doc(String),
+    Attached,
+}
+
+/// A write's changes, visible from `visible_at`.
+struct Pending {
+    visible_at: DateTime<Utc>,
+    seq: u64,
+    changes: Vec<(Entity, Option<Val>)>,
+}
+
+/// What reads see when consistency is on: each entity's value with the sequence number of the
+/// write that set it (a write seen late never overrides a later one seen earlier).
+struct View {
+    entities: BTreeMap<Entity, (u64, Option<Val>)>,
+    pending: Vec<Pending>,
+    delay: DelayFn,
+}
+
+impl View {
+    fn set(&mut self, seq: u64, changes: Vec<(Entity, Option<Val>)>) {
+        for (e, v) in changes {
+            let slot = self.entities.entry(e).or_insert((0, None));
+            if seq >= slot.0 {
+                *slot = (seq, v);
+            }
+        }
+    }
+
+    fn catch_up(&mut self, now: DateTime<Utc>, all: bool) {
+        let (due, later): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| all || p.visible_at <= now);
+        self.pending = later;
+        for p in due {
+            self.set(p.seq, p.changes);
+        }
+    }
+
+    fn user(&self, name: &str) -> Option<FakeUser> {
+        let path = match self
+            .entities
+            .get(&(name.to_string(), E_USER, String::new()))
+        {
+            Some((_, Some(Val::Path(p)))) => p.clone(),
+            _ => return None,
+        };
+        let mut u = FakeUser {
+            path,
+            ..FakeUser::default()
+        };
+        let from = (name.to_string(), E_TAG, String::new());
+        let to = (name.to_string(), E_ATTACHED + 1, String::new());
+        for ((_, kind, id), (_, v)) in self.entities.range(from..to) {
+            match (*kind, v) {
+                (E_TAG, Some(Val::Tag(v))) => {
+                    u.tags.insert(id.clone(), v.clone());
+                }
+                (E_KEY, Some(Val::Key(status, created))) => u.keys.push(FakeKey {
+                    access_key_id: id.clone(),
+                    status: *status,
+                    created: *created,
+                }),
+                (E_POLICY, Some(Val::Doc(d))) => {
+                    u.inline_policies.insert(id.clone(), d.clone());
+                }
+                (E_ATTACHED, Some(Val::Attached)) => {
+                    u.attached_policies.insert(id.clone());
+                }
+                _ => {}
+            }
+        }
+        Some(u)
+    }
+
+    fn users(&self) -> BTreeMap<String, FakeUser> {
+        self.entities
+            .iter()
+            .filter(|((_, kind, _), (_, v))| *kind == E_USER && v.is_some())
+            .filter_map(|((name, _, _), _)| Some((name.clone(), self.user(name)?)))
+            .collect()
+    }
+}
+
+/// A user as entities.
+fn entities(name: &str, u: &FakeUser) -> BTreeMap<Entity, Val> {
+    let e = |kind: u8, id: &str| (name.to_string(), kind, id.to_string());
+    let mut out = BTreeMap::new();
+    out.insert(e(E_USER, ""), Val::Path(u.path.clone()));
+    for (k, v) in &u.tags {
+        out.insert(e(E_TAG, k), Val::Tag(v.clone()));
+    }
+    for k in &u.keys {
+        out.insert(e(E_KEY, &k.access_key_id), Val::Key(k.status, k.created));
+    }
+    for (n, d) in &u.inline_policies {
+        out.insert(e(E_POLICY, n), Val::Doc(d.clone()));
+    }
+    for arn in &u.attached_policies {
+        out.insert(e(E_ATTACHED, arn), Val::Attached);
+    }
+    out
+}
+
+/// What changed about one user.
+fn diff(
+    name: &str,
+    before: Option<&FakeUser>,
+    after: Option<&FakeUser>,
+) -> Vec<(Entity, Option<Val>)> {
+    let b = before.map(|u| entities(name, u)).unwrap_or_default();
+    let mut a = after.map(|u| entities(name, u)).unwrap_or_default();
+    let mut out = Vec::new();
+    for (e, v) in &b {
+        match a.remove(e) {
+            Some(nv) if &nv == v => {}
+            nv => out.push((e.clone(), nv)),
+        }
+    }
+    out.extend(a.into_iter().map(|(e, v)| (e, Some(v))));
+    out
+}
+
 #[derive(Default)]
 struct State {
     users: BTreeMap<String, FakeUser>,
@@ -44,6 +232,75 @@ struct State {
     next_key: u64,
     /// Write calls made, in order, as `Operation user`.
     writes: Vec<String>,
+    records: Vec<WriteRecord>,
+    /// Sequence number of the last change.
+    seq: u64,
+    /// Some when reads lag writes.
+    view: Option<View>,
+}
+
+impl State {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.unwrap_or_default()
+    }
+
+    /// Make a change to `user` known to the view (at once when `immediate`).
+    fn publish(
+        &mut self,
+        op: &'static str,
+        user: &str,
+        before: Option<&FakeUser>,
+        immediate: bool,
+    ) {
+        let now = self.now();
+        let Some(view) = self.view.as_mut() else {
+            return;
+        };
+        let changes = diff(user, before, self.users.get(user));
+        if changes.is_empty() {
+            return;
+        }
+        self.seq += 1;
+        let seq = self.seq;
+        let delay = if immediate {
+            TimeDelta::zero()
+        } else {
+            (view.delay)(op)
+        };
+        if delay <= TimeDelta::zero() {
+            view.set(seq, changes);
+        } else {
+            view.pending.push(Pending {
+                visible_at: now + delay,
+                seq,
+                changes,
+            });
+        }
+    }
+
+    /// One user as reads see it now.
+    fn read_user(&mut self, name: &str) -> Option<FakeUser> {
+        let now = self.now();
+        match self.view.as_mut() {
+            Some(v) => {
+                v.catch_up(now, false);
+                v.user(name)
+            }
+            None => self.users.get(name).cloned(),
+        }
+    }
+
+    /// Every user as reads see them now.
+    fn read_users(&mut self) -> BTreeMap<String, FakeUser> {
+        let now = self.now();
+        match self.view.as_mut() {
+            Some(v) => {
+                v.catch_up(now, false);
+                v.users()
+            }
+            None => self.users.clone(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -66,12 +323,23 @@ fn no_such_user(op: &'static str, user: &str) -> IamError {
     )
 }
 
+fn too_many_tags(op: &'static str, user: &str) -> IamError {
+    err(
+        op,
+        user,
+        IamErrorKind::LimitExceeded,
+        "LimitExceeded",
+        format!("Cannot exceed quota for TagsPerUser: {MAX_TAGS}"),
+    )
+}
+
 impl FakeIam {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The time stamped on new keys (the simulated clock); defaults to the Unix epoch.
+    /// The simulated clock: stamped on new keys and write records, and the moment reads look
+    /// at when consistency is on. Defaults to the Unix epoch.
     pub fn set_clock(&self, now: DateTime<Utc>) {
         self.state.lock().unwrap().clock = Some(now);
     }
@@ -80,9 +348,57 @@ impl FakeIam {
         *self.hook.lock().unwrap() = hook;
     }
 
-    /// A copy of every user, for assertions.
+    /// Turn eventual consistency on (reads then see each write from `clock + delay(op)` on) or
+    /// off (`None`: reads see the truth). Turning it on starts from the truth as it is.
+    pub fn set_consistency(&self, delay: Option<DelayFn>) {
+        let mut st = self.state.lock().unwrap();
+        match (delay, st.view.as_mut()) {
+            (None, _) => st.view = None,
+            (Some(d), Some(v)) => v.delay = d,
+            (Some(d), None) => {
+                let seq = st.seq;
+                let entities = st
+                    .users
+                    .iter()
+                    .flat_map(|(name, u)| entities(name, u))
+                    .map(|(e, v)| (e, (seq, Some(v))))
+                    .collect();
+                st.view = Some(View {
+                    entities,
+                    pending: Vec::new(),
+                    delay: d,
+                });
+            }
+        }
+    }
+
+    /// Make every write visible to reads now, whatever its delay (IAM has caught up).
+    pub fn settle(&self) {
+        let mut st = self.state.lock().unwrap();
+        let now = st.now();
+        if let Some(v) = st.view.as_mut() {
+            v.catch_up(now, true);
+        }
+    }
+
+    /// Writes that reads do not show yet.
+    pub fn pending_writes(&self) -> usize {
+        let mut st = self.state.lock().unwrap();
+        let now = st.now();
+        st.view.as_mut().map_or(0, |v| {
+            v.catch_up(now, false);
+            v.pending.len()
+        })
+    }
+
+    /// A copy of every user, for assertions: the truth, whatever reads see.
     pub fn users(&self) -> BTreeMap<String, FakeUser> {
         self.state.lock().unwrap().users.clone()
+    }
+
+    /// Every user as reads would see them now.
+    pub fn visible_users(&self) -> BTreeMap<String, FakeUser> {
+        self.state.lock().unwrap().read_users()
     }
 
     /// Write calls made so far (`Operation user`).
@@ -90,19 +406,28 @@ impl FakeIam {
         self.state.lock().unwrap().writes.clone()
     }
 
-    /// Put a user in place directly (for setting up tests).
+    /// Write calls made so far, with the state of the user they targeted.
+    pub fn write_records(&self) -> Vec<WriteRecord> {
+        self.state.lock().unwrap().records.clone()
+    }
+
+    /// The write records made since the last call (and forget them).
+    pub fn take_write_records(&self) -> Vec<WriteRecord> {
+        std::mem::take(&mut self.state.lock().unwrap().records)
+    }
+
+    /// Put a user in place directly (for setting up tests; visible to reads at once).
     pub fn insert_user(&self, name: &str, user: FakeUser) {
-        self.state
-            .lock()
-            .unwrap()
-            .users
-            .insert(name.to_string(), user);
+        let mut st = self.state.lock().unwrap();
+        let before = st.users.insert(name.to_string(), user);
+        st.publish("InsertUser", name, before.as_ref(), true);
     }
 
     /// Make a key directly, bypassing the API (for setting up tests). Returns its id.
     pub fn insert_key(&self, user: &str, status: KeyStatus, created: DateTime<Utc>) -> String {
         let mut st = self.state.lock().unwrap();
         let id = next_key_id(&mut st);
+        let before = st.users.get(user).cloned();
         st.users
             .get_mut(user)
             .expect("insert_key: user exists")
@@ -112,30 +437,62 @@ impl FakeIam {
                 status,
                 created,
             });
+        st.publish("InsertKey", user, before.as_ref(), true);
         id
     }
 
     fn fault(&self, op: &'static str, stage: Stage) -> Result<(), IamError> {
-        match self.hook.lock().unwrap().as_mut().and_then(|h| h(op, stage)) {
+        match self
+            .hook
+            .lock()
+            .unwrap()
+            .as_mut()
+            .and_then(|h| h(op, stage))
+        {
             Some(e) => Err(e),
             None => Ok(()),
         }
     }
 
-    /// Run one call: fault before, the effect, fault after.
-    fn call<T>(
+    /// Run one read call: fault before, the read, fault after.
+    fn read<T>(
         &self,
         op: &'static str,
-        write: Option<&str>,
+        f: impl FnOnce(&mut State) -> Result<T, IamError>,
+    ) -> Result<T, IamError> {
+        self.fault(op, Stage::Before)?;
+        let out = f(&mut self.state.lock().unwrap())?;
+        self.fault(op, Stage::After)?;
+        Ok(out)
+    }
+
+    /// Run one write call on `user`: fault before, the effect on the truth (recorded, and
+    /// published to the view), fault after.
+    fn write<T>(
+        &self,
+        op: &'static str,
+        user: &str,
         f: impl FnOnce(&mut State) -> Result<T, IamError>,
     ) -> Result<T, IamError> {
         self.fault(op, Stage::Before)?;
         let out = {
             let mut st = self.state.lock().unwrap();
-            if let Some(user) = write {
-                st.writes.push(format!("{op} {user}"));
+            st.writes.push(format!("{op} {user}"));
+            let before = st.users.get(user).cloned();
+            let out = f(&mut st);
+            let record = WriteRecord {
+                operation: op,
+                user: user.to_string(),
+                at: st.now(),
+                before: before.as_ref().map(UserMark::of),
+                after: st.users.get(user).map(UserMark::of),
+                took_effect: out.is_ok(),
+            };
+            st.records.push(record);
+            if out.is_ok() {
+                st.publish(op, user, before.as_ref(), false);
             }
-            f(&mut st)?
+            out?
         };
         self.fault(op, Stage::After)?;
         Ok(out)
@@ -155,43 +512,44 @@ fn user_mut<'a>(
     st.users.get_mut(user).ok_or_else(|| no_such_user(op, user))
 }
 
+fn read_user(st: &mut State, op: &'static str, user: &str) -> Result<FakeUser, IamError> {
+    st.read_user(user).ok_or_else(|| no_such_user(op, user))
+}
+
 impl Iam for FakeIam {
     async fn list_users(&self, path_prefix: &str) -> Result<Vec<UserSummary>, IamError> {
-        self.call("ListUsers", None, |st| {
+        self.read("ListUsers", |st| {
             Ok(st
-                .users
-                .iter()
+                .read_users()
+                .into_iter()
                 .filter(|(_, u)| u.path.starts_with(path_prefix))
-                .map(|(name, u)| UserSummary {
-                    name: name.clone(),
-                    path: u.path.clone(),
-                })
+                .map(|(name, u)| UserSummary { name, path: u.path })
                 .collect())
         })
     }
 
     async fn get_user(&self, user: &str) -> Result<Option<UserSummary>, IamError> {
-        self.call("GetUser", None, |st| {
-            Ok(st.users.get(user).map(|u| UserSummary {
+        self.read("GetUser", |st| {
+            Ok(st.read_user(user).map(|u| UserSummary {
                 name: user.to_string(),
-                path: u.path.clone(),
+                path: u.path,
             }))
         })
     }
 
     async fn list_user_tags(&self, user: &str) -> Result<BTreeMap<String, String>, IamError> {
-        self.call("ListUserTags", None, |st| {
-            Ok(user_mut(st, "ListUserTags", user)?.tags.clone())
+        self.read("ListUserTags", |st| {
+            Ok(read_user(st, "ListUserTags", user)?.tags)
         })
     }
 
     async fn list_access_keys(&self, user: &str) -> Result<Vec<KeyMeta>, IamError> {
-        self.call("ListAccessKeys", None, |st| {
-            Ok(user_mut(st, "ListAccessKeys", user)?
+        self.read("ListAccessKeys", |st| {
+            Ok(read_user(st, "ListAccessKeys", user)?
                 .keys
-                .iter()
+                .into_iter()
                 .map(|k| KeyMeta {
-                    access_key_id: k.access_key_id.clone(),
+                    access_key_id: k.access_key_id,
                     status: k.status,
                     created: k.created,
                 })
@@ -200,9 +558,9 @@ impl Iam for FakeIam {
     }
 
     async fn get_access_key_last_used(&self, access_key_id: &str) -> Result<LastUsed, IamError> {
-        self.call("GetAccessKeyLastUsed", None, |st| {
+        self.read("GetAccessKeyLastUsed", |st| {
             let found = st
-                .users
+                .read_users()
                 .values()
                 .any(|u| u.keys.iter().any(|k| k.access_key_id == access_key_id));
             if found {
@@ -220,21 +578,19 @@ impl Iam for FakeIam {
     }
 
     async fn list_user_policies(&self, user: &str) -> Result<Vec<String>, IamError> {
-        self.call("ListUserPolicies", None, |st| {
-            Ok(user_mut(st, "ListUserPolicies", user)?
+        self.read("ListUserPolicies", |st| {
+            Ok(read_user(st, "ListUserPolicies", user)?
                 .inline_policies
-                .keys()
-                .cloned()
+                .into_keys()
                 .collect())
         })
     }
 
     async fn get_user_policy(&self, user: &str, policy_name: &str) -> Result<String, IamError> {
-        self.call("GetUserPolicy", None, |st| {
-            user_mut(st, "GetUserPolicy", user)?
+        self.read("GetUserPolicy", |st| {
+            read_user(st, "GetUserPolicy", user)?
                 .inline_policies
-                .get(policy_name)
-                .cloned()
+                .remove(policy_name)
                 .ok_or_else(|| {
                     err(
                         "GetUserPolicy",
@@ -248,11 +604,10 @@ impl Iam for FakeIam {
     }
 
     async fn list_attached_user_policies(&self, user: &str) -> Result<Vec<String>, IamError> {
-        self.call("ListAttachedUserPolicies", None, |st| {
-            Ok(user_mut(st, "ListAttachedUserPolicies", user)?
+        self.read("ListAttachedUserPolicies", |st| {
+            Ok(read_user(st, "ListAttachedUserPolicies", user)?
                 .attached_policies
-                .iter()
-                .cloned()
+                .into_iter()
                 .collect())
         })
     }
@@ -263,7 +618,7 @@ impl Iam for FakeIam {
         path: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), IamError> {
-        self.call("CreateUser", Some(user), |st| {
+        self.write("CreateUser", user, |st| {
             if st.users.contains_key(user) {
                 return Err(err(
                     "CreateUser",
@@ -272,6 +627,9 @@ impl Iam for FakeIam {
                     "EntityAlreadyExists",
                     format!("User with name {user} already exists."),
                 ));
+            }
+            if tags.len() > MAX_TAGS {
+                return Err(too_many_tags("CreateUser", user));
             }
             st.users.insert(
                 user.to_string(),
@@ -286,8 +644,12 @@ impl Iam for FakeIam {
     }
 
     async fn tag_user(&self, user: &str, tags: &BTreeMap<String, String>) -> Result<(), IamError> {
-        self.call("TagUser", Some(user), |st| {
+        self.write("TagUser", user, |st| {
             let u = user_mut(st, "TagUser", user)?;
+            let added = tags.keys().filter(|k| !u.tags.contains_key(*k)).count();
+            if u.tags.len() + added > MAX_TAGS {
+                return Err(too_many_tags("TagUser", user));
+            }
             u.tags
                 .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
             Ok(())
@@ -295,7 +657,7 @@ impl Iam for FakeIam {
     }
 
     async fn untag_user(&self, user: &str, keys: &[String]) -> Result<(), IamError> {
-        self.call("UntagUser", Some(user), |st| {
+        self.write("UntagUser", user, |st| {
             let u = user_mut(st, "UntagUser", user)?;
             for k in keys {
                 u.tags.remove(k);
@@ -310,7 +672,7 @@ impl Iam for FakeIam {
         policy_name: &str,
         document: &str,
     ) -> Result<(), IamError> {
-        self.call("PutUserPolicy", Some(user), |st| {
+        self.write("PutUserPolicy", user, |st| {
             let u = user_mut(st, "PutUserPolicy", user)?;
             u.inline_policies
                 .insert(policy_name.to_string(), document.to_string());
@@ -319,22 +681,25 @@ impl Iam for FakeIam {
     }
 
     async fn delete_user_policy(&self, user: &str, policy_name: &str) -> Result<(), IamError> {
-        self.call("DeleteUserPolicy", Some(user), |st| {
+        self.write("DeleteUserPolicy", user, |st| {
             let u = user_mut(st, "DeleteUserPolicy", user)?;
-            u.inline_policies.remove(policy_name).map(|_| ()).ok_or_else(|| {
-                err(
-                    "DeleteUserPolicy",
-                    user,
-                    IamErrorKind::NoSuchEntity,
-                    "NoSuchEntity",
-                    format!("The user policy with name {policy_name} cannot be found."),
-                )
-            })
+            u.inline_policies
+                .remove(policy_name)
+                .map(|_| ())
+                .ok_or_else(|| {
+                    err(
+                        "DeleteUserPolicy",
+                        user,
+                        IamErrorKind::NoSuchEntity,
+                        "NoSuchEntity",
+                        format!("The user policy with name {policy_name} cannot be found."),
+                    )
+                })
         })
     }
 
     async fn detach_user_policy(&self, user: &str, policy_arn: &str) -> Result<(), IamError> {
-        self.call("DetachUserPolicy", Some(user), |st| {
+        self.write("DetachUserPolicy", user, |st| {
             let u = user_mut(st, "DetachUserPolicy", user)?;
             if u.attached_policies.remove(policy_arn) {
                 Ok(())
@@ -351,17 +716,17 @@ impl Iam for FakeIam {
     }
 
     async fn create_access_key(&self, user: &str) -> Result<NewKey, IamError> {
-        self.call("CreateAccessKey", Some(user), |st| {
-            let created = st.clock.unwrap_or_default();
+        self.write("CreateAccessKey", user, |st| {
+            let created = st.now();
             let id = next_key_id(st);
             let u = user_mut(st, "CreateAccessKey", user)?;
-            if u.keys.len() >= 2 {
+            if u.keys.len() >= MAX_KEYS {
                 return Err(err(
                     "CreateAccessKey",
                     user,
                     IamErrorKind::LimitExceeded,
                     "LimitExceeded",
-                    "Cannot exceed quota for AccessKeysPerUser: 2".to_string(),
+                    format!("Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS}"),
                 ));
             }
             u.keys.push(FakeKey {
@@ -383,7 +748,7 @@ impl Iam for FakeIam {
         access_key_id: &str,
         status: KeyStatus,
     ) -> Result<(), IamError> {
-        self.call("UpdateAccessKey", Some(user), |st| {
+        self.write("UpdateAccessKey", user, |st| {
             let u = user_mut(st, "UpdateAccessKey", user)?;
             match u.keys.iter_mut().find(|k| k.access_key_id == access_key_id) {
                 Some(k) => {
@@ -402,7 +767,7 @@ impl Iam for FakeIam {
     }
 
     async fn delete_access_key(&self, user: &str, access_key_id: &str) -> Result<(), IamError> {
-        self.call("DeleteAccessKey", Some(user), |st| {
+        self.write("DeleteAccessKey", user, |st| {
             let u = user_mut(st, "DeleteAccessKey", user)?;
             let before = u.keys.len();
             u.keys.retain(|k| k.access_key_id != access_key_id);
@@ -420,9 +785,11 @@ impl Iam for FakeIam {
     }
 
     async fn delete_user(&self, user: &str) -> Result<(), IamError> {
-        self.call("DeleteUser", Some(user), |st| {
+        self.write("DeleteUser", user, |st| {
             let u = user_mut(st, "DeleteUser", user)?;
-            if !u.keys.is_empty() || !u.inline_policies.is_empty() || !u.attached_policies.is_empty()
+            if !u.keys.is_empty()
+                || !u.inline_policies.is_empty()
+                || !u.attached_policies.is_empty()
             {
                 return Err(err(
                     "DeleteUser",
@@ -435,5 +802,167 @@ impl Iam for FakeIam {
             st.users.remove(user);
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        futures::executor::block_on(f)
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    fn managed() -> BTreeMap<String, String> {
+        BTreeMap::from([(
+            tags::MANAGED_BY_KEY.to_string(),
+            tags::MANAGED_BY_VALUE.to_string(),
+        )])
+    }
+
+    #[test]
+    fn two_keys_per_user_inactive_ones_count() {
+        let iam = FakeIam::new();
+        block(iam.create_user("u", "/workshop/", &managed())).unwrap();
+        let a = block(iam.create_access_key("u")).unwrap();
+        block(iam.update_access_key("u", &a.access_key_id, KeyStatus::Inactive)).unwrap();
+        block(iam.create_access_key("u")).unwrap();
+        let e = block(iam.create_access_key("u")).unwrap_err();
+        assert!(e.is(IamErrorKind::LimitExceeded), "{e}");
+        let e = block(iam.delete_user("u")).unwrap_err();
+        assert!(e.is(IamErrorKind::DeleteConflict), "{e}");
+        let e = block(iam.create_user("u", "/workshop/", &managed())).unwrap_err();
+        assert!(e.is(IamErrorKind::EntityAlreadyExists), "{e}");
+    }
+
+    #[test]
+    fn tags_per_user_are_limited() {
+        let iam = FakeIam::new();
+        block(iam.create_user("u", "/", &BTreeMap::new())).unwrap();
+        let many: BTreeMap<String, String> = (0..MAX_TAGS)
+            .map(|i| (format!("t{i}"), "v".into()))
+            .collect();
+        block(iam.tag_user("u", &many)).unwrap();
+        // re-setting existing tags is fine; one more is not
+        block(iam.tag_user("u", &many)).unwrap();
+        let one = BTreeMap::from([("x".to_string(), "v".to_string())]);
+        let e = block(iam.tag_user("u", &one)).unwrap_err();
+        assert!(e.is(IamErrorKind::LimitExceeded), "{e}");
+    }
+
+    #[test]
+    fn reads_lag_writes_when_consistency_is_on() {
+        let iam = FakeIam::new();
+        iam.set_clock(t("2026-01-01T00:00:00Z"));
+        iam.set_consistency(Some(Box::new(|op| match op {
+            "CreateUser" => TimeDelta::seconds(10),
+            _ => TimeDelta::seconds(60),
+        })));
+        block(iam.create_user("u", "/workshop/", &managed())).unwrap();
+        // the truth enforces the rules at once ...
+        let e = block(iam.create_user("u", "/workshop/", &managed())).unwrap_err();
+        assert!(e.is(IamErrorKind::EntityAlreadyExists));
+        let k = block(iam.create_access_key("u")).unwrap();
+        // ... while reads do not see the user yet
+        assert_eq!(block(iam.get_user("u")).unwrap(), None);
+        assert!(block(iam.list_users("/")).unwrap().is_empty());
+        let e = block(iam.list_access_keys("u")).unwrap_err();
+        assert!(e.is(IamErrorKind::NoSuchEntity));
+        iam.set_clock(t("2026-01-01T00:00:10Z"));
+        assert_eq!(block(iam.list_users("/")).unwrap().len(), 1);
+        assert!(block(iam.list_access_keys("u")).unwrap().is_empty());
+        assert_eq!(iam.pending_writes(), 1);
+        iam.set_clock(t("2026-01-01T00:01:00Z"));
+        let keys = block(iam.list_access_keys("u")).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].access_key_id, k.access_key_id);
+        assert_eq!(iam.pending_writes(), 0);
+        assert_eq!(iam.visible_users(), iam.users());
+    }
+
+    #[test]
+    fn a_late_write_never_hides_a_newer_one() {
+        let iam = FakeIam::new();
+        iam.set_clock(t("2026-01-01T00:00:00Z"));
+        block(iam.create_user("u", "/workshop/", &managed())).unwrap();
+        // consistency on after the user exists: it is visible from the start
+        let slow = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let s = slow.clone();
+        iam.set_consistency(Some(Box::new(move |_| {
+            if s.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                TimeDelta::minutes(5)
+            } else {
+                TimeDelta::minutes(1)
+            }
+        })));
+        let tag = |v: &str| BTreeMap::from([("x".to_string(), v.to_string())]);
+        block(iam.tag_user("u", &tag("old"))).unwrap(); // visible at +5m
+        block(iam.tag_user("u", &tag("new"))).unwrap(); // visible at +1m
+        iam.set_clock(t("2026-01-01T00:02:00Z"));
+        assert_eq!(block(iam.list_user_tags("u")).unwrap()["x"], "new");
+        iam.set_clock(t("2026-01-01T00:10:00Z"));
+        assert_eq!(block(iam.list_user_tags("u")).unwrap()["x"], "new");
+        // deleting and re-creating a user converges too
+        block(iam.untag_user("u", &["x".to_string()])).unwrap();
+        block(iam.delete_user("u")).unwrap();
+        block(iam.create_user("u", "/other/", &BTreeMap::new())).unwrap();
+        iam.settle();
+        assert_eq!(iam.visible_users(), iam.users());
+        assert_eq!(iam.users()["u"].path, "/other/");
+    }
+
+    #[test]
+    fn writes_are_recorded_with_the_user_they_touched() {
+        let iam = FakeIam::new();
+        iam.insert_user("plain", FakeUser::default());
+        block(iam.create_user("u", "/workshop/", &managed())).unwrap();
+        let _ = block(iam.tag_user("plain", &managed()));
+        let _ = block(iam.delete_user("nobody"));
+        let r = iam.write_records();
+        assert_eq!(r.len(), 3);
+        assert_eq!((r[0].operation, r[0].before.clone()), ("CreateUser", None));
+        assert_eq!(
+            r[0].after,
+            Some(UserMark {
+                path: "/workshop/".into(),
+                managed: true
+            })
+        );
+        assert_eq!(r[1].user, "plain");
+        assert!(!r[1].before.as_ref().unwrap().managed && r[1].took_effect);
+        assert!(!r[2].took_effect);
+        assert_eq!(iam.take_write_records().len(), 3);
+        assert!(iam.write_records().is_empty());
+        assert_eq!(iam.writes().len(), 3);
+    }
+
+    #[test]
+    fn faults_before_and_after_the_effect() {
+        let iam = FakeIam::new();
+        iam.set_fault_hook(Some(Box::new(|op, stage| {
+            (op == "CreateUser").then(|| {
+                IamError::new(
+                    op,
+                    None,
+                    IamErrorKind::Transient,
+                    "Timeout",
+                    format!("{stage:?}"),
+                )
+            })
+        })));
+        let e = block(iam.create_user("u", "/", &BTreeMap::new())).unwrap_err();
+        assert_eq!(e.message, "Before");
+        assert!(iam.users().is_empty());
+        iam.set_fault_hook(Some(Box::new(|op, stage| {
+            (op == "CreateUser" && stage == Stage::After)
+                .then(|| IamError::new(op, None, IamErrorKind::Transient, "Timeout", "after"))
+        })));
+        let e = block(iam.create_user("u", "/", &BTreeMap::new())).unwrap_err();
+        assert_eq!(e.message, "after");
+        assert!(iam.users().contains_key("u"));
     }
 }

@@ -72,7 +72,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Schedule, ScheduleError> {
                         schedule.workshops.len()
                     ),
                 )
-                .with_hint("remove workshops that have ended (their keys are gone), or split the schedule")],
+                .with_hint(
+                    "remove workshops that have ended (their keys are gone), or split the schedule",
+                )],
             })
         }
         Some(schedule) if diagnostics.is_empty() => Ok(schedule),

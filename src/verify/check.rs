@@ -37,7 +37,11 @@ impl KeyCheck {
             self.access_key_id,
             self.outcome.as_str()
         );
-        for m in self.models.iter().filter(|m| m.outcome != Outcome::Verified) {
+        for m in self
+            .models
+            .iter()
+            .filter(|m| m.outcome != Outcome::Verified)
+        {
             s.push_str(&format!(
                 "\n    {}: {} after {} attempt(s) ({})",
                 m.model,

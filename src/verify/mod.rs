@@ -6,9 +6,9 @@
 //! body per model, and [`verify_key`] does the I/O. The secret goes only into the SDK's
 //! credentials provider; details, logs and Debug output never carry it.
 
+pub mod check;
 mod classify;
 mod models;
-pub mod check;
 
 use std::fmt;
 use std::str::FromStr;

@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod proxy;
 pub mod server;
 
 use std::collections::hash_map::RandomState;

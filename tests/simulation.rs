@@ -1,0 +1,1476 @@
+//! Deterministic simulation: per seed, a stretch of simulated time (14 days by default, a year in
+//! the long run) in which random schedules evolve (workshops added, overlapping, back to back,
+//! moved, shortened, removed; user overrides; rotations), a cron runs observe -> plan -> apply
+//! every tick against an in-memory IAM that is eventually consistent, and faults are injected
+//! for random stretches: a crash (the run stops) before or after any API call, throttling,
+//! timeouts and 5xx answers (before or after the effect), a full disk when a credentials file is
+//! written. After every tick the invariants below are checked; a violation panics with the seed,
+//! the moment, the invariant and the command that replays it.
+//!
+//! - at most two keys on any user, and no `LimitExceeded` ever reaches the user;
+//! - the current key of every live workshop has its secret in the workshop's credentials file,
+//!   or the next run replaces it;
+//! - once faults have stopped, no key stays active past its workshop's `end + grace` (or past
+//!   the moment its workshop left the schedule) by more than one cron interval, and none
+//!   outlives `end + grace + hold` by more than one interval;
+//! - nothing outside the managed path or without the managed-by tag is ever written (nor is it
+//!   in a plan);
+//! - once faults have stopped, two runs reach "No changes." (an empty plan).
+//!
+//! Environment:
+//!   SIM_SEEDS  number of seeds (default 150), SIM_SEED_BASE first seed (default 0)
+//!   SIM_SEED   run just this seed (replay)
+//!   SIM_DAYS   simulated days per seed (default 14)
+//!   SIM_TICK   cron interval (default "1h")
+//!   SIM_THREADS worker threads (default: available cores, at most 4)
+//!   SIM_TRACE  print every event of every run (use with SIM_SEED)
+//!
+//! Short run (CI):  cargo test --test simulation
+//! Long run:        SIM_SEEDS=20 SIM_DAYS=365 cargo test --release --test simulation -- --nocapture
+//! Replay:          SIM_SEED=<n> SIM_DAYS=<d> cargo test --test simulation -- --nocapture
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::executor::block_on;
+use workshop_keys::apply::{apply, ApplyContext, Report, Status};
+use workshop_keys::desired::Desired;
+use workshop_keys::iam::fake::{FakeIam, FakeUser, Stage};
+use workshop_keys::iam::{observe, IamError, IamErrorKind, ObserveOptions};
+use workshop_keys::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
+use workshop_keys::plan::{ActionKind, Plan};
+use workshop_keys::planner::plan;
+use workshop_keys::schedule::{self, Schedule};
+use workshop_keys::secrets::CredentialsDir;
+use workshop_keys::tags;
+
+const PATH: &str = "/workshop/";
+/// Users the tool may manage (it creates them).
+const USERS: [&str; 4] = ["u0", "u1", "u2", "u3"];
+/// Users the tool must never write: one under the path without the tag, one tagged outside it.
+const BYSTANDER: &str = "bystander";
+const ELSEWHERE: &str = "elsewhere";
+/// A managed user from an earlier schedule: emptied and deleted.
+const LEFTOVER: &str = "u9";
+
+// ---------------------------------------------------------------------------------------------
+// Configuration and randomness
+
+#[derive(Debug, Clone, Copy)]
+struct Config {
+    seeds: u64,
+    seed_base: u64,
+    only: Option<u64>,
+    days: i64,
+    tick: TimeDelta,
+    threads: usize,
+    trace: bool,
+}
+
+impl Config {
+    fn from_env() -> Config {
+        let num = |name: &str, default: u64| -> u64 {
+            match std::env::var(name) {
+                Ok(v) => v
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+                Err(_) => default,
+            }
+        };
+        let tick = match std::env::var("SIM_TICK") {
+            Ok(v) => {
+                let d = humantime::parse_duration(v.trim())
+                    .unwrap_or_else(|e| panic!("SIM_TICK={v:?}: {e}"));
+                TimeDelta::from_std(d).expect("SIM_TICK fits")
+            }
+            Err(_) => TimeDelta::hours(1),
+        };
+        assert!(
+            tick >= TimeDelta::minutes(5) && tick <= TimeDelta::hours(6),
+            "SIM_TICK must be between 5m and 6h"
+        );
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Config {
+            seeds: num("SIM_SEEDS", 150),
+            seed_base: num("SIM_SEED_BASE", 0),
+            only: std::env::var("SIM_SEED").ok().map(|_| num("SIM_SEED", 0)),
+            days: num("SIM_DAYS", 14) as i64,
+            tick,
+            threads: num("SIM_THREADS", cores.min(4) as u64).max(1) as usize,
+            trace: std::env::var("SIM_TRACE").is_ok_and(|v| !v.is_empty() && v != "0"),
+        }
+    }
+
+    fn replay(&self, seed: u64) -> String {
+        let tick = if self.tick == TimeDelta::hours(1) {
+            String::new()
+        } else {
+            format!(" SIM_TICK={}m", self.tick.num_minutes())
+        };
+        format!(
+            "SIM_SEED={seed} SIM_DAYS={}{tick} cargo test --test simulation -- --nocapture",
+            self.days
+        )
+    }
+}
+
+/// SplitMix64: small, fast, and the same everywhere.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        let mut r = Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B);
+        r.next();
+        r
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// An independent stream.
+    fn fork(&mut self) -> Rng {
+        Rng::new(self.next())
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        assert!(n > 0);
+        self.next() % n
+    }
+
+    /// In `lo..hi`.
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        assert!(lo < hi, "{lo}..{hi}");
+        lo + self.below((hi - lo) as u64) as i64
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+
+    fn minutes(&mut self, lo: i64, hi: i64) -> TimeDelta {
+        TimeDelta::minutes(self.range(lo, hi))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The schedule, as the simulation edits it
+
+#[derive(Debug, Clone)]
+struct Ws {
+    id: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    user: Option<&'static str>,
+    /// Minutes.
+    lead: Option<i64>,
+    grace: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+struct Model {
+    /// Minutes.
+    lead: i64,
+    grace: i64,
+    hold: i64,
+    /// (rotate_after, rotation_overlap) in minutes.
+    rotation: Option<(i64, i64)>,
+    workshops: Vec<Ws>,
+    next_id: u32,
+}
+
+impl Model {
+    fn toml(&self) -> String {
+        let mut t = format!(
+            "[settings]\nuser = \"u0\"\npath = \"{PATH}\"\nlead = \"{}m\"\ngrace = \"{}m\"\nhold = \"{}m\"\nverify = false\n",
+            self.lead, self.grace, self.hold
+        );
+        if let Some((after, overlap)) = self.rotation {
+            t.push_str(&format!(
+                "rotate_after = \"{after}m\"\nrotation_overlap = \"{overlap}m\"\n"
+            ));
+        }
+        for w in &self.workshops {
+            t.push_str(&format!(
+                "\n[[workshop]]\nid = \"{}\"\nstart = {}\nend = {}\n",
+                w.id,
+                tags::format_time(w.start),
+                tags::format_time(w.end)
+            ));
+            if let Some(u) = w.user {
+                t.push_str(&format!("user = \"{u}\"\n"));
+            }
+            if let Some(m) = w.lead {
+                t.push_str(&format!("lead = \"{m}m\"\n"));
+            }
+            if let Some(m) = w.grace {
+                t.push_str(&format!("grace = \"{m}m\"\n"));
+            }
+        }
+        t
+    }
+
+    fn parse(&self) -> Result<Schedule, String> {
+        schedule::parse(Path::new("sim.toml"), &self.toml()).map_err(|e| e.to_string())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults
+
+#[derive(Debug, Clone, Copy, Default)]
+struct FaultCounts {
+    crash: u64,
+    throttling: u64,
+    timeout: u64,
+    server_error: u64,
+    disk_full: u64,
+}
+
+impl FaultCounts {
+    fn add(&mut self, o: &FaultCounts) {
+        self.crash += o.crash;
+        self.throttling += o.throttling;
+        self.timeout += o.timeout;
+        self.server_error += o.server_error;
+        self.disk_full += o.disk_full;
+    }
+
+    fn total(&self) -> u64 {
+        self.crash + self.throttling + self.timeout + self.server_error + self.disk_full
+    }
+}
+
+/// Per-call probabilities while faults are on.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rates {
+    crash: f64,
+    throttling: f64,
+    timeout: f64,
+    server_error: f64,
+    /// Per credentials file write.
+    disk_full: f64,
+}
+
+struct Faults {
+    rng: Rng,
+    on: bool,
+    rates: Rates,
+    /// The current run has crashed: every later call fails, no file is written.
+    crashed: bool,
+    counts: FaultCounts,
+    /// Injected in the current run, for the event log.
+    log: Vec<String>,
+}
+
+impl Faults {
+    fn hook(&mut self, op: &'static str, stage: Stage) -> Option<IamError> {
+        let e = |kind, code: &str, msg: &str| Some(IamError::new(op, None, kind, code, msg));
+        if self.crashed {
+            return e(
+                IamErrorKind::Transient,
+                "Crashed",
+                "the process stopped earlier in this run",
+            );
+        }
+        if !self.on {
+            return None;
+        }
+        let r = self.rates;
+        let before = stage == Stage::Before;
+        if self.rng.chance(r.crash) {
+            self.crashed = true;
+            self.counts.crash += 1;
+            self.log.push(format!("crash {stage:?} {op}"));
+            return e(IamErrorKind::Transient, "Crashed", "the process stopped");
+        }
+        if before && self.rng.chance(r.throttling) {
+            self.counts.throttling += 1;
+            self.log.push(format!("throttling {op}"));
+            return e(IamErrorKind::Throttling, "Throttling", "Rate exceeded");
+        }
+        if self
+            .rng
+            .chance(if before { r.timeout } else { r.timeout / 2.0 })
+        {
+            self.counts.timeout += 1;
+            self.log.push(format!("timeout {stage:?} {op}"));
+            return e(IamErrorKind::Transient, "Timeout", "operation timed out");
+        }
+        if self.rng.chance(if before {
+            r.server_error
+        } else {
+            r.server_error / 3.0
+        }) {
+            self.counts.server_error += 1;
+            self.log.push(format!("5xx {stage:?} {op}"));
+            return e(
+                IamErrorKind::Transient,
+                "ServiceFailure",
+                "500 Internal Server Error",
+            );
+        }
+        None
+    }
+
+    fn disk(&mut self, workshop: &str) -> bool {
+        if self.crashed {
+            return true;
+        }
+        if self.on && self.rng.chance(self.rates.disk_full) {
+            self.counts.disk_full += 1;
+            self.log.push(format!("disk full writing {workshop}.env"));
+            return true;
+        }
+        false
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and violations
+
+#[derive(Debug, Clone, Default)]
+struct Stats {
+    seeds: u64,
+    days: i64,
+    ticks: u64,
+    runs: u64,
+    follow_up_runs: u64,
+    runs_stopped_in_observe: u64,
+    actions_ok: u64,
+    actions_failed: u64,
+    actions_skipped: u64,
+    keys_created: u64,
+    edits: u64,
+    edits_refused: u64,
+    lagged_writes: u64,
+    quiet_ticks: u64,
+    faults: FaultCounts,
+}
+
+impl Stats {
+    fn add(&mut self, o: &Stats) {
+        self.seeds += o.seeds;
+        self.days += o.days;
+        self.ticks += o.ticks;
+        self.runs += o.runs;
+        self.follow_up_runs += o.follow_up_runs;
+        self.runs_stopped_in_observe += o.runs_stopped_in_observe;
+        self.actions_ok += o.actions_ok;
+        self.actions_failed += o.actions_failed;
+        self.actions_skipped += o.actions_skipped;
+        self.keys_created += o.keys_created;
+        self.edits += o.edits;
+        self.edits_refused += o.edits_refused;
+        self.lagged_writes += o.lagged_writes;
+        self.quiet_ticks += o.quiet_ticks;
+        self.faults.add(&o.faults);
+    }
+
+    fn summary(&self) -> String {
+        let f = &self.faults;
+        format!(
+            "simulation: seeds {}, simulated days {}, ticks {}, runs {} ({} follow-up, {} stopped while reading), \
+             actions applied {} (failed {}, skipped {}), keys created {}, schedule edits {} (refused {}), \
+             lagged writes {}, faults injected {} (crash {}, throttling {}, timeout {}, 5xx {}, disk full {}), violations: 0",
+            self.seeds,
+            self.days,
+            self.ticks,
+            self.runs,
+            self.follow_up_runs,
+            self.runs_stopped_in_observe,
+            self.actions_ok,
+            self.actions_failed,
+            self.actions_skipped,
+            self.keys_created,
+            self.edits,
+            self.edits_refused,
+            self.lagged_writes,
+            f.total(),
+            f.crash,
+            f.throttling,
+            f.timeout,
+            f.server_error,
+            f.disk_full
+        )
+    }
+}
+
+#[derive(Debug)]
+struct Violation {
+    at: DateTime<Utc>,
+    invariant: &'static str,
+    detail: String,
+}
+
+type Check = Result<(), Violation>;
+
+fn violation(at: DateTime<Utc>, invariant: &'static str, detail: impl Into<String>) -> Violation {
+    Violation {
+        at,
+        invariant,
+        detail: detail.into(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One seed
+
+struct Sim {
+    cfg: Config,
+    rng: Rng,
+    iam: FakeIam,
+    faults: Arc<Mutex<Faults>>,
+    _tmp: tempfile::TempDir,
+    creds: CredentialsDir,
+    model: Model,
+    schedule: Schedule,
+    desired: Desired,
+    /// Workshop id -> when the schedule last changed it (or removed it).
+    changed_at: BTreeMap<String, DateTime<Utc>>,
+    /// Key id -> the first tick at which no scheduled workshop owned it.
+    orphan_since: BTreeMap<String, DateTime<Utc>>,
+    untouchable: BTreeMap<String, FakeUser>,
+    /// Fault stretches [from, to).
+    fault_windows: Vec<(DateTime<Utc>, DateTime<Utc>, Rates)>,
+    /// The first tick of the current fault-free stretch.
+    quiet_since: Option<DateTime<Utc>>,
+    lagged: Arc<AtomicU64>,
+    stats: Stats,
+    events: VecDeque<String>,
+}
+
+fn base() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-01-05T00:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+/// Round down to 5 minutes.
+fn round5(t: DateTime<Utc>) -> DateTime<Utc> {
+    let s = t.timestamp();
+    DateTime::from_timestamp(s - s.rem_euclid(300), 0).unwrap()
+}
+
+fn managed_tags() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        tags::MANAGED_BY_KEY.to_string(),
+        tags::MANAGED_BY_VALUE.to_string(),
+    )])
+}
+
+impl Sim {
+    fn new(seed: u64, cfg: Config) -> Sim {
+        let mut rng = Rng::new(seed);
+        let faults = Arc::new(Mutex::new(Faults {
+            rng: rng.fork(),
+            on: false,
+            rates: Rates::default(),
+            crashed: false,
+            counts: FaultCounts::default(),
+            log: Vec::new(),
+        }));
+        let tmp = tempfile::tempdir().unwrap();
+        let f = faults.clone();
+        let creds = CredentialsDir::new(tmp.path().join("credentials"))
+            .with_write_fault(Arc::new(move |w: &str| f.lock().unwrap().disk(w)));
+        let iam = FakeIam::new();
+        let f = faults.clone();
+        iam.set_fault_hook(Some(Box::new(move |op, stage| {
+            f.lock().unwrap().hook(op, stage)
+        })));
+
+        let mut model = Model {
+            lead: rng.pick(&[30, 60, 180, 720, 1440]),
+            grace: rng.pick(&[0, 15, 60, 120]),
+            hold: rng.pick(&[60, 120, 360, 720, 1440]),
+            rotation: rng.chance(0.4).then(|| {
+                (
+                    rng.pick(&[360, 720, 1440, 2880]),
+                    rng.pick(&[15, 30, 60, 120]),
+                )
+            }),
+            workshops: Vec::new(),
+            next_id: 0,
+        };
+        let mut sim = Sim {
+            cfg,
+            rng,
+            iam,
+            faults,
+            _tmp: tmp,
+            creds,
+            schedule: model.parse().expect("the empty schedule is valid"),
+            desired: Desired::from_schedule(&model.parse().unwrap()),
+            model: model.clone(),
+            changed_at: BTreeMap::new(),
+            orphan_since: BTreeMap::new(),
+            untouchable: BTreeMap::new(),
+            fault_windows: Vec::new(),
+            quiet_since: None,
+            lagged: Arc::new(AtomicU64::new(0)),
+            stats: Stats::default(),
+            events: VecDeque::new(),
+        };
+        // A few workshops in the first days.
+        for _ in 0..sim.rng.range(2, 7) {
+            let w = sim.random_workshop(&mut model, base());
+            model.workshops.push(w);
+            if model.parse().is_err() {
+                model.workshops.pop();
+            }
+        }
+        sim.commit(model, base(), "initial schedule");
+        sim.seed_iam();
+        sim.plan_faults();
+        // Eventual consistency: most writes show within seconds, some after minutes.
+        let cap = (sim.cfg.tick / 3).min(TimeDelta::minutes(10)).num_seconds();
+        let mut drng = sim.rng.fork();
+        let lagged = sim.lagged.clone();
+        sim.iam.set_consistency(Some(Box::new(move |_op| {
+            let secs = match drng.below(100) {
+                0..=29 => 0,
+                30..=79 => drng.range(1, 10),
+                80..=94 => drng.range(10, 120.min(cap).max(11)),
+                _ => drng.range(1, cap.max(2)),
+            };
+            if secs > 0 {
+                lagged.fetch_add(1, Ordering::Relaxed);
+            }
+            TimeDelta::seconds(secs)
+        })));
+        sim
+    }
+
+    fn event(&mut self, at: DateTime<Utc>, what: String) {
+        let line = format!("{} {what}", tags::format_time(at));
+        if self.cfg.trace {
+            println!("{line}");
+        }
+        self.events.push_back(line);
+        while self.events.len() > 60 {
+            self.events.pop_front();
+        }
+    }
+
+    /// IAM as an earlier schedule and other people left it.
+    fn seed_iam(&mut self) {
+        let old = base() - TimeDelta::hours(30);
+        for name in [BYSTANDER, ELSEWHERE] {
+            let mut u = FakeUser {
+                path: if name == ELSEWHERE { "/other/" } else { PATH }.into(),
+                ..FakeUser::default()
+            };
+            if name == ELSEWHERE {
+                u.tags = managed_tags();
+            }
+            self.iam.insert_user(name, u);
+            self.iam.insert_key(name, KeyStatus::Active, old);
+        }
+        let mut existing: Vec<&str> = vec![LEFTOVER];
+        existing.extend(USERS.iter().filter(|_| self.rng.chance(0.4)));
+        for (i, name) in existing.into_iter().enumerate() {
+            let mut u = FakeUser {
+                path: PATH.into(),
+                tags: managed_tags(),
+                ..FakeUser::default()
+            };
+            if self.rng.chance(0.5) {
+                u.inline_policies
+                    .insert("legacy".into(), "{\"Version\":\"2012-10-17\"}".into());
+            }
+            if self.rng.chance(0.3) {
+                u.attached_policies
+                    .insert("arn:aws:iam::aws:policy/ReadOnlyAccess".into());
+            }
+            self.iam.insert_user(name, u);
+            for j in 0..self.rng.below(3) {
+                let active = self.rng.chance(0.5);
+                let status = if active {
+                    KeyStatus::Active
+                } else {
+                    KeyStatus::Inactive
+                };
+                let id = self.iam.insert_key(name, status, old);
+                let mut u = self.iam.users()[name].clone();
+                if self.rng.chance(0.6) {
+                    u.tags.insert(id.clone(), format!("gone-{i}-{j}"));
+                }
+                if !active && self.rng.chance(0.5) {
+                    let h = self.rng.range(-48, 0);
+                    u.tags.insert(
+                        tags::deactivated_tag(&id),
+                        tags::format_time(base() + TimeDelta::hours(h)),
+                    );
+                }
+                self.iam.insert_user(name, u);
+            }
+        }
+        self.untouchable = self
+            .iam
+            .users()
+            .into_iter()
+            .filter(|(n, _)| n == BYSTANDER || n == ELSEWHERE)
+            .collect();
+    }
+
+    /// Fault stretches, then a quiet end (at least two days, or a third of the run).
+    fn plan_faults(&mut self) {
+        let end = base() + TimeDelta::days(self.cfg.days);
+        let quiet_end = TimeDelta::days(2).max(TimeDelta::days(self.cfg.days) / 3);
+        let stop = end - quiet_end;
+        let mut t = base() + self.rng.minutes(0, 24 * 60);
+        while t < stop {
+            let len = self.rng.minutes(6 * 60, 4 * 24 * 60);
+            let to = (t + len).min(stop);
+            let k = 0.3 + 2.7 * self.rng.unit();
+            let rates = Rates {
+                crash: 0.002 * k,
+                throttling: 0.004 * k,
+                timeout: 0.002 * k,
+                server_error: 0.002 * k,
+                disk_full: 0.1 * k,
+            };
+            self.fault_windows.push((t, to, rates));
+            t = to + self.rng.minutes(12 * 60, 6 * 24 * 60);
+        }
+    }
+
+    fn random_user(&mut self) -> Option<&'static str> {
+        match self.rng.below(100) {
+            0..=49 => None,
+            50..=54 => Some("u0"),
+            55..=96 => Some(self.rng.pick(&USERS[1..])),
+            97 => Some(BYSTANDER),
+            _ => Some(ELSEWHERE),
+        }
+    }
+
+    fn random_length(&mut self) -> TimeDelta {
+        match self.rng.below(100) {
+            0..=49 => self.rng.minutes(30, 4 * 60),
+            50..=84 => self.rng.minutes(4 * 60, 24 * 60),
+            _ => self.rng.minutes(24 * 60, 3 * 24 * 60),
+        }
+    }
+
+    fn random_workshop(&mut self, model: &mut Model, now: DateTime<Utc>) -> Ws {
+        model.next_id += 1;
+        let start = round5(now + self.rng.minutes(10, 5 * 24 * 60));
+        let end = round5(start + self.random_length()).max(start + TimeDelta::minutes(15));
+        Ws {
+            id: format!("w{}", model.next_id),
+            start,
+            end,
+            user: self.random_user(),
+            lead: self
+                .rng
+                .chance(0.15)
+                .then(|| self.rng.range(0, 12 * 12) * 5),
+            grace: self.rng.chance(0.15).then(|| self.rng.range(0, 6 * 12) * 5),
+        }
+    }
+
+    /// Install a new schedule; `touched` workshops (or all, on a settings change) count as
+    /// changed now.
+    fn commit(&mut self, model: Model, now: DateTime<Utc>, what: &str) {
+        let schedule = model.parse().expect("committed schedules are valid");
+        let before: BTreeMap<String, (String, DateTime<Utc>, DateTime<Utc>)> = self
+            .desired
+            .users
+            .iter()
+            .flat_map(|(u, ws)| {
+                ws.iter()
+                    .map(move |w| (w.workshop.clone(), (u.clone(), w.key_from, w.revoke_at)))
+            })
+            .collect();
+        let desired = Desired::from_schedule(&schedule);
+        let after: BTreeMap<String, (String, DateTime<Utc>, DateTime<Utc>)> = desired
+            .users
+            .iter()
+            .flat_map(|(u, ws)| {
+                ws.iter()
+                    .map(move |w| (w.workshop.clone(), (u.clone(), w.key_from, w.revoke_at)))
+            })
+            .collect();
+        let hold_changed = desired.hold != self.desired.hold;
+        for id in before.keys().chain(after.keys()) {
+            if hold_changed || before.get(id) != after.get(id) {
+                self.changed_at.insert(id.clone(), now);
+            }
+        }
+        self.event(now, format!("schedule: {what}"));
+        self.model = model;
+        self.schedule = schedule;
+        self.desired = desired;
+    }
+
+    /// Maybe edit the schedule, as people do.
+    fn evolve(&mut self, now: DateTime<Utc>) {
+        let per_tick = self.cfg.tick.num_minutes() as f64 / (24.0 * 60.0);
+        // (rate per day, kind)
+        let kinds: [(f64, u8); 9] = [
+            (1.2, 0),  // add
+            (0.4, 1),  // back to back
+            (0.3, 2),  // overlapping
+            (0.3, 3),  // remove
+            (0.5, 4),  // move in time
+            (0.15, 5), // cut short (ends now)
+            (0.3, 6),  // other user
+            (0.2, 7),  // lead/grace override
+            (0.08, 8), // settings
+        ];
+        for (rate, kind) in kinds {
+            if self.rng.chance(rate * per_tick) {
+                self.edit(kind, now);
+            }
+        }
+        // Housekeeping: long-finished workshops leave the file.
+        let old = now - TimeDelta::days(2);
+        if self.model.workshops.len() > 10 {
+            let mut m = self.model.clone();
+            m.workshops
+                .retain(|w| w.end + TimeDelta::days(2) + TimeDelta::minutes(m.hold) > old);
+            if m.workshops.len() < self.model.workshops.len() && m.parse().is_ok() {
+                self.commit(m, now, "prune finished workshops");
+            }
+        }
+    }
+
+    fn edit(&mut self, kind: u8, now: DateTime<Utc>) {
+        let mut m = self.model.clone();
+        let n = m.workshops.len();
+        let pick = |rng: &mut Rng| (n > 0).then(|| rng.below(n as u64) as usize);
+        let what = match kind {
+            0 => {
+                let w = self.random_workshop(&mut m, now);
+                let s = format!("add {} {}..{} on {:?}", w.id, w.start, w.end, w.user);
+                m.workshops.push(w);
+                s
+            }
+            1 | 2 => {
+                let Some(i) = pick(&mut self.rng) else { return };
+                let other = m.workshops[i].clone();
+                let mut w = self.random_workshop(&mut m, now);
+                if kind == 1 {
+                    w.start = other.end;
+                    w.user = other.user;
+                } else {
+                    let span = (other.end - other.start).num_minutes().max(1);
+                    w.start = round5(other.start + TimeDelta::minutes(self.rng.range(0, span)));
+                    if self.rng.chance(0.5) {
+                        w.user = other.user;
+                    }
+                }
+                w.end =
+                    round5(w.start + self.random_length()).max(w.start + TimeDelta::minutes(15));
+                let s = format!(
+                    "add {} {}..{} on {:?} ({} {})",
+                    w.id,
+                    w.start,
+                    w.end,
+                    w.user,
+                    if kind == 1 { "after" } else { "overlapping" },
+                    other.id
+                );
+                m.workshops.push(w);
+                s
+            }
+            3 => {
+                let Some(i) = pick(&mut self.rng) else { return };
+                format!("remove {}", m.workshops.remove(i).id)
+            }
+            4 => {
+                let Some(i) = pick(&mut self.rng) else { return };
+                let ds = self.rng.range(-12 * 12, 12 * 12) * 5;
+                let de = self.rng.range(-12 * 12, 12 * 12) * 5;
+                let w = &mut m.workshops[i];
+                w.start += TimeDelta::minutes(ds);
+                w.end = (w.end + TimeDelta::minutes(de)).max(w.start + TimeDelta::minutes(15));
+                format!("move {} to {}..{}", w.id, w.start, w.end)
+            }
+            5 => {
+                let Some(i) = pick(&mut self.rng) else { return };
+                let w = &mut m.workshops[i];
+                if w.start >= now || w.end <= now {
+                    return;
+                }
+                w.end = round5(now).max(w.start + TimeDelta::minutes(5));
+                format!("cut {} short: ends {}", w.id, w.end)
+            }
+            6 => {
+                let Some(i) = pick(&mut self.rng) else { return };
+                let u = self.random_user();
+                m.workshops[i].user = u;
+                format!("move {} to user {:?}", m.workshops[i].id, u)
+            }
+            7 => {
+                let Some(i) = pick(&mut self.rng) else { return };
+                let lead = self.rng.chance(0.5).then(|| self.rng.range(0, 12 * 12) * 5);
+                let grace = self.rng.chance(0.5).then(|| self.rng.range(0, 6 * 12) * 5);
+                let w = &mut m.workshops[i];
+                w.lead = lead;
+                w.grace = grace;
+                format!("{}: lead {lead:?} grace {grace:?}", w.id)
+            }
+            _ => {
+                match self.rng.below(4) {
+                    0 => m.lead = self.rng.pick(&[30, 60, 180, 720, 1440]),
+                    1 => m.grace = self.rng.pick(&[0, 15, 60, 120]),
+                    2 => m.hold = self.rng.pick(&[60, 120, 360, 720, 1440]),
+                    _ => {
+                        m.rotation = match m.rotation {
+                            Some(_) => None,
+                            None => Some((
+                                self.rng.pick(&[360, 720, 1440, 2880]),
+                                self.rng.pick(&[15, 30, 60, 120]),
+                            )),
+                        }
+                    }
+                }
+                format!(
+                    "settings: lead {}m grace {}m hold {}m rotation {:?}",
+                    m.lead, m.grace, m.hold, m.rotation
+                )
+            }
+        };
+        match m.parse() {
+            Ok(_) => {
+                self.stats.edits += 1;
+                self.commit(m, now, &what);
+            }
+            Err(_) => self.stats.edits_refused += 1,
+        }
+    }
+
+    fn faults_on_at(&self, t: DateTime<Utc>) -> Option<Rates> {
+        self.fault_windows
+            .iter()
+            .find(|(a, b, _)| *a <= t && t < *b)
+            .map(|(_, _, r)| *r)
+    }
+
+    /// One reconcile run at `now`: observe, plan, apply. `faulty`: faults may hit it.
+    fn run(&mut self, now: DateTime<Utc>, label: &str, faulty: bool) -> Result<Plan, Violation> {
+        self.iam.set_clock(now);
+        {
+            let mut f = self.faults.lock().unwrap();
+            f.crashed = false;
+            f.on = faulty;
+            f.log.clear();
+        }
+        self.stats.runs += 1;
+        let opts = ObserveOptions::default();
+        let observed = block_on(observe(
+            &self.iam,
+            &self.schedule.settings.path,
+            &self.schedule.users(),
+            Some(&self.creds),
+            &opts,
+        ));
+        let observed = match observed {
+            Ok(o) => o,
+            Err(e) => {
+                self.stats.runs_stopped_in_observe += 1;
+                let log = self.take_fault_log();
+                self.event(now, format!("{label}: stopped while reading ({e}) {log}"));
+                let f = self.faults.lock().unwrap();
+                assert!(faulty || f.crashed, "a fault-free read failed: {e}");
+                return Ok(empty_plan(now));
+            }
+        };
+        let p = plan(&self.desired, &observed, now);
+        check_plan_scope(&p, &observed, now)?;
+        let ctx = ApplyContext {
+            credentials: &self.creds,
+            region: "us-east-1",
+        };
+        let report = block_on(apply(&p, &self.iam, &ctx));
+        self.faults.lock().unwrap().crashed = false;
+        self.account(&report);
+        let log = self.take_fault_log();
+        self.event(now, format!("{label}: {} {log}", describe(&report)));
+        for r in &report.results {
+            let detail = r.detail.as_deref().unwrap_or_default();
+            if detail.contains("LimitExceeded") {
+                return Err(violation(
+                    now,
+                    "no LimitExceeded reaches the user",
+                    format!(
+                        "{label}: {} on user {} failed: {detail}",
+                        r.action.action.as_str(),
+                        r.action.user
+                    ),
+                ));
+            }
+        }
+        Ok(p)
+    }
+
+    fn take_fault_log(&mut self) -> String {
+        let log = std::mem::take(&mut self.faults.lock().unwrap().log);
+        if log.is_empty() {
+            String::new()
+        } else {
+            format!("[faults: {}]", log.join(", "))
+        }
+    }
+
+    fn account(&mut self, report: &Report) {
+        for r in &report.results {
+            match r.status {
+                Status::Ok => {
+                    self.stats.actions_ok += 1;
+                    if r.action.action == ActionKind::CreateKey {
+                        self.stats.keys_created += 1;
+                    }
+                }
+                Status::Failed => self.stats.actions_failed += 1,
+                Status::Skipped => self.stats.actions_skipped += 1,
+            }
+        }
+    }
+
+    /// Observe and plan without faults and without applying.
+    fn plan_only(&mut self, now: DateTime<Utc>) -> Plan {
+        self.iam.set_clock(now);
+        self.faults.lock().unwrap().on = false;
+        let observed = block_on(observe(
+            &self.iam,
+            &self.schedule.settings.path,
+            &self.schedule.users(),
+            Some(&self.creds),
+            &ObserveOptions::default(),
+        ))
+        .expect("fault-free reads succeed");
+        plan(&self.desired, &observed, now)
+    }
+
+    /// What a run would see if IAM were consistent: the truth, read without any fault.
+    fn observed_truth(&self) -> Observed {
+        let truth = self.iam.users();
+        let mut users = Vec::new();
+        for (name, u) in &truth {
+            if !u.path.starts_with(PATH) {
+                continue;
+            }
+            let mut o = ObservedUser {
+                name: name.clone(),
+                path: u.path.clone(),
+                tags: u.tags.clone(),
+                keys: Vec::new(),
+                inline_policies: BTreeMap::new(),
+                attached_policies: Vec::new(),
+            };
+            if o.is_managed() {
+                o.keys = u
+                    .keys
+                    .iter()
+                    .map(|k| ObservedKey {
+                        access_key_id: k.access_key_id.clone(),
+                        status: k.status,
+                        created: k.created,
+                        last_used: None,
+                    })
+                    .collect();
+                o.keys.sort_by(|a, b| a.access_key_id.cmp(&b.access_key_id));
+                o.inline_policies = u
+                    .inline_policies
+                    .iter()
+                    .map(|(n, d)| {
+                        let doc = serde_json::from_str(d)
+                            .unwrap_or_else(|_| serde_json::Value::String(d.clone()));
+                        (n.clone(), doc)
+                    })
+                    .collect();
+                o.attached_policies = u.attached_policies.iter().cloned().collect();
+            }
+            users.push(o);
+        }
+        let outside_path = self
+            .schedule
+            .users()
+            .into_iter()
+            .filter(|n| truth.get(n).is_some_and(|u| !u.path.starts_with(PATH)))
+            .collect();
+        Observed {
+            users,
+            outside_path,
+            files: self.creds.scan().expect("credentials directory readable"),
+        }
+    }
+
+    /// One cron tick: maybe an edit, the run, maybe a follow-up run shortly after (seeing IAM
+    /// lag), and in fault-free stretches two more runs that must leave nothing to do.
+    fn tick(&mut self, now: DateTime<Utc>) -> Check {
+        self.stats.ticks += 1;
+        let rates = self.faults_on_at(now);
+        match rates {
+            Some(r) => {
+                self.faults.lock().unwrap().rates = r;
+                if self.quiet_since.take().is_some() {
+                    self.event(now, "faults start".into());
+                }
+            }
+            None => {
+                if self.quiet_since.is_none() {
+                    self.quiet_since = Some(now);
+                    self.event(now, "faults stop".into());
+                }
+            }
+        }
+        let faulty = rates.is_some();
+        self.evolve(now);
+        self.run(now, "run", faulty)?;
+        let mut last = now;
+        if self.rng.chance(0.2) {
+            let max = (self.cfg.tick / 3).num_seconds().max(2);
+            let delta = if self.rng.chance(0.5) {
+                TimeDelta::seconds(self.rng.range(1, 30.min(max)))
+            } else {
+                TimeDelta::seconds(self.rng.range(1, max))
+            };
+            last = now + delta;
+            self.stats.follow_up_runs += 1;
+            self.run(last, "follow-up run", faulty)?;
+        }
+        if !faulty {
+            self.stats.quiet_ticks += 1;
+            // Faults have stopped: IAM catches up, and two runs leave nothing to do.
+            self.iam.settle();
+            self.run(last, "second run", false)?;
+            self.iam.settle();
+            let again = self.plan_only(last);
+            if !again.actions.is_empty() {
+                let list: Vec<String> = again.actions.iter().map(describe_action).collect();
+                return Err(violation(
+                    now,
+                    "after faults stop, two runs reach No changes.",
+                    format!(
+                        "a third plan at {} still has: {}",
+                        tags::format_time(last),
+                        list.join("; ")
+                    ),
+                ));
+            }
+        }
+        self.check(now)
+    }
+
+    fn check(&mut self, now: DateTime<Utc>) -> Check {
+        // Nothing outside the path or without the tag is ever written.
+        for r in self.iam.take_write_records() {
+            let ok_mark = |m: &Option<workshop_keys::iam::fake::UserMark>| {
+                m.as_ref()
+                    .is_some_and(|m| m.managed && m.path.starts_with(PATH))
+            };
+            let ok = if r.operation == "CreateUser" {
+                !r.took_effect || ok_mark(&r.after)
+            } else {
+                ok_mark(&r.before) || (r.before.is_none() && !r.took_effect)
+            };
+            if !ok {
+                return Err(violation(
+                    r.at,
+                    "nothing outside the managed path or without the managed-by tag is written",
+                    format!("{r:?}"),
+                ));
+            }
+        }
+        let truth = self.iam.users();
+        for (name, u) in &self.untouchable {
+            if truth.get(name) != Some(u) {
+                return Err(violation(
+                    now,
+                    "nothing outside the managed path or without the managed-by tag is written",
+                    format!("user {name} changed: was {u:?}, now {:?}", truth.get(name)),
+                ));
+            }
+        }
+        for (name, u) in &truth {
+            if u.keys.len() > 2 {
+                return Err(violation(
+                    now,
+                    "never more than two keys on a user",
+                    format!("user {name}: {:?}", u.keys),
+                ));
+            }
+        }
+
+        let files = self.creds.scan().expect("credentials directory readable");
+        let no_windows = Vec::new();
+        let mut need_replacement_check = Vec::new();
+        for (name, u) in &truth {
+            if !u.path.starts_with(PATH) || !tags::is_managed(&u.tags) {
+                continue;
+            }
+            let windows = self.desired.users.get(name).unwrap_or(&no_windows);
+            let owner = |id: &str| match u.tags.get(id) {
+                Some(claim) => windows.iter().find(|w| &w.workshop == claim),
+                None => windows.iter().find(|w| {
+                    files
+                        .get(&w.workshop)
+                        .is_some_and(|f| f.access_key_id == id)
+                }),
+            };
+            // The secret of every live workshop's current key is in its file.
+            for w in windows.iter().filter(|w| w.is_live(now)) {
+                let current = u
+                    .keys
+                    .iter()
+                    .filter(|k| {
+                        k.status == KeyStatus::Active
+                            && owner(&k.access_key_id).is_some_and(|o| o.workshop == w.workshop)
+                    })
+                    .max_by_key(|k| (k.created, &k.access_key_id));
+                if let Some(k) = current {
+                    let in_file = files
+                        .get(&w.workshop)
+                        .is_some_and(|f| f.access_key_id == k.access_key_id);
+                    if !in_file {
+                        need_replacement_check.push((
+                            name.clone(),
+                            w.workshop.clone(),
+                            k.access_key_id.clone(),
+                        ));
+                    }
+                }
+            }
+            // Key lifetimes, once faults have stopped.
+            for k in &u.keys {
+                let id = &k.access_key_id;
+                let active = k.status == KeyStatus::Active;
+                let (live_until, exist_until, whose) = match owner(id) {
+                    Some(w) => {
+                        self.orphan_since.remove(id);
+                        let changed = self
+                            .changed_at
+                            .get(&w.workshop)
+                            .copied()
+                            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+                        (
+                            w.revoke_at.max(changed),
+                            w.delete_at.max(changed),
+                            format!(
+                                "workshop {} (end + grace {}, end + grace + hold {}, last edited {})",
+                                w.workshop,
+                                tags::format_time(w.revoke_at),
+                                tags::format_time(w.delete_at),
+                                tags::format_time(changed.max(base()))
+                            ),
+                        )
+                    }
+                    None => {
+                        let since = *self.orphan_since.entry(id.clone()).or_insert(now);
+                        // A follow-up run seeing IAM lag may deactivate (and stamp) the key
+                        // again a little later, which restarts its hold: one more interval.
+                        (
+                            since,
+                            since + self.desired.hold + self.cfg.tick,
+                            format!(
+                                "no scheduled workshop (claim {:?}) since {}",
+                                u.tags.get(id),
+                                tags::format_time(since)
+                            ),
+                        )
+                    }
+                };
+                let Some(quiet) = self.quiet_since else {
+                    continue;
+                };
+                if active && now >= live_until.max(quiet) {
+                    return Err(violation(
+                        now,
+                        "no key stays active past end + grace by more than one cron interval",
+                        format!(
+                            "key {id} of user {name} is still active after this tick's runs; it belongs to {whose}; faults stopped {}",
+                            tags::format_time(quiet)
+                        ),
+                    ));
+                }
+                if now >= exist_until.max(quiet) {
+                    return Err(violation(
+                        now,
+                        "no key outlives end + grace + hold by more than one cron interval",
+                        format!(
+                            "key {id} ({:?}) of user {name} still exists after this tick's runs; it belongs to {whose}; faults stopped {}",
+                            k.status,
+                            tags::format_time(quiet)
+                        ),
+                    ));
+                }
+            }
+        }
+        if !need_replacement_check.is_empty() {
+            // "... or is about to be replaced": the next run creates a new key for it.
+            let next = plan(&self.desired, &self.observed_truth(), now);
+            for (user, workshop, key) in need_replacement_check {
+                let replaced = next.actions.iter().any(|a| {
+                    a.action == ActionKind::CreateKey && a.workshop.as_deref() == Some(&workshop)
+                });
+                if !replaced {
+                    return Err(violation(
+                        now,
+                        "every live key has its secret in a credentials file, or is about to be replaced",
+                        format!(
+                            "key {key} of user {user} is workshop {workshop}'s live key; {workshop}.env holds {:?}; the next plan does not replace it",
+                            files.get(&workshop).map(|f| &f.access_key_id)
+                        ),
+                    ));
+                }
+            }
+        }
+        self.orphan_since.retain(|id, _| {
+            truth
+                .values()
+                .any(|u| u.keys.iter().any(|k| &k.access_key_id == id))
+        });
+        Ok(())
+    }
+
+    fn simulate(&mut self) -> Check {
+        let ticks = TimeDelta::days(self.cfg.days).num_minutes() / self.cfg.tick.num_minutes();
+        for i in 0..ticks {
+            let now = base() + self.cfg.tick * i as i32;
+            self.tick(now)?;
+        }
+        self.stats.seeds = 1;
+        self.stats.days = self.cfg.days;
+        self.stats.faults = self.faults.lock().unwrap().counts;
+        self.stats.lagged_writes = self.lagged.load(Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn empty_plan(now: DateTime<Utc>) -> Plan {
+    Plan {
+        at: now,
+        actions: Vec::new(),
+        blocked: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+/// A plan names only managed users (or users it creates, with the tag, under the path).
+fn check_plan_scope(p: &Plan, observed: &Observed, now: DateTime<Utc>) -> Check {
+    for a in &p.actions {
+        let managed = observed.user(&a.user).is_some_and(|u| u.is_managed());
+        let created_here = p.actions.iter().any(|c| {
+            c.action == ActionKind::CreateUser
+                && c.user == a.user
+                && c.path.as_deref().is_some_and(|p| p.starts_with(PATH))
+                && tags::is_managed(&c.tags)
+        });
+        if !(managed || created_here) {
+            return Err(violation(
+                now,
+                "nothing outside the managed path or without the managed-by tag is written",
+                format!("the plan touches user {}: {a:?}", a.user),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn describe_action(a: &workshop_keys::plan::Action) -> String {
+    let mut s = format!("{} {}", a.action.as_str(), a.user);
+    if let Some(k) = &a.access_key_id {
+        s.push(' ');
+        s.push_str(k);
+    }
+    if let Some(w) = &a.workshop {
+        s.push_str(&format!(" ({w})"));
+    }
+    s
+}
+
+fn describe(report: &Report) -> String {
+    if report.results.is_empty() {
+        return "No changes.".into();
+    }
+    let parts: Vec<String> = report
+        .results
+        .iter()
+        .map(|r| {
+            let mut s = describe_action(&r.action);
+            if let Some(k) = &r.created_key {
+                s.push_str(&format!(" -> {k}"));
+            }
+            match r.status {
+                Status::Ok => s,
+                Status::Failed => {
+                    format!("{s} FAILED: {}", r.detail.as_deref().unwrap_or_default())
+                }
+                Status::Skipped => format!("{s} skipped"),
+            }
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// Users, compactly: keys with status, creation and claim; other tags.
+fn dump(users: &BTreeMap<String, FakeUser>) -> Vec<String> {
+    users
+        .iter()
+        .map(|(name, u)| {
+            let keys: Vec<String> = u
+                .keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{} {:?} created {} claim {:?}",
+                        k.access_key_id,
+                        k.status,
+                        tags::format_time(k.created),
+                        u.tags.get(&k.access_key_id)
+                    )
+                })
+                .collect();
+            let other: Vec<String> = u
+                .tags
+                .iter()
+                .filter(|(t, _)| !tags::is_access_key_id(t))
+                .map(|(t, v)| format!("{t}={v}"))
+                .collect();
+            format!(
+                "{name} {}: keys [{}] tags [{}] policies {:?} attached {:?}",
+                u.path,
+                keys.join("; "),
+                other.join(", "),
+                u.inline_policies.keys().collect::<Vec<_>>(),
+                u.attached_policies
+            )
+        })
+        .collect()
+}
+
+fn run_seed(seed: u64, cfg: Config) -> Result<Stats, String> {
+    let mut sim = Sim::new(seed, cfg);
+    match sim.simulate() {
+        Ok(()) => Ok(sim.stats),
+        Err(v) => {
+            let events: Vec<String> = sim.events.iter().cloned().collect();
+            Err(format!(
+                "simulation seed {seed} violated an invariant at {}:\n  invariant: {}\n  {}\n  replay: {}\n  last events:\n    {}\n  IAM now (truth):\n    {}\n  IAM as reads see it:\n    {}\n  credentials files: {}\n  schedule:\n{}",
+                tags::format_time(v.at),
+                v.invariant,
+                v.detail,
+                cfg.replay(seed),
+                events.join("\n    "),
+                dump(&sim.iam.users()).join("\n    "),
+                dump(&sim.iam.visible_users()).join("\n    "),
+                sim.creds
+                    .scan()
+                    .map(|f| {
+                        f.iter()
+                            .map(|(w, f)| format!("{w}.env={} (written {:?})", f.access_key_id, f.written.map(tags::format_time)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default(),
+                sim.model.toml()
+            ))
+        }
+    }
+}
+
+fn run_seeds(cfg: Config, seeds: Vec<u64>) -> Stats {
+    let next = AtomicU64::new(0);
+    let results: Mutex<Vec<(u64, Result<Stats, String>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..cfg.threads.min(seeds.len()).max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some(&seed) = seeds.get(i) else { break };
+                let r = std::panic::catch_unwind(|| run_seed(seed, cfg)).unwrap_or_else(|p| {
+                    let msg = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    Err(format!(
+                        "simulation seed {seed} panicked: {msg}\n  replay: {}",
+                        cfg.replay(seed)
+                    ))
+                });
+                results.lock().unwrap().push((seed, r));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(s, _)| *s);
+    let mut total = Stats::default();
+    let mut failures = Vec::new();
+    for (_, r) in results {
+        match r {
+            Ok(s) => total.add(&s),
+            Err(e) => failures.push(e),
+        }
+    }
+    if !failures.is_empty() {
+        let short: Vec<String> = failures
+            .iter()
+            .map(|f| f.lines().take(4).collect::<Vec<_>>().join(" | "))
+            .collect();
+        panic!(
+            "{} of {} seeds failed:\n  {}\nthe first in full:\n{}",
+            failures.len(),
+            seeds.len(),
+            short.join("\n  "),
+            failures[0]
+        );
+    }
+    total
+}
+
+#[test]
+fn simulation() {
+    let cfg = Config::from_env();
+    let seeds: Vec<u64> = match cfg.only {
+        Some(s) => vec![s],
+        None => (cfg.seed_base..cfg.seed_base + cfg.seeds).collect(),
+    };
+    let started = Instant::now();
+    let stats = run_seeds(cfg, seeds);
+    println!(
+        "{} (tick {}m, wall {:.1}s)",
+        stats.summary(),
+        cfg.tick.num_minutes(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The same seed gives the same simulation.
+#[test]
+fn simulation_is_deterministic() {
+    let cfg = Config {
+        seeds: 1,
+        seed_base: 0,
+        only: None,
+        days: 4,
+        tick: TimeDelta::hours(1),
+        threads: 1,
+        trace: false,
+    };
+    let a = format!("{:?}", run_seed(7, cfg));
+    let b = format!("{:?}", run_seed(7, cfg));
+    assert_eq!(a, b);
+}

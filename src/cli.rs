@@ -72,6 +72,10 @@ pub enum Command {
         /// Exit 0 when there are no changes, 2 when there are changes or blocked workshops, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Also save the plan, with fingerprints of the schedule and the observed IAM state, for
+        /// `reconcile --plan PLANFILE`.
+        #[arg(long, value_name = "PLANFILE")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -91,8 +95,19 @@ pub enum Command {
         /// 0 exits at once with code 3.
         #[arg(long, default_value = "0s", value_name = "DURATION")]
         lock_timeout: humantime::Duration,
+        /// Apply exactly this saved plan (from `plan --out`); refused, changing nothing, when the
+        /// schedule file or the observed IAM state no longer match it.
+        #[arg(long, value_name = "PLANFILE", conflicts_with = "at")]
+        plan: Option<PathBuf>,
         #[command(flatten)]
         aws: AwsArgs,
+    },
+    /// Render a plan saved with `plan --out`.
+    Show {
+        /// The saved plan.
+        planfile: PathBuf,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
     },
     /// Show the managed users and keys, their use, and each workshop's state.
     Status {

@@ -21,3 +21,4 @@ pub mod secrets;
 pub mod status;
 pub mod tags;
 pub mod verify;
+pub mod saved_plan;

@@ -1,0 +1,113 @@
+//! `status` and `verify`: read-only looks at the live keys.
+
+use chrono::{DateTime, Utc};
+
+use super::{iam_client, observe, CommandError, EXIT_FAILED, EXIT_OK};
+use crate::cli::{AwsArgs, Output};
+use crate::desired::Desired;
+use crate::iam::ObserveOptions;
+use crate::observed::KeyStatus;
+use crate::planner;
+use crate::render;
+use crate::schedule::Schedule;
+use crate::secrets::CredentialsDir;
+use crate::status;
+use crate::verify::check::check_key;
+use crate::verify::Outcome;
+
+/// `status`: users, keys with their use, workshops with their state, and the plan's warnings.
+pub(super) async fn status(
+    s: &Schedule,
+    aws: &AwsArgs,
+    now: DateTime<Utc>,
+    output: Output,
+) -> Result<u8, CommandError> {
+    let credentials = CredentialsDir::new(&s.settings.credentials_dir);
+    let iam = iam_client(aws).await;
+    let opts = ObserveOptions {
+        concurrency: aws.concurrency.into(),
+        last_used: true,
+    };
+    let observed = observe(&iam, s, &credentials, &opts).await?;
+    let desired = Desired::from_schedule(s);
+    let plan = planner::plan(&desired, &observed, now);
+    let view = status::status_view(s, &desired, &observed, plan.warnings, now);
+    match output {
+        Output::Text => print!("{}", render::status_text(&view)),
+        Output::Json => print!("{}", render::json(&view)),
+    }
+    Ok(EXIT_OK)
+}
+
+/// `verify`: check every live key (or one workshop's) with the secret in its credentials file.
+pub(super) async fn verify_live_keys(
+    s: &Schedule,
+    aws: &AwsArgs,
+    only: Option<&str>,
+    now: DateTime<Utc>,
+    output: Output,
+) -> Result<u8, CommandError> {
+    if let Some(id) = only {
+        if s.workshop(id).is_none() {
+            return Err(CommandError::UnknownWorkshop { id: id.to_string() });
+        }
+    }
+    let credentials = CredentialsDir::new(&s.settings.credentials_dir);
+    let iam = iam_client(aws).await;
+    let opts = ObserveOptions {
+        concurrency: aws.concurrency.into(),
+        last_used: false,
+    };
+    let observed = observe(&iam, s, &credentials, &opts).await?;
+    let mut checks = Vec::new();
+    let mut without_key = Vec::new();
+    for w in s
+        .workshops
+        .iter()
+        .filter(|w| only.is_none_or(|id| id == w.id))
+    {
+        let live = observed.user(&w.user).and_then(|u| {
+            u.keys
+                .iter()
+                .filter(|k| {
+                    k.status == KeyStatus::Active && u.tags.get(&k.access_key_id) == Some(&w.id)
+                })
+                .max_by_key(|k| k.created)
+        });
+        match live {
+            Some(k) => checks.push(
+                check_key(
+                    &iam,
+                    &s.settings,
+                    &credentials,
+                    &w.id,
+                    &w.user,
+                    &k.access_key_id,
+                    now,
+                )
+                .await,
+            ),
+            None => without_key.push(w.id.clone()),
+        }
+    }
+    match output {
+        Output::Text => {
+            if checks.is_empty() {
+                println!("No live keys to verify.");
+            }
+            print!("{}", render::checks_text(&checks));
+            if only.is_some() && !without_key.is_empty() {
+                println!("workshop {} has no live key", without_key.join(", "));
+            }
+        }
+        Output::Json => print!(
+            "{}",
+            render::json(
+                &serde_json::json!({ "verifications": checks, "without_key": without_key })
+            )
+        ),
+    }
+    let all_verified = checks.iter().all(|c| c.outcome == Outcome::Verified);
+    let ok = all_verified && (only.is_none() || without_key.is_empty());
+    Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+}

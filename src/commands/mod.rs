@@ -1,0 +1,185 @@
+//! The commands: each loads the schedule first (stopping before any IAM call if it is invalid),
+//! then runs the pipeline as far as it needs. Returns the exit code; `main` prints errors.
+
+mod inspect;
+mod lock;
+mod plan_apply;
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::cli::{AwsArgs, Command};
+use crate::iam::aws::{load_sdk_config, AwsIam};
+use crate::iam::{self, ObserveOptions};
+use crate::observed::Observed;
+use crate::saved_plan::{SavedPlan, SavedPlanError};
+use crate::schedule::{self, Schedule, ScheduleError};
+use crate::secrets::{CredentialsDir, SecretsError};
+
+/// Exit codes: 0 success, 1 failure or error, 2 changes pending (`plan --detailed-exitcode`),
+/// 3 another reconcile holds the lock.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_CHANGES: u8 = 2;
+pub const EXIT_LOCKED: u8 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Schedule(#[from] ScheduleError),
+    #[error("{0}")]
+    Observe(#[from] iam::observe::ObserveError),
+    #[error("{0}")]
+    Secrets(#[from] SecretsError),
+    #[error("{0}")]
+    SavedPlan(#[from] SavedPlanError),
+    #[error("--at {value:?} is not an RFC 3339 time ({reason}); write it like 2026-12-02T09:00:00Z or 2026-12-02T10:00:00+01:00")]
+    BadTime { value: String, reason: String },
+    #[error("{} changed while the plan was computed; nothing was applied. Run reconcile again", path.display())]
+    ScheduleChanged { path: PathBuf },
+    #[error("workshop {id:?} is not in the schedule; see the ids in the schedule file")]
+    UnknownWorkshop { id: String },
+    #[error("another reconcile of this schedule is running (lock file {}); it holds the lock until it ends. Wait with --lock-timeout 5m, or check for a stuck process", path.display())]
+    Locked { path: PathBuf },
+    #[error("cannot use lock file {}: {source}; check that the schedule's directory is writable", path.display())]
+    LockFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::Locked { .. } => EXIT_LOCKED,
+            _ => EXIT_FAILED,
+        }
+    }
+}
+
+pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandError> {
+    match command {
+        Command::Validate { schedule } => {
+            let s = schedule::load(&schedule.schedule)?;
+            println!(
+                "ok: {} workshops, {} users",
+                s.workshops.len(),
+                s.users().len()
+            );
+            Ok(EXIT_OK)
+        }
+        Command::Plan {
+            schedule,
+            at,
+            output,
+            detailed_exitcode,
+            out,
+            aws,
+        } => {
+            let text = schedule::read(&schedule.schedule)?;
+            let s = schedule::parse(&schedule.schedule, &text)?;
+            let at = parse_at(at.as_deref(), now)?;
+            let job = plan_apply::Job {
+                schedule: &s,
+                text: &text,
+                aws: &aws,
+                output,
+            };
+            plan_apply::plan(&job, at, detailed_exitcode, out.as_deref()).await
+        }
+        Command::Reconcile {
+            schedule,
+            at,
+            output,
+            dry_run,
+            lock_timeout,
+            plan,
+            aws,
+        } => {
+            let text = schedule::read(&schedule.schedule)?;
+            let s = schedule::parse(&schedule.schedule, &text)?;
+            let saved = match &plan {
+                Some(path) => Some((path.as_path(), SavedPlan::read(path)?)),
+                None => None,
+            };
+            let at = match &saved {
+                Some((_, saved)) => saved.plan.at,
+                None => parse_at(at.as_deref(), now)?,
+            };
+            if dry_run {
+                match saved {
+                    Some((path, _)) => return plan_apply::show(path, output),
+                    None => {
+                        let (plan, _, _) = plan_apply::observe_and_plan(&s, &aws, at).await?;
+                        plan_apply::print_plan(&plan, output);
+                        return Ok(EXIT_OK);
+                    }
+                }
+            }
+            let credentials = credentials_dir(&s)?;
+            let _lock = lock::lock(&schedule.schedule, lock_timeout.into())?;
+            let job = plan_apply::Job {
+                schedule: &s,
+                text: &text,
+                aws: &aws,
+                output,
+            };
+            plan_apply::reconcile(&job, at, now, &credentials, saved).await
+        }
+        Command::Show { planfile, output } => plan_apply::show(&planfile, output),
+        Command::Verify {
+            schedule,
+            workshop,
+            output,
+            aws,
+        } => {
+            let s = schedule::load(&schedule.schedule)?;
+            inspect::verify_live_keys(&s, &aws, workshop.as_deref(), now, output).await
+        }
+        Command::Status {
+            schedule,
+            at,
+            output,
+            aws,
+        } => {
+            let s = schedule::load(&schedule.schedule)?;
+            let now = parse_at(at.as_deref(), now)?;
+            inspect::status(&s, &aws, now, output).await
+        }
+    }
+}
+
+fn parse_at(at: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, CommandError> {
+    match at {
+        None => Ok(now),
+        Some(v) => DateTime::parse_from_rfc3339(v)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| CommandError::BadTime {
+                value: v.to_string(),
+                reason: e.to_string(),
+            }),
+    }
+}
+
+/// The credentials directory, refused before any IAM call if secrets would not be safe there.
+fn credentials_dir(s: &Schedule) -> Result<CredentialsDir, CommandError> {
+    let dir = CredentialsDir::new(&s.settings.credentials_dir);
+    dir.check()?;
+    Ok(dir)
+}
+
+pub(super) async fn iam_client(aws: &AwsArgs) -> AwsIam {
+    let config = load_sdk_config(aws.profile.as_deref(), aws.region.as_deref()).await;
+    AwsIam::new(&config)
+}
+
+pub(super) async fn observe(
+    iam: &AwsIam,
+    s: &Schedule,
+    credentials: &CredentialsDir,
+    opts: &ObserveOptions,
+) -> Result<Observed, CommandError> {
+    Ok(iam::observe(iam, &s.settings.path, &s.users(), Some(credentials), opts).await?)
+}

@@ -1,0 +1,173 @@
+//! `plan`, `reconcile` and `show`: compute a plan (or read a saved one), print it, apply it,
+//! and verify the keys it created.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use super::{iam_client, observe, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
+use crate::apply::{self, ApplyContext};
+use crate::cli::{AwsArgs, Output};
+use crate::desired::Desired;
+use crate::iam::aws::AwsIam;
+use crate::iam::ObserveOptions;
+use crate::observed::Observed;
+use crate::plan::Plan;
+use crate::planner;
+use crate::render;
+use crate::saved_plan::SavedPlan;
+use crate::schedule::{self, Schedule};
+use crate::secrets::CredentialsDir;
+use crate::verify::check::check_key;
+
+/// Observe IAM and the credentials files, and plan for `at`.
+pub(super) async fn observe_and_plan(
+    s: &Schedule,
+    aws: &AwsArgs,
+    at: DateTime<Utc>,
+) -> Result<(Plan, Observed, AwsIam), CommandError> {
+    let credentials = CredentialsDir::new(&s.settings.credentials_dir);
+    let iam = iam_client(aws).await;
+    let opts = ObserveOptions {
+        concurrency: aws.concurrency.into(),
+        last_used: false,
+    };
+    let observed = observe(&iam, s, &credentials, &opts).await?;
+    let plan = planner::plan(&Desired::from_schedule(s), &observed, at);
+    Ok((plan, observed, iam))
+}
+
+pub(super) fn print_plan(plan: &Plan, output: Output) {
+    match output {
+        Output::Text => print!("{}", render::plan_text(plan)),
+        Output::Json => print!("{}", render::json(plan)),
+    }
+}
+
+/// A loaded schedule, its text as read, and how to reach IAM and print.
+pub(super) struct Job<'a> {
+    pub schedule: &'a Schedule,
+    pub text: &'a str,
+    pub aws: &'a AwsArgs,
+    pub output: Output,
+}
+
+/// `plan`: print the plan, and with `--out` save it with its fingerprints.
+pub(super) async fn plan(
+    job: &Job<'_>,
+    at: DateTime<Utc>,
+    detailed_exitcode: bool,
+    out: Option<&Path>,
+) -> Result<u8, CommandError> {
+    let Job {
+        schedule: s,
+        text,
+        aws,
+        output,
+    } = *job;
+    let (plan, observed, _) = observe_and_plan(s, aws, at).await?;
+    print_plan(&plan, output);
+    if let Some(path) = out {
+        SavedPlan::new(&s.file, text, &observed, plan.clone()).write(path)?;
+        if output == Output::Text {
+            println!(
+                "\nSaved this plan to {}. Apply exactly it with: workshop-keys reconcile --schedule {} --plan {}",
+                path.display(),
+                s.file.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(if detailed_exitcode && !plan.is_clean() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
+}
+
+/// `reconcile`: plan now (or take the saved plan, if still fresh), apply, verify new keys.
+pub(super) async fn reconcile(
+    job: &Job<'_>,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    credentials: &CredentialsDir,
+    saved: Option<(&Path, SavedPlan)>,
+) -> Result<u8, CommandError> {
+    let Job {
+        schedule: s,
+        text,
+        aws,
+        output,
+    } = *job;
+    let (fresh, observed, iam) = observe_and_plan(s, aws, at).await?;
+    let plan = match saved {
+        Some((path, saved)) => {
+            saved.check_fresh(path, text, &observed)?;
+            saved.plan
+        }
+        None => fresh,
+    };
+    // The plan answers the schedule as it was read; an edit since then gets its own run.
+    if schedule::read(&s.file)? != text {
+        return Err(CommandError::ScheduleChanged {
+            path: s.file.clone(),
+        });
+    }
+    let ctx = ApplyContext {
+        credentials,
+        region: &s.settings.region,
+    };
+    let report = apply::apply(&plan, &iam, &ctx).await;
+    // Prove each new key works before anyone relies on it.
+    let mut checks = Vec::new();
+    if s.settings.verify {
+        for r in &report.results {
+            if let (Some(key), Some(workshop), Some(_)) =
+                (&r.created_key, &r.action.workshop, &r.credentials_file)
+            {
+                let user = &r.action.user;
+                checks.push(
+                    check_key(&iam, &s.settings, credentials, workshop, user, key, now).await,
+                );
+            }
+        }
+    }
+    let ok = report.all_ok()
+        && plan.blocked.is_empty()
+        && checks.iter().all(|c| !c.outcome.is_key_fault());
+    match output {
+        Output::Text => {
+            print!("{}", render::plan_text(&plan));
+            print!("{}", render::report_text(&report));
+            print!("{}", render::checks_text(&checks));
+        }
+        Output::Json => print!(
+            "{}",
+            render::json(&serde_json::json!({
+                "plan": plan,
+                "results": report.results,
+                "verifications": checks,
+                "ok": ok,
+            }))
+        ),
+    }
+    Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// `show`: render a saved plan.
+pub(super) fn show(path: &Path, output: Output) -> Result<u8, CommandError> {
+    let saved = SavedPlan::read(path)?;
+    match output {
+        Output::Text => {
+            println!(
+                "Saved plan {} (schedule {}, sha256 {}):",
+                path.display(),
+                saved.schedule.display(),
+                &saved.schedule_sha256[..12]
+            );
+            print!("{}", render::plan_text(&saved.plan));
+        }
+        Output::Json => print!("{}", render::json(&saved.plan)),
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,284 @@
+//! Secret hygiene: every command (validate, plan, reconcile, status, verify), at `RUST_LOG=trace`,
+//! with `--log-format text` and `json` and `--output text` and `json`, against moto, through
+//! moments where `reconcile` creates keys (and verifies them with Bedrock using the secret), then
+//! deletes them. Every secret — read from the credentials files as soon as they are written, plus
+//! one of a key made with the SDK — is searched for in everything the binary printed: whole, as
+//! any 16-character piece, and URL-encoded. The secrets are in their files (so the search is not
+//! vacuous), and the logs really are trace logs.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::proxy::output_within;
+use common::MotoServer;
+
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+/// `first` gets its key (user A).
+const T1: &str = "2026-12-10T12:00:00Z";
+/// `second` gets its key too (user B); both live.
+const T2: &str = "2026-12-11T12:00:00Z";
+/// Both over and past their hold: keys deleted, files removed.
+const T3: &str = "2026-12-14T12:00:00Z";
+
+struct Run {
+    what: String,
+    output: Output,
+}
+
+struct Test {
+    server: &'static MotoServer,
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    schedule: PathBuf,
+    runs: Vec<Run>,
+    /// Workshop (or "sdk") -> (access key id, secret).
+    secrets: BTreeMap<String, (String, String)>,
+}
+
+impl Test {
+    fn run(&mut self, args: &[&str], log_format: &str, expect: &[i32]) -> String {
+        let mut cmd = self.server.command();
+        cmd.env("RUST_LOG", "trace")
+            .current_dir(&self.dir)
+            .args(["--log-format", log_format])
+            .args(args)
+            .arg("--schedule")
+            .arg(&self.schedule);
+        let output = output_within(&mut cmd, RUN_TIMEOUT);
+        let what = format!("--log-format {log_format} {}", args.join(" "));
+        let code = output.status.code().unwrap_or(-1);
+        assert!(
+            expect.contains(&code),
+            "{what}: exit {code}\n--- stdout\n{}\n--- stderr (tail)\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            tail(&String::from_utf8_lossy(&output.stderr))
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        check_logs(&what, log_format, &String::from_utf8_lossy(&output.stderr));
+        self.runs.push(Run { what, output });
+        stdout
+    }
+
+    /// Every command in every format, at `at` where it takes one.
+    fn every_command(&mut self, at: &str) {
+        for log in ["text", "json"] {
+            self.run(&["validate"], log, &[0]);
+            for output in ["text", "json"] {
+                self.run(&["plan", "--at", at, "--output", output], log, &[0]);
+                self.run(
+                    &["plan", "--at", at, "--output", output, "--detailed-exitcode"],
+                    log,
+                    &[0, 2],
+                );
+                self.run(
+                    &["reconcile", "--dry-run", "--at", at, "--output", output],
+                    log,
+                    &[0],
+                );
+                self.run(&["status", "--at", at, "--output", output], log, &[0]);
+                // verify checks keys now, with the secrets from the files; moto answers.
+                self.run(&["verify", "--output", output], log, &[0, 1]);
+                self.run(&["reconcile", "--at", at, "--output", output], log, &[0]);
+            }
+        }
+    }
+
+    /// Reads the secrets of every credentials file present now.
+    fn collect_secrets(&mut self) {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("credentials")) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(workshop) = name.strip_suffix(".env") else {
+                continue;
+            };
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            let value = |k: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+                    .unwrap_or_else(|| panic!("{name} without {k}"))
+                    .to_string()
+            };
+            let (id, secret) = (value("AWS_ACCESS_KEY_ID"), value("AWS_SECRET_ACCESS_KEY"));
+            assert!(secret.len() >= 20, "{name}: a real secret, not {} chars", secret.len());
+            // Not vacuous: the secret is in its file, exactly as the README shows.
+            assert!(text.contains(&format!("\nAWS_SECRET_ACCESS_KEY={secret}\n")));
+            let key = format!("{workshop}/{id}");
+            self.secrets.entry(key).or_insert((id, secret));
+        }
+    }
+}
+
+fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// The logs are there and in the format asked for.
+fn check_logs(what: &str, format: &str, stderr: &str) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "{what}: no logs at RUST_LOG=trace");
+    if format == "json" {
+        let mut trace = 0;
+        for l in &lines {
+            let v: serde_json::Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{what}: a log line that is not JSON ({e}): {l}"));
+            if v["level"] == "TRACE" {
+                trace += 1;
+            }
+        }
+        if what.contains(" validate") {
+            return; // validate makes no AWS call: few logs
+        }
+        assert!(trace > 0, "{what}: no TRACE line in the JSON logs");
+    } else if !what.contains(" validate") {
+        assert!(
+            lines.iter().any(|l| l.contains("TRACE")),
+            "{what}: no TRACE line in the logs"
+        );
+    }
+}
+
+/// Where `secret` shows in `haystack`: whole, as any 16-character piece, or URL-encoded.
+fn leak(haystack: &str, secret: &str) -> Option<String> {
+    let encoded: String = secret
+        .chars()
+        .map(|c| match c {
+            '/' => "%2F".to_string(),
+            '+' => "%2B".to_string(),
+            '=' => "%3D".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    let chars: Vec<char> = secret.chars().collect();
+    let pieces = chars.windows(16.min(chars.len())).map(|w| w.iter().collect::<String>());
+    std::iter::once(secret.to_string())
+        .chain(std::iter::once(encoded))
+        .chain(pieces)
+        .find_map(|p| {
+            haystack.find(&p).map(|i| {
+                let from = haystack[..i].char_indices().rev().nth(80).map_or(0, |(j, _)| j);
+                let to = (i + p.len() + 80).min(haystack.len());
+                let to = (to..=haystack.len()).find(|&j| haystack.is_char_boundary(j)).unwrap();
+                format!("{p:?} in ...{}...", &haystack[from..to])
+            })
+        })
+}
+
+#[test]
+fn no_secret_in_any_output_or_log_at_trace() {
+    let started = Instant::now();
+    let server = common::shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let sfx = common::unique_suffix();
+    let (user_a, user_b) = (format!("wk-hyg-a-{sfx}"), format!("wk-hyg-b-{sfx}"));
+    let schedule = dir.join("workshops.toml");
+    std::fs::write(
+        &schedule,
+        format!(
+            r#"[settings]
+path = "{path}"
+user = "{user_a}"
+verify_timeout = "5s"
+
+[[workshop]]
+id = "first"
+start = 2026-12-11T09:00:00Z
+end = 2026-12-11T17:00:00Z
+
+[[workshop]]
+id = "second"
+user = "{user_b}"
+start = 2026-12-12T09:00:00Z
+end = 2026-12-12T17:00:00Z
+"#,
+            path = common::unique_path("hygiene")
+        ),
+    )
+    .unwrap();
+    let mut t = Test {
+        server,
+        _tmp: tmp,
+        dir,
+        schedule,
+        runs: Vec::new(),
+        secrets: BTreeMap::new(),
+    };
+
+    // T1: reconcile creates and verifies `first`'s key (JSON logs, JSON output).
+    let out = t.run(&["reconcile", "--at", T1, "--output", "json"], "json", &[0]);
+    assert!(out.contains("\"created_key\""), "no key was created at {T1}: {out}");
+    t.collect_secrets();
+    assert_eq!(t.secrets.len(), 1, "one credentials file after {T1}");
+
+    // A key made outside the tool, with the SDK: its secret must not show either.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let iam = server.iam_client(None, common::test_credentials());
+    let sdk_key = rt
+        .block_on(iam.create_access_key().user_name(&user_a).send())
+        .expect("CreateAccessKey")
+        .access_key
+        .unwrap();
+    t.secrets.insert(
+        "sdk".into(),
+        (sdk_key.access_key_id, sdk_key.secret_access_key),
+    );
+    t.every_command(T1);
+
+    // T2: `second`'s key (text logs, text output), then everything again.
+    let out = t.run(&["reconcile", "--at", T2], "text", &[0]);
+    assert!(out.contains("create_key"), "no key was created at {T2}: {out}");
+    t.collect_secrets();
+    assert_eq!(t.secrets.len(), 3, "two workshop keys and the SDK key");
+    t.every_command(T2);
+
+    // T3: keys deleted and files removed, with trace logs.
+    let out = t.run(&["reconcile", "--at", T3], "json", &[0]);
+    assert!(out.contains("delete_key"), "keys should be deleted at {T3}: {out}");
+    t.every_command(T3);
+    assert!(
+        !Path::new(&t.dir.join("credentials/first.env")).exists(),
+        "first.env removed with its key"
+    );
+
+    let mut bytes = 0;
+    for run in &t.runs {
+        for (stream, data) in [("stdout", &run.output.stdout), ("stderr", &run.output.stderr)] {
+            let text = String::from_utf8_lossy(data);
+            bytes += text.len();
+            for (owner, (id, secret)) in &t.secrets {
+                if let Some(place) = leak(&text, secret) {
+                    panic!(
+                        "the secret of {owner} (key {id}) is in the {stream} of `{}`: {place}",
+                        run.what
+                    );
+                }
+            }
+        }
+    }
+    // The key ids, which are not secret, do show: the search looks at the right output.
+    let all: String = t
+        .runs
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.output.stdout).into_owned())
+        .collect();
+    for (owner, (id, _)) in &t.secrets {
+        assert!(all.contains(id.as_str()), "key {id} of {owner} never shown");
+    }
+    eprintln!(
+        "{} runs, {} MB of output searched for {} secrets; {:.1}s",
+        t.runs.len(),
+        bytes / 1_000_000,
+        t.secrets.len(),
+        started.elapsed().as_secs_f64()
+    );
+}

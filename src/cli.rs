@@ -102,6 +102,13 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Print a shell completion script (e.g. `workshop-keys completions bash`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `workshop-keys man > workshop-keys.1`.
+    Man,
     /// Render a plan saved with `plan --out`.
     Show {
         /// The saved plan.

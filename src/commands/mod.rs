@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use crate::cli::{AwsArgs, Command};
+use clap::CommandFactory;
+
+use crate::cli::{AwsArgs, Cli, Command};
 use crate::iam::aws::{load_sdk_config, AwsIam};
 use crate::iam::{self, ObserveOptions};
 use crate::observed::Observed;
@@ -34,6 +36,11 @@ pub enum CommandError {
     Secrets(#[from] SecretsError),
     #[error("{0}")]
     SavedPlan(#[from] SavedPlanError),
+    #[error("cannot write to standard output: {source}")]
+    Output {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("--at {value:?} is not an RFC 3339 time ({reason}); write it like 2026-12-02T09:00:00Z or 2026-12-02T10:00:00+01:00")]
     BadTime { value: String, reason: String },
     #[error("{} changed while the plan was computed; nothing was applied. Run reconcile again", path.display())]
@@ -129,6 +136,18 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             plan_apply::reconcile(&job, at, now, &credentials, saved).await
         }
         Command::Show { planfile, output } => plan_apply::show(&planfile, output),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "workshop-keys", &mut script);
+            write_stdout(&script)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|source| CommandError::Output { source })?;
+            write_stdout(&page)
+        }
         Command::Verify {
             schedule,
             workshop,
@@ -149,6 +168,15 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             inspect::status(&s, &aws, now, output).await
         }
     }
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<u8, CommandError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|source| CommandError::Output { source })?;
+    Ok(EXIT_OK)
 }
 
 fn parse_at(at: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, CommandError> {

@@ -38,6 +38,8 @@ pub struct Desired {
     pub hold: TimeDelta,
     pub rotate_after: Option<TimeDelta>,
     pub rotation_overlap: TimeDelta,
+    /// Keys are handed over with `settings.deliver`.
+    pub deliver: bool,
     /// Every user the schedule names, with its workshops' windows sorted by (key_from, id).
     pub users: BTreeMap<String, Vec<Window>>,
 }
@@ -66,6 +68,7 @@ impl Desired {
             hold: s.hold,
             rotate_after: s.rotate_after,
             rotation_overlap: s.rotation_overlap,
+            deliver: s.deliver.is_some(),
             users,
         }
     }

@@ -10,6 +10,8 @@ pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod desired;
+pub mod edit;
+pub mod hooks;
 pub mod iam;
 pub mod observed;
 pub mod plan;

@@ -145,6 +145,17 @@ pub struct Blocked {
     pub reason: String,
 }
 
+/// A key to hand over with `settings.deliver`: a key created in this run (no id yet), or a
+/// live key whose earlier delivery has not succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub workshop: String,
+    pub user: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// The moment planned for.
@@ -153,6 +164,9 @@ pub struct Plan {
     pub actions: Vec<Action>,
     pub blocked: Vec<Blocked>,
     pub warnings: Vec<String>,
+    /// Keys to hand over with `settings.deliver`, after the actions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<Delivery>,
 }
 
 /// Counts for the summary line.
@@ -169,9 +183,9 @@ impl Plan {
         self.actions.is_empty()
     }
 
-    /// Nothing to do and nothing blocked.
+    /// Nothing to do, nothing to hand over and nothing blocked.
     pub fn is_clean(&self) -> bool {
-        self.actions.is_empty() && self.blocked.is_empty()
+        self.actions.is_empty() && self.blocked.is_empty() && self.deliveries.is_empty()
     }
 
     pub fn summary(&self) -> Summary {

@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::desired::{human, Desired, Window};
 use crate::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
-use crate::plan::{Action, ActionKind, Blocked, Effect, Plan};
+use crate::plan::{Action, ActionKind, Blocked, Delivery, Effect, Plan};
 use crate::policy::{self, POLICY_NAME};
 use crate::tags;
 
@@ -49,6 +49,7 @@ struct Builder {
     actions: Vec<(Phase, Action)>,
     blocked: Vec<Blocked>,
     warnings: Vec<String>,
+    deliveries: Vec<Delivery>,
 }
 
 impl Builder {
@@ -83,11 +84,15 @@ impl Builder {
             .sort_by(|a, b| (&a.workshop, &a.reason).cmp(&(&b.workshop, &b.reason)));
         self.warnings.sort();
         self.warnings.dedup();
+        self.deliveries.sort_by(|a, b| {
+            (&a.user, &a.workshop, &a.access_key_id).cmp(&(&b.user, &b.workshop, &b.access_key_id))
+        });
         Plan {
             at: now,
             actions: self.actions.into_iter().map(|(_, a)| a).collect(),
             blocked: self.blocked,
             warnings: self.warnings,
+            deliveries: self.deliveries,
         }
     }
 }
@@ -490,7 +495,17 @@ fn plan_keys(
             }
             Some(k) => {
                 match observed.files.get(&w.workshop) {
-                    Some(f) if f.access_key_id == k.access_key_id => {}
+                    Some(f) if f.access_key_id == k.access_key_id => {
+                        let delivered = user_tags.contains_key(&tags::delivered_tag(&k.access_key_id));
+                        if desired.deliver && !delivered {
+                            b.deliveries.push(Delivery {
+                                workshop: w.workshop.clone(),
+                                user: user.to_string(),
+                                access_key_id: Some(k.access_key_id.clone()),
+                                reason: "not handed over yet (an earlier delivery failed)".into(),
+                            });
+                        }
+                    }
                     _ => b.warnings.push(format!(
                         "workshop {}: key {} has no credentials file here ({}.env): its secret is not on this machine",
                         w.workshop, k.access_key_id, w.workshop
@@ -569,6 +584,14 @@ fn plan_keys(
             }
         }
         used += 1;
+        if desired.deliver {
+            b.deliveries.push(Delivery {
+                workshop: need.window.workshop.clone(),
+                user: user.to_string(),
+                access_key_id: None,
+                reason: "new key".into(),
+            });
+        }
         b.push(
             Phase::CreateKey,
             Action::new(ActionKind::CreateKey, Effect::Create, user, need.reason)

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::apply::{Report, Status};
 use crate::desired::human;
+use crate::hooks::DeliveryResult;
 use crate::plan::{Action, Plan};
 use crate::status::StatusView;
 use crate::tags::format_time;
@@ -42,11 +43,22 @@ pub fn plan_text(plan: &Plan) -> String {
             b.workshop, b.reason
         );
     }
+    for d in &plan.deliveries {
+        let key = d.access_key_id.as_deref().unwrap_or("(the new key)");
+        let _ = writeln!(
+            out,
+            "  > deliver            key {key} of user {} [workshop {}]: {}",
+            d.user, d.workshop, d.reason
+        );
+    }
     for w in &plan.warnings {
         let _ = writeln!(out, "warning: {w}");
     }
     out.push_str(&summary_line(plan));
     out.push('\n');
+    if !plan.deliveries.is_empty() {
+        let _ = writeln!(out, "Deliveries: {} to hand over.", plan.deliveries.len());
+    }
     out
 }
 
@@ -111,6 +123,29 @@ pub fn checks_text(checks: &[KeyCheck]) -> String {
     out.push_str("\nVerification (Bedrock InvokeModel with each new key):\n");
     for c in checks {
         let _ = writeln!(out, "  {}", c.line());
+    }
+    out
+}
+
+/// What happened to each hand-over.
+pub fn deliveries_text(results: &[DeliveryResult]) -> String {
+    let mut out = String::new();
+    if results.is_empty() {
+        return out;
+    }
+    out.push_str("\nDeliveries (settings.deliver):\n");
+    for d in results {
+        let key = d.access_key_id.as_deref().unwrap_or("-");
+        let _ = write!(
+            out,
+            "  {:<7} workshop {}: key {key}",
+            if d.ok { "ok" } else { "FAILED" },
+            d.workshop
+        );
+        if let Some(detail) = &d.detail {
+            let _ = write!(out, "\n          {detail}");
+        }
+        out.push('\n');
     }
     out
 }

@@ -12,6 +12,8 @@ pub const MANAGED_BY_VALUE: &str = "workshop-keys";
 pub const DEACTIVATED_PREFIX: &str = "workshop-keys:deactivated:";
 /// `workshop-keys:verified:<key id>` = `<RFC 3339 time> <outcome>` of the last Bedrock check.
 pub const VERIFIED_PREFIX: &str = "workshop-keys:verified:";
+/// `workshop-keys:delivered:<key id>` = RFC 3339 time the `deliver` command took the key.
+pub const DELIVERED_PREFIX: &str = "workshop-keys:delivered:";
 
 pub fn is_managed(tags: &BTreeMap<String, String>) -> bool {
     tags.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE)
@@ -34,18 +36,24 @@ pub fn verified_tag(key_id: &str) -> String {
     format!("{VERIFIED_PREFIX}{key_id}")
 }
 
+pub fn delivered_tag(key_id: &str) -> String {
+    format!("{DELIVERED_PREFIX}{key_id}")
+}
+
 /// The key id a bookkeeping tag is about, if it is one of ours.
 pub fn bookkeeping_key_id(tag: &str) -> Option<&str> {
-    tag.strip_prefix(DEACTIVATED_PREFIX)
-        .or_else(|| tag.strip_prefix(VERIFIED_PREFIX))
+    [DEACTIVATED_PREFIX, VERIFIED_PREFIX, DELIVERED_PREFIX]
+        .iter()
+        .find_map(|p| tag.strip_prefix(p))
 }
 
 /// Every tag that concerns one key: its claim and its bookkeeping.
-pub fn tags_of_key(key_id: &str) -> [String; 3] {
+pub fn tags_of_key(key_id: &str) -> [String; 4] {
     [
         key_id.to_string(),
         deactivated_tag(key_id),
         verified_tag(key_id),
+        delivered_tag(key_id),
     ]
 }
 

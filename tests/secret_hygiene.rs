@@ -170,6 +170,17 @@ fn leak(haystack: &str, secret: &str) -> Option<String> {
 }
 
 #[test]
+fn the_leak_search_finds_pieces_and_encodings() {
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    assert!(leak(&format!("x{secret}y"), secret).is_some());
+    assert!(leak("..MDENG/bPxRfiCYEX..", secret).is_some());
+    assert!(leak("..wJalrXUtnFEMI%2FK7MDENG%2FbPxRfiCYEXAMPLEKEY..", secret).is_some());
+    assert!(leak("wJalrXUtnFEMI/K7MD", secret).is_some());
+    assert!(leak("wJalrXUtnFEMI/K7", secret).is_some());
+    assert!(leak("wJalrXUtnFEMI/K", secret).is_none());
+}
+
+#[test]
 fn no_secret_in_any_output_or_log_at_trace() {
     let started = Instant::now();
     let server = common::shared();
@@ -264,6 +275,14 @@ end = 2026-12-12T17:00:00Z
             }
         }
     }
+    // The secrets were used at trace level: Bedrock answered the keys in reconcile and verify.
+    let verified = t
+        .runs
+        .iter()
+        .filter(|r| r.what.contains(" verify ") || r.what.contains(" reconcile "))
+        .filter(|r| String::from_utf8_lossy(&r.output.stdout).contains("verified"))
+        .count();
+    assert!(verified >= 2, "no run verified a key with its secret");
     // The key ids, which are not secret, do show: the search looks at the right output.
     let all: String = t
         .runs

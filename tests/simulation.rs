@@ -1206,7 +1206,13 @@ impl Sim {
                         ),
                     ));
                 }
-                if now >= exist_until.max(quiet) {
+                let exist_until = match owner(id) {
+                    Some(_) => exist_until.max(quiet),
+                    // Deactivated (and stamped) during the faults or at the latest by the first
+                    // fault-free run; the hold counts from that stamp.
+                    None => exist_until.max(quiet + self.desired.hold + self.cfg.tick),
+                };
+                if now >= exist_until {
                     return Err(violation(
                         now,
                         "no key outlives end + grace + hold by more than one cron interval",
@@ -1266,6 +1272,7 @@ fn empty_plan(now: DateTime<Utc>) -> Plan {
         actions: Vec::new(),
         blocked: Vec::new(),
         warnings: Vec::new(),
+        deliveries: Vec::new(),
     }
 }
 

@@ -9,6 +9,7 @@ use super::{iam_client, observe, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_O
 use crate::apply::{self, ApplyContext};
 use crate::cli::{AwsArgs, Output};
 use crate::desired::Desired;
+use crate::hooks;
 use crate::iam::aws::AwsIam;
 use crate::iam::ObserveOptions;
 use crate::observed::Observed;
@@ -132,24 +133,42 @@ pub(super) async fn reconcile(
             }
         }
     }
+    let deliveries = hooks::deliver(&plan, &report, s, credentials, &iam, now).await;
     let ok = report.all_ok()
         && plan.blocked.is_empty()
-        && checks.iter().all(|c| !c.outcome.is_key_fault());
+        && checks.iter().all(|c| !c.outcome.is_key_fault())
+        && deliveries.iter().all(|d| d.ok);
+    let mut summary = serde_json::json!({
+        "plan": plan,
+        "results": report.results,
+        "verifications": checks,
+        "deliveries": deliveries,
+        "ok": ok,
+    });
+    // Tell people when something changed; a failed notification is reported, not retried.
+    let notified = if report.results.is_empty() && deliveries.is_empty() {
+        None
+    } else {
+        hooks::notify(s, &summary).await
+    };
     match output {
         Output::Text => {
             print!("{}", render::plan_text(&plan));
             print!("{}", render::report_text(&report));
             print!("{}", render::checks_text(&checks));
+            print!("{}", render::deliveries_text(&deliveries));
+            if let Some(Err(e)) = &notified {
+                println!("\nwarning: notify failed: {e}");
+            }
         }
-        Output::Json => print!(
-            "{}",
-            render::json(&serde_json::json!({
-                "plan": plan,
-                "results": report.results,
-                "verifications": checks,
-                "ok": ok,
-            }))
-        ),
+        Output::Json => {
+            summary["notify"] = match &notified {
+                None => serde_json::Value::Null,
+                Some(Ok(())) => serde_json::json!({ "ok": true }),
+                Some(Err(e)) => serde_json::json!({ "ok": false, "detail": e }),
+            };
+            print!("{}", render::json(&summary));
+        }
     }
     Ok(if ok { EXIT_OK } else { EXIT_FAILED })
 }

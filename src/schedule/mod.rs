@@ -3,7 +3,7 @@
 
 mod capacity;
 mod diagnostics;
-mod fields;
+pub(crate) mod fields;
 mod parse;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +52,10 @@ pub struct Settings {
     pub verify_model: String,
     pub verify_all_models: bool,
     pub verify_timeout: TimeDelta,
+    /// Command run for each new key, with the credentials as JSON on standard input.
+    pub deliver: Option<Vec<String>>,
+    /// Command run after each reconcile that changed something, with a JSON summary (no secrets).
+    pub notify: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

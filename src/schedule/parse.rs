@@ -39,6 +39,8 @@ const SETTINGS_KEYS: &[&str] = &[
     "verify_model",
     "verify_all_models",
     "verify_timeout",
+    "deliver",
+    "notify",
 ];
 
 const WORKSHOP_KEYS: &[&str] = &["id", "title", "start", "end", "user", "lead", "grace"];
@@ -608,6 +610,12 @@ impl<'a> Parser<'a> {
         if let Ok(Some((d, _))) = self.positive_duration(&f, "verify_timeout", "60s") {
             s.verify_timeout = d;
         }
+        if let Ok(Some(argv)) = self.command(&f, "deliver") {
+            s.deliver = Some(argv);
+        }
+        if let Ok(Some(argv)) = self.command(&f, "notify") {
+            s.notify = Some(argv);
+        }
         out
     }
 
@@ -660,6 +668,38 @@ impl<'a> Parser<'a> {
                     );
                 }
             }
+        }
+    }
+
+    /// A command as `["program", "arg", ...]`: a non-empty array of strings, the program
+    /// non-empty. Run without a shell, so nothing in it is interpreted.
+    fn command(&mut self, f: &Fields<'_>, name: &str) -> Result<Option<Vec<String>>, Reported> {
+        let Some(field) = f.get(name) else {
+            return Ok(None);
+        };
+        let hint = format!(
+            "write {name} = [\"program\", \"argument\", ...], e.g. {name} = [\"/usr/local/bin/hand-over\", \"--vault\", \"workshops\"]"
+        );
+        let argv: Option<Vec<String>> = field.item.as_array().and_then(|a| {
+            a.iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<String>>>()
+        });
+        match argv {
+            Some(argv) if argv.first().is_some_and(|p| !p.trim().is_empty()) => Ok(Some(argv)),
+            Some(_) => {
+                self.error(
+                    field.value_at,
+                    format!("{name} needs at least the program to run"),
+                    Some(hint),
+                );
+                Err(Reported)
+            }
+            None => Err(self.wrong_type(
+                &field,
+                format!("{name} must be an array of strings (the program and its arguments)"),
+                hint,
+            )),
         }
     }
 
@@ -940,6 +980,8 @@ fn default_settings(file: &Path) -> Settings {
         verify_model: DEFAULT_VERIFY_MODEL.to_string(),
         verify_all_models: true,
         verify_timeout: TimeDelta::seconds(60),
+        deliver: None,
+        notify: None,
     }
 }
 

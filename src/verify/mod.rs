@@ -509,6 +509,8 @@ mod tests {
             verify_model: "amazon.titan-embed-text-v1".into(),
             verify_all_models: true,
             verify_timeout: chrono::TimeDelta::seconds(60),
+            deliver: None,
+            notify: None,
         };
         assert_eq!(verify_timeout(&s), Duration::from_secs(60));
         s.verify_timeout = chrono::TimeDelta::seconds(-1);

@@ -1,0 +1,330 @@
+//! `settings.deliver` and `settings.notify` against the emulator: hooks get what they should
+//! on standard input, failed deliveries are retried on the next run, and the secret appears
+//! nowhere but in the credentials file and the deliver hook's input. The two examples under
+//! `examples/` (GnuPG hand-over, webhook notification) are run for real.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::mpsc;
+
+use serde_json::Value;
+
+struct Fx {
+    dir: tempfile::TempDir,
+    user: String,
+    path: String,
+}
+
+impl Fx {
+    fn new() -> Fx {
+        Fx {
+            dir: tempfile::tempdir().unwrap(),
+            user: format!("hooks-{}", common::unique_suffix()),
+            path: common::unique_path("hooks"),
+        }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write_schedule(&self, hooks: &str) {
+        let text = format!(
+            "[settings]\nuser = \"{}\"\npath = \"{}\"\nverify = false\n{hooks}\n\n[[workshop]]\nid = \"berlin\"\ntitle = \"Berlin\"\nstart = 2026-12-03T09:00:00Z\nend = 2026-12-03T17:00:00Z\n",
+            self.user, self.path
+        );
+        std::fs::write(self.file("workshops.toml"), text).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = common::shared().command();
+        cmd.current_dir(self.dir.path()).args(args);
+        let out = cmd.output().unwrap();
+        eprintln!(
+            "$ workshop-keys {}\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn secret(&self) -> String {
+        let text = std::fs::read_to_string(self.file("credentials/berlin.env")).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("AWS_SECRET_ACCESS_KEY="))
+            .unwrap()
+            .to_string()
+    }
+
+    fn key_id(&self) -> String {
+        let text = std::fs::read_to_string(self.file("credentials/berlin.env")).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("AWS_ACCESS_KEY_ID="))
+            .unwrap()
+            .to_string()
+    }
+
+    fn user_tags(&self) -> Vec<(String, String)> {
+        let client = common::shared().iam_client(None, common::test_credentials());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(client.list_user_tags().user_name(&self.user).send())
+            .unwrap()
+            .tags
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect()
+    }
+
+    /// A hook script that saves its standard input, its arguments and its environment.
+    fn recorder(&self, name: &str, exit: i32) -> PathBuf {
+        let script = self.file(name);
+        let out = self.file(&format!("{name}.stdin"));
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncat > '{out}'\necho \"$@\" > '{out}.args'\nenv > '{out}.env'\ncat '{out}' >&2\nexit {exit}\n",
+                out = out.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+}
+
+fn all_output(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn deliver_gets_the_credentials_on_stdin_only_and_is_recorded() {
+    let fx = Fx::new();
+    let hook = fx.recorder("deliver", 0);
+    fx.write_schedule(&format!(
+        "deliver = [\"{}\", \"--vault\", \"workshops\"]",
+        hook.display()
+    ));
+    let plan = fx.run(&["plan", "--at", "2026-12-02T12:00:00Z"]);
+    assert!(
+        all_output(&plan).contains("> deliver"),
+        "the plan shows the hand-over"
+    );
+
+    let out = fx.run(&[
+        "reconcile",
+        "--at",
+        "2026-12-02T12:00:00Z",
+        "--log-format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let (secret, key_id) = (fx.secret(), fx.key_id());
+    let got: Value =
+        serde_json::from_str(&std::fs::read_to_string(fx.file("deliver.stdin")).unwrap()).unwrap();
+    assert_eq!(got["workshop"], "berlin");
+    assert_eq!(got["title"], "Berlin");
+    assert_eq!(got["user"], fx.user.as_str());
+    assert_eq!(got["access_key_id"], key_id.as_str());
+    assert_eq!(got["secret_access_key"], secret.as_str());
+    assert_eq!(got["region"], "us-east-1");
+    assert_eq!(got["expires"], "2026-12-03T18:00:00Z");
+    // Only on stdin: not in the arguments, not in the environment, not in our output (the hook
+    // printed it to its stderr, which workshop-keys does not pass on).
+    let args = std::fs::read_to_string(fx.file("deliver.stdin.args")).unwrap();
+    assert_eq!(args.trim(), "--vault workshops");
+    assert!(!std::fs::read_to_string(fx.file("deliver.stdin.env"))
+        .unwrap()
+        .contains(&secret));
+    assert!(!all_output(&out).contains(&secret));
+    assert!(fx
+        .user_tags()
+        .iter()
+        .any(|(k, _)| k == &format!("workshop-keys:delivered:{key_id}")));
+
+    let again = fx.run(&["reconcile", "--at", "2026-12-02T12:00:00Z"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("No changes."));
+}
+
+#[test]
+fn a_failed_delivery_is_reported_without_the_secret_and_retried_next_run() {
+    let fx = Fx::new();
+    let failing = fx.recorder("failing", 3);
+    fx.write_schedule(&format!("deliver = [\"{}\"]", failing.display()));
+    let out = fx.run(&["reconcile", "--at", "2026-12-02T12:00:00Z"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed delivery fails the run"
+    );
+    let text = all_output(&out);
+    let (secret, key_id) = (fx.secret(), fx.key_id());
+    assert!(text.contains("FAILED  workshop berlin"), "{text}");
+    assert!(text.contains("the next run tries again"), "{text}");
+    assert!(
+        text.contains("<secret>"),
+        "the hook's stderr is shown scrubbed: {text}"
+    );
+    assert!(!text.contains(&secret), "the secret leaked: {text}");
+    assert!(!fx
+        .user_tags()
+        .iter()
+        .any(|(k, _)| k.starts_with("workshop-keys:delivered:")));
+
+    // Still pending: the plan says so, and the next run with a working hook hands it over.
+    let plan = fx.run(&[
+        "plan",
+        "--at",
+        "2026-12-02T12:15:00Z",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(plan.status.code(), Some(2));
+    assert!(all_output(&plan).contains(&format!("> deliver            key {key_id}")));
+    let working = fx.recorder("working", 0);
+    fx.write_schedule(&format!("deliver = [\"{}\"]", working.display()));
+    let out = fx.run(&["reconcile", "--at", "2026-12-02T12:15:00Z"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let got: Value =
+        serde_json::from_str(&std::fs::read_to_string(fx.file("working.stdin")).unwrap()).unwrap();
+    assert_eq!(got["access_key_id"], key_id.as_str());
+    let again = fx.run(&["reconcile", "--at", "2026-12-02T12:15:00Z"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("No changes."));
+}
+
+/// A one-request HTTP server on loopback: returns the request body it received.
+fn webhook() -> (String, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/hooks/workshop-keys",
+        listener.local_addr().unwrap()
+    );
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = stream;
+        stream
+            .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        tx.send(String::from_utf8(body).unwrap()).unwrap();
+    });
+    (url, rx)
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}
+
+#[test]
+fn the_webhook_example_receives_the_summary_without_secrets() {
+    let fx = Fx::new();
+    let (url, body) = webhook();
+    fx.write_schedule(&format!(
+        "notify = [\"{}\", \"{url}\"]",
+        example("notify-webhook.sh").display()
+    ));
+    let out = fx.run(&[
+        "reconcile",
+        "--at",
+        "2026-12-02T12:00:00Z",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["notify"]["ok"], true);
+    let got: Value = serde_json::from_str(
+        &body
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap(),
+    )
+    .unwrap();
+    let kinds: Vec<&str> = got["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["create_user", "put_user_policy", "create_key"]);
+    assert_eq!(got["ok"], true);
+    assert!(!got.to_string().contains(&fx.secret()));
+}
+
+#[test]
+fn the_gpg_example_hands_over_an_encrypted_file_the_trainer_can_read() {
+    let fx = Fx::new();
+    let home = fx.file("gnupg");
+    std::fs::create_dir(&home).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let gpg = |args: &[&str]| {
+        let out = Command::new("gpg")
+            .env("GNUPGHOME", &home)
+            .args(["--batch", "--quiet", "--passphrase", ""])
+            .args(args)
+            .output()
+            .expect("gpg is installed (Debian package gnupg)");
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    gpg(&[
+        "--quick-gen-key",
+        "Trainer <trainer@example.org>",
+        "future-default",
+        "default",
+        "never",
+    ]);
+    let handover = fx.file("handover");
+    fx.write_schedule(&format!(
+        "deliver = [\"{}\", \"trainer@example.org\", \"{}\"]",
+        example("deliver-gpg.sh").display(),
+        handover.display()
+    ));
+    let mut cmd = common::shared().command();
+    cmd.current_dir(fx.dir.path())
+        .env("GNUPGHOME", &home)
+        .args(["reconcile", "--at", "2026-12-02T12:00:00Z"]);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let encrypted = handover.join("berlin.json.gpg");
+    let bytes = std::fs::read(&encrypted).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains(&fx.secret()),
+        "not encrypted"
+    );
+    let plain = gpg(&["--decrypt", encrypted.to_str().unwrap()]);
+    let got: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(got["access_key_id"], fx.key_id().as_str());
+    assert_eq!(got["secret_access_key"], fx.secret().as_str());
+}

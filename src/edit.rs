@@ -147,21 +147,21 @@ pub fn add(text: &str, w: &NewWorkshop, timezone: Option<Tz>) -> Result<String, 
             table.push_str(nl);
         }
     }
-    let mut line = |key: &str, value: String| {
-        let _ = write!(table, "{key} = {value}{nl}");
-    };
-    table.push_str("[[workshop]]");
-    table.push_str(nl);
-    line("id", string_value(&w.id));
+    let mut lines = vec![("id", string_value(&w.id))];
     if let Some(title) = &w.title {
-        line("title", string_value(title));
+        lines.push(("title", string_value(title)));
     }
-    line("start", start);
-    line("end", end);
+    lines.push(("start", start));
+    lines.push(("end", end));
     for (key, value) in [("user", &w.user), ("lead", &w.lead), ("grace", &w.grace)] {
         if let Some(v) = value {
-            line(key, string_value(v));
+            lines.push((key, string_value(v)));
         }
+    }
+    table.push_str("[[workshop]]");
+    table.push_str(nl);
+    for (key, value) in lines {
+        let _ = write!(table, "{key} = {value}{nl}");
     }
     if !after.is_empty() && !starts_with_blank_line(after) {
         table.push_str(nl);
@@ -784,7 +784,7 @@ lead = "3h"
         let out = add(FILE, &w, None).unwrap();
         let expected = FILE.replace(
             PARIS,
-            "lead = \"3h\"\n\n[[workshop]]\nid = \"rome\"\ntitle = \"Rome \\\"day\\\" one\"\n\
+            "lead = \"3h\"\n\n[[workshop]]\nid = \"rome\"\ntitle = 'Rome \"day\" one'\n\
              start = 2026-12-07T09:00:00+01:00\nend = 2026-12-07T17:00:00Z\nuser = \"it-user\"\n\
              lead = \"2h\"\ngrace = \"30m\"\n",
         );
@@ -867,8 +867,8 @@ lead = "3h"
         );
         // The example's trailing documentation stays above the first workshop.
         let example = include_str!("../workshops.toml");
-        let i = example.find("[[workshop]]").unwrap();
-        let head = &example[..i];
+        let i = example.find("\n[[workshop]]\n").unwrap();
+        let head = &example[..i + 1];
         let out = add(head, &w, None).unwrap();
         assert_eq!(out, format!("{head}{table}"));
     }

@@ -22,5 +22,6 @@ pub mod schedule;
 pub mod secrets;
 pub mod status;
 pub mod tags;
+pub mod timeline;
 pub mod verify;
 pub mod saved_plan;

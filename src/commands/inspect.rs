@@ -2,10 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{iam_client, observe, CommandError, EXIT_FAILED, EXIT_OK};
+use super::{observe, CommandError, EXIT_FAILED, EXIT_OK};
 use crate::cli::{AwsArgs, Output};
 use crate::desired::Desired;
-use crate::iam::ObserveOptions;
 use crate::observed::KeyStatus;
 use crate::planner;
 use crate::render;
@@ -22,13 +21,7 @@ pub(super) async fn status(
     now: DateTime<Utc>,
     output: Output,
 ) -> Result<u8, CommandError> {
-    let credentials = CredentialsDir::new(&s.settings.credentials_dir);
-    let iam = iam_client(aws).await;
-    let opts = ObserveOptions {
-        concurrency: aws.concurrency.into(),
-        last_used: true,
-    };
-    let observed = observe(&iam, s, &credentials, &opts).await?;
+    let (observed, _) = observe(s, aws, true).await?;
     let desired = Desired::from_schedule(s);
     let plan = planner::plan(&desired, &observed, now);
     let view = status::status_view(s, &desired, &observed, plan.warnings, now);
@@ -53,12 +46,7 @@ pub(super) async fn verify_live_keys(
         }
     }
     let credentials = CredentialsDir::new(&s.settings.credentials_dir);
-    let iam = iam_client(aws).await;
-    let opts = ObserveOptions {
-        concurrency: aws.concurrency.into(),
-        last_used: false,
-    };
-    let observed = observe(&iam, s, &credentials, &opts).await?;
+    let (observed, iam) = observe(s, aws, false).await?;
     let mut checks = Vec::new();
     let mut without_key = Vec::new();
     for w in s

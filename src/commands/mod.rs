@@ -203,11 +203,25 @@ pub(super) async fn iam_client(aws: &AwsArgs) -> AwsIam {
     AwsIam::new(&config)
 }
 
+/// Read IAM and this schedule's credentials files into a snapshot; also returns the client.
 pub(super) async fn observe(
-    iam: &AwsIam,
     s: &Schedule,
-    credentials: &CredentialsDir,
-    opts: &ObserveOptions,
-) -> Result<Observed, CommandError> {
-    Ok(iam::observe(iam, &s.settings.path, &s.users(), Some(credentials), opts).await?)
+    aws: &AwsArgs,
+    last_used: bool,
+) -> Result<(Observed, AwsIam), CommandError> {
+    let credentials = CredentialsDir::new(&s.settings.credentials_dir);
+    let iam = iam_client(aws).await;
+    let opts = ObserveOptions {
+        concurrency: aws.concurrency.into(),
+        last_used,
+    };
+    let observed = iam::observe(
+        &iam,
+        &s.settings.path,
+        &s.users(),
+        Some(&credentials),
+        &opts,
+    )
+    .await?;
+    Ok((observed, iam))
 }

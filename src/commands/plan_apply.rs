@@ -5,13 +5,12 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::{iam_client, observe, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
+use super::{observe, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
 use crate::apply::{self, ApplyContext};
 use crate::cli::{AwsArgs, Output};
 use crate::desired::Desired;
 use crate::hooks;
 use crate::iam::aws::AwsIam;
-use crate::iam::ObserveOptions;
 use crate::observed::Observed;
 use crate::plan::Plan;
 use crate::planner;
@@ -27,13 +26,7 @@ pub(super) async fn observe_and_plan(
     aws: &AwsArgs,
     at: DateTime<Utc>,
 ) -> Result<(Plan, Observed, AwsIam), CommandError> {
-    let credentials = CredentialsDir::new(&s.settings.credentials_dir);
-    let iam = iam_client(aws).await;
-    let opts = ObserveOptions {
-        concurrency: aws.concurrency.into(),
-        last_used: false,
-    };
-    let observed = observe(&iam, s, &credentials, &opts).await?;
+    let (observed, iam) = observe(s, aws, false).await?;
     let plan = planner::plan(&Desired::from_schedule(s), &observed, at);
     Ok((plan, observed, iam))
 }

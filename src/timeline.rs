@@ -373,7 +373,7 @@ pub fn model(schedule: &Schedule, opts: &TimelineOptions) -> Timeline {
 
 fn clip(s: &Span, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<Span> {
     let (a, b) = (s.from.max(from), s.to.min(to));
-    (a < b).then(|| Span {
+    (a < b).then_some(Span {
         phase: s.phase,
         from: a,
         to: b,
@@ -1348,8 +1348,6 @@ pub fn render_svg(t: &Timeline, _opts: &TimelineOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::{PolicyChoice, Settings};
-    use std::path::PathBuf;
 
     const U: &str = "workshop-bedrock-user";
     const UK: &str = "workshop-bedrock-user-uk";
@@ -1358,25 +1356,13 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    fn settings() -> Settings {
-        Settings {
-            region: "us-east-1".into(),
-            user: U.into(),
-            path: "/workshop/".into(),
-            policy: PolicyChoice::AllModels,
-            lead: TimeDelta::hours(24),
-            grace: TimeDelta::hours(1),
-            hold: TimeDelta::hours(24),
-            credentials_dir: PathBuf::from("credentials"),
-            timezone: None,
-            allow_long_grace: false,
-            rotate_after: None,
-            rotation_overlap: TimeDelta::hours(1),
-            verify: true,
-            verify_model: "amazon.titan-embed-text-v1".into(),
-            verify_all_models: true,
-            verify_timeout: TimeDelta::seconds(60),
-        }
+    /// A parsed schedule with one workshop: `Settings` and `Workshop` get new fields over
+    /// time, so tests build theirs from these (struct update) rather than spelling every field.
+    fn parsed() -> Schedule {
+        let text = "[settings]\nuser = \"workshop-bedrock-user\"\nlead = \"24h\"\n\
+                    grace = \"1h\"\nhold = \"24h\"\n\n[[workshop]]\nid = \"template\"\n\
+                    start = 2026-12-01T09:00:00Z\nend = 2026-12-01T10:00:00Z\n";
+        crate::schedule::parse(std::path::Path::new("workshops.toml"), text).unwrap()
     }
 
     fn ws(id: &str, user: &str, start: &str, end: &str, lead_h: i64, grace_m: i64) -> Workshop {
@@ -1388,7 +1374,7 @@ mod tests {
             user: user.into(),
             lead: TimeDelta::hours(lead_h),
             grace: TimeDelta::minutes(grace_m),
-            line: 1,
+            ..parsed().workshops[0].clone()
         }
     }
 
@@ -1401,8 +1387,6 @@ mod tests {
     ///   context-engine-berlin-2  12-03 08:00 .. 12-04 17:00: a third key 12-03 08:00 .. 14:30
     fn known() -> Schedule {
         Schedule {
-            file: PathBuf::from("workshops.toml"),
-            settings: settings(),
             workshops: vec![
                 ws(
                     "old-workshop",
@@ -1445,6 +1429,7 @@ mod tests {
                     60,
                 ),
             ],
+            ..parsed()
         }
     }
 
@@ -1758,7 +1743,7 @@ mod tests {
             bars: vec![],
         };
         assert_eq!(fit_label(&row, 40), "workshop-bedrock-user-uk / slot 2");
-        assert_eq!(fit_label(&row, 20), "workshop-… / slot 2");
+        assert_eq!(fit_label(&row, 20), "workshop-b… / slot 2");
         assert_eq!(fit_label(&row, 10), "worksh… /2");
         assert_eq!(fit_label(&row, 6), "work/2");
         assert_eq!(fit_label(&row, 4), "wor…");

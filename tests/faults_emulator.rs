@@ -201,7 +201,8 @@ end = 2026-12-10T09:00:00Z
 
     /// Faults off, straight to moto: the recovery run must succeed and the next must find
     /// nothing to do.
-    fn recover(&self, at: &str, context: &str) {
+    /// Returns the second run's output (its plan and warnings).
+    fn recover(&self, at: &str, context: &str) -> String {
         let first = self.reconcile(self.server.endpoint(), at);
         assert_eq!(
             first.status.code(),
@@ -223,6 +224,7 @@ end = 2026-12-10T09:00:00Z
             text(&first),
             text(&second)
         );
+        out.into_owned()
     }
 
     fn user_state(&self, name: &str) -> UserState {
@@ -422,8 +424,33 @@ end = 2026-12-10T09:00:00Z
     /// one active key, every active key is claimed by a live workshop of its user with the
     /// secret in that workshop's file, inactive keys carry their deactivation time, and no tag
     /// names a key that is gone.
-    fn check_converged(&self, at: &str, context: &str) {
+    ///
+    /// `plan_output` is the last run's output: a credentials file whose key is gone (a run
+    /// killed between deleting a key and removing its file) must at least be named there.
+    fn check_converged(&self, at: &str, plan_output: &str, context: &str) {
         self.check_always(None, context);
+        let mut all_keys = Vec::new();
+        for name in [&self.user_a, &self.user_b] {
+            all_keys.extend(self.user_state(name).keys.into_iter().map(|k| k.id));
+        }
+        if let Ok(entries) = std::fs::read_dir(self.credentials()) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Some(workshop) = name.strip_suffix(".env").filter(|_| !name.starts_with('.'))
+                else {
+                    eprintln!("{context}: left in the credentials directory: {name}");
+                    continue;
+                };
+                let (id, _) = self.file(workshop).unwrap();
+                if !all_keys.contains(&id) {
+                    eprintln!("{context}: {name} holds key {id}, which is gone");
+                    assert!(
+                        plan_output.contains(&format!("{name} holds key {id}")),
+                        "{context}: {name} holds deleted key {id} and no warning says so:\n{plan_output}"
+                    );
+                }
+            }
+        }
         let at: DateTime<Utc> = at.parse().unwrap();
         let s = self.load();
         let mut names = self.users_under_path();
@@ -522,8 +549,8 @@ fn reconcile_through_faults_then_converges() {
     let proxy = Proxy::start(w.server.endpoint());
 
     // Before the faults: users, policies, keys for `grace` and `held`; an orphan key on A.
-    w.recover(WARM_UP, "warm-up");
-    w.check_converged(WARM_UP, "warm-up");
+    let out = w.recover(WARM_UP, "warm-up");
+    w.check_converged(WARM_UP, &out, "warm-up");
     let orphan = w.create_orphan_key(&w.user_a);
 
     // At T, with faults: create `live`'s key, deactivate `held`'s key and the orphan.
@@ -554,8 +581,8 @@ fn reconcile_through_faults_then_converges() {
 
     proxy.set_faults(Faults::off());
     let context = format!("after faults (FAULTS_SEED={seed})");
-    w.recover(T, &context);
-    w.check_converged(T, &context);
+    let out = w.recover(T, &context);
+    w.check_converged(T, &out, &context);
     let a = w.user_state(&w.user_a);
     let orphan_now = a.keys.iter().find(|k| k.id == orphan);
     assert!(
@@ -633,8 +660,8 @@ fn sigkill_at_random_moments_then_converges() {
         }
         proxy.set_faults(Faults::off());
         let context = format!("after the kills at {at} (KILL_SEED={seed})");
-        w.recover(at, &context);
-        w.check_converged(at, &context);
+        let out = w.recover(at, &context);
+        w.check_converged(at, &out, &context);
     }
     assert!(
         interrupted > 0,

@@ -32,7 +32,8 @@ pub(super) async fn status(
     Ok(EXIT_OK)
 }
 
-/// `verify`: check every live key (or one workshop's) with the secret in its credentials file.
+/// `verify`: check each workshop's key (or one workshop's) with the secret in its credentials
+/// file, or report a live key whose secret is not on this machine.
 pub(super) async fn verify_live_keys(
     s: &Schedule,
     aws: &AwsArgs,
@@ -54,7 +55,8 @@ pub(super) async fn verify_live_keys(
         .iter()
         .filter(|w| only.is_none_or(|id| id == w.id))
     {
-        let live = observed.user(&w.user).and_then(|u| {
+        let user = observed.user(&w.user);
+        let live = user.and_then(|u| {
             u.keys
                 .iter()
                 .filter(|k| {
@@ -62,21 +64,30 @@ pub(super) async fn verify_live_keys(
                 })
                 .max_by_key(|k| k.created)
         });
-        match live {
-            Some(k) => checks.push(
-                check_key(
-                    &iam,
-                    &s.settings,
-                    &credentials,
-                    &w.id,
-                    &w.user,
-                    &k.access_key_id,
-                    now,
-                )
-                .await,
-            ),
-            None => without_key.push(w.id.clone()),
-        }
+        // The key the trainer holds is the one in the credentials file; check it even when
+        // IAM no longer lists it (deleted behind the tool's back reads `invalid-token`).
+        let key = match (observed.files.get(&w.id), live) {
+            (Some(f), _) => f.access_key_id.clone(),
+            (None, Some(k)) => k.access_key_id.clone(),
+            (None, None) => {
+                without_key.push(w.id.clone());
+                continue;
+            }
+        };
+        let listed = user.is_some_and(|u| u.key(&key).is_some());
+        checks.push(
+            check_key(
+                &iam,
+                &s.settings,
+                &credentials,
+                &w.id,
+                &w.user,
+                &key,
+                now,
+                listed,
+            )
+            .await,
+        );
     }
     match output {
         Output::Text => {

@@ -121,7 +121,17 @@ pub(super) async fn reconcile(
             {
                 let user = &r.action.user;
                 checks.push(
-                    check_key(&iam, &s.settings, credentials, workshop, user, key, now).await,
+                    check_key(
+                        &iam,
+                        &s.settings,
+                        credentials,
+                        workshop,
+                        user,
+                        key,
+                        now,
+                        true,
+                    )
+                    .await,
                 );
             }
         }

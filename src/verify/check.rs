@@ -74,7 +74,9 @@ fn severity(o: Outcome) -> u8 {
 
 /// Check the key that `workshop`'s credentials file holds, as `user`'s key `access_key_id`.
 /// A file that is missing, or that holds another key, is reported as `invalid-token`: the
-/// secret on this machine cannot prove that key.
+/// secret on this machine cannot prove that key. With `record`, the outcome is written to the
+/// user's tags (not for a key IAM no longer lists: the tag would outlive it).
+#[allow(clippy::too_many_arguments)]
 pub async fn check_key(
     iam: &impl Iam,
     settings: &Settings,
@@ -83,6 +85,7 @@ pub async fn check_key(
     user: &str,
     access_key_id: &str,
     now: DateTime<Utc>,
+    record: bool,
 ) -> KeyCheck {
     let mut check = KeyCheck {
         workshop: workshop.to_string(),
@@ -133,10 +136,12 @@ pub async fn check_key(
     if check.outcome != Outcome::Verified {
         check.advice = Some(check.outcome.advice().to_string());
     }
-    let value = format!("{} {}", tags::format_time(now), check.outcome.as_str());
-    let tag = [(tags::verified_tag(access_key_id), value)].into();
-    if let Err(e) = iam.tag_user(user, &tag).await {
-        check.record_error = Some(e.to_string());
+    if record {
+        let value = format!("{} {}", tags::format_time(now), check.outcome.as_str());
+        let tag = [(tags::verified_tag(access_key_id), value)].into();
+        if let Err(e) = iam.tag_user(user, &tag).await {
+            check.record_error = Some(e.to_string());
+        }
     }
     check
 }

@@ -33,6 +33,12 @@ pub enum Output {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimelineOutput {
+    Text,
+    Svg,
+}
+
 #[derive(Debug, Args)]
 pub struct ScheduleArg {
     /// The schedule file.
@@ -101,6 +107,76 @@ pub enum Command {
         plan: Option<PathBuf>,
         #[command(flatten)]
         aws: AwsArgs,
+    },
+    /// Add a workshop to the schedule (comments and layout kept; validated before writing).
+    Add {
+        /// Its id: 1-64 characters of A-Za-z0-9._-
+        id: String,
+        /// Start: RFC 3339, or a local date-time read in settings.timezone.
+        #[arg(long, value_name = "TIME")]
+        start: String,
+        /// End: RFC 3339, or a local date-time read in settings.timezone.
+        #[arg(long, value_name = "TIME")]
+        end: String,
+        #[arg(long, value_name = "T")]
+        title: Option<String>,
+        /// The IAM user for its key (default: settings.user).
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+        /// Overrides settings.lead, e.g. "3h".
+        #[arg(long, value_name = "D")]
+        lead: Option<String>,
+        /// Overrides settings.grace, e.g. "30m".
+        #[arg(long, value_name = "D")]
+        grace: Option<String>,
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Remove a workshop from the schedule.
+    Remove {
+        id: String,
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Change a workshop's start and end.
+    Move {
+        id: String,
+        #[arg(long, value_name = "TIME")]
+        start: String,
+        #[arg(long, value_name = "TIME")]
+        end: String,
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// List the workshops: upcoming, live and past, sorted by start.
+    List {
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Draw the workshops' keys across the days: lead, live, grace and hold, collisions, now.
+    Timeline {
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        /// First day shown: a date (2026-12-01) or an RFC 3339 time. Default: today.
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Days shown.
+        #[arg(long, default_value_t = 14, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=366))]
+        days: u32,
+        /// `text` for the terminal (honours NO_COLOR and COLUMNS), `svg` to write FILE.
+        #[arg(long, value_enum, default_value_t = TimelineOutput::Text)]
+        output: TimelineOutput,
+        /// The SVG file to write (with --output svg).
+        #[arg(value_name = "FILE", required_if_eq("output", "svg"))]
+        file: Option<PathBuf>,
     },
     /// Print a shell completion script (e.g. `workshop-keys completions bash`).
     Completions {

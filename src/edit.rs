@@ -1073,6 +1073,20 @@ lead = "3h"
     }
 
     #[test]
+    fn a_byte_order_mark_stays() {
+        let t =
+            "[[workshop]]\nid = \"a\"\nstart = 2026-12-02T09:00:00Z\nend = 2026-12-02T10:00:00Z\n";
+        let text = format!("\u{feff}{t}\n{}", t.replace("\"a\"", "\"b\""));
+        assert_eq!(
+            remove(&text, "a").unwrap(),
+            format!("\u{feff}{}", t.replace("\"a\"", "\"b\""))
+        );
+        assert_eq!(remove(&text, "b").unwrap(), format!("\u{feff}{t}"));
+        let w = new("a", "2026-12-02T09:00:00Z", "2026-12-02T10:00:00Z");
+        assert_eq!(add("\u{feff}", &w, None).unwrap(), format!("\u{feff}{t}"));
+    }
+
+    #[test]
     fn remove_refuses_unknown_and_duplicate_ids() {
         let e = remove(FILE, "berlni").unwrap_err();
         assert_eq!(
@@ -1437,7 +1451,21 @@ lead = "3h"
                 let back = remove(&added, "zz-new").unwrap();
                 // Only whitespace at the seams may differ.
                 proptest::prop_assert_eq!(squeeze(&back), squeeze(&text));
-                proptest::prop_assert!(added.starts_with(text.trim_end()) || added.contains("[[workshop]]\nid = \"zz-new\""));
+                proptest::prop_assert!(added.contains(
+                    "[[workshop]]\nid = \"zz-new\"\nstart = 2026-12-09T10:00:00Z\nend = 2026-12-09T11:00:00Z\n"
+                ));
+                // A valid schedule stays valid, with one workshop more; removing any workshop
+                // leaves the others.
+                if let Ok(s) = schedule::parse(Path::new("w.toml"), &text) {
+                    let more = schedule::parse(Path::new("w.toml"), &added);
+                    proptest::prop_assert!(more.is_ok(), "{}", added);
+                    proptest::prop_assert_eq!(more.unwrap().workshops.len(), s.workshops.len() + 1);
+                    for w in &s.workshops {
+                        let fewer = schedule::parse(Path::new("w.toml"), &remove(&text, &w.id).unwrap());
+                        proptest::prop_assert!(fewer.is_ok());
+                        proptest::prop_assert_eq!(fewer.unwrap().workshops.len(), s.workshops.len() - 1);
+                    }
+                }
             }
         }
     }

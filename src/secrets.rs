@@ -1,7 +1,17 @@
 //! Credentials files: one `<credentials_dir>/<workshop-id>.env` per workshop, mode 0600 in a 0700
 //! directory, written atomically. The secret type here never prints itself.
 
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
 use zeroize::Zeroizing;
+
+use crate::observed::CredentialsFile;
+use crate::tags;
 
 /// A secret access key. Debug and Display print a placeholder; the bytes are wiped on drop.
 pub struct Secret(Zeroizing<String>);
@@ -22,17 +32,6 @@ impl std::fmt::Debug for Secret {
         f.write_str("Secret(<redacted>)")
     }
 }
-
-use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-
-use chrono::{DateTime, Utc};
-
-use crate::observed::CredentialsFile;
-use crate::tags;
 
 const HEADER: &str = "# workshop-keys:";
 
@@ -57,7 +56,10 @@ pub enum SecretsError {
     Malformed { path: PathBuf },
 }
 
-fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SecretsError + 'a {
+fn io<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> SecretsError + 'a {
     move |source| SecretsError::Io {
         action,
         path: path.to_path_buf(),
@@ -207,27 +209,43 @@ impl CredentialsDir {
             tags::format_time(written),
             secret.expose()
         ));
-        let tmp = self
-            .dir
-            .join(format!(".{workshop}.env.{}.tmp", std::process::id()));
-        let result = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)
-                .map_err(io("create", &tmp))?;
-            f.write_all(contents.as_bytes()).map_err(io("write", &tmp))?;
-            f.sync_all().map_err(io("sync", &tmp))?;
-            fs::rename(&tmp, &path).map_err(io("rename into place", &path))?;
-            File::open(&self.dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io("sync", &self.dir))
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
+        // A run killed mid-write leaves its temporary file (with a secret in it): remove those.
+        let prefix = format!(".{workshop}.env.");
+        self.remove_temporary_files(&prefix)?;
+        // A random name, created exclusively with mode 0600, so no leftover can block a write.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(".tmp")
+            .permissions(fs::Permissions::from_mode(0o600))
+            .tempfile_in(&self.dir)
+            .map_err(io("create a temporary file in", &self.dir))?;
+        tmp.write_all(contents.as_bytes())
+            .map_err(io("write", tmp.path()))?;
+        tmp.as_file().sync_all().map_err(io("sync", tmp.path()))?;
+        // On error the temporary file is removed when `tmp` drops.
+        tmp.persist(&path)
+            .map_err(|e| io("rename into place", &path)(e.error))?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io("sync", &self.dir))?;
+        Ok(path)
+    }
+
+    fn remove_temporary_files(&self, prefix: &str) -> Result<(), SecretsError> {
+        for entry in fs::read_dir(&self.dir).map_err(io("list", &self.dir))? {
+            let entry = entry.map_err(io("list", &self.dir))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(prefix) && name.ends_with(".tmp") {
+                match fs::remove_file(entry.path()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(io("remove", &entry.path())(e))
+                    }
+                    _ => {}
+                }
+            }
         }
-        result.map(|()| path)
+        Ok(())
     }
 
     /// Remove every credentials file that holds `access_key_id`. Files holding another key
@@ -256,7 +274,11 @@ impl CredentialsDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io("read", &path)(e)),
         };
-        let mode = fs::metadata(&path).map_err(io("read", &path))?.permissions().mode() & 0o777;
+        let mode = fs::metadata(&path)
+            .map_err(io("read", &path))?
+            .permissions()
+            .mode()
+            & 0o777;
         if mode & 0o077 != 0 {
             return Err(SecretsError::InsecureFile { path, mode });
         }
@@ -310,8 +332,12 @@ mod tests {
     fn write_is_owner_only_and_scan_reads_the_key_id() {
         let (_tmp, creds) = dir();
         let secret = Secret::new("s3cr3t-value".into());
-        let t = DateTime::parse_from_rfc3339("2026-12-02T08:00:00Z").unwrap().to_utc();
-        let path = creds.write("ws-1", "AKIAEXAMPLE000000001", &secret, "eu-west-1", t).unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-12-02T08:00:00Z")
+            .unwrap()
+            .to_utc();
+        let path = creds
+            .write("ws-1", "AKIAEXAMPLE000000001", &secret, "eu-west-1", t)
+            .unwrap();
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
         assert_eq!(fs::metadata(creds.dir()).unwrap().mode() & 0o777, 0o700);
         let text = fs::read_to_string(&path).unwrap();
@@ -322,7 +348,10 @@ mod tests {
         assert_eq!(scanned["ws-1"].access_key_id, "AKIAEXAMPLE000000001");
         assert_eq!(scanned["ws-1"].written, Some(t));
         let (id, s) = creds.read_secret("ws-1").unwrap().unwrap();
-        assert_eq!((id.as_str(), s.expose()), ("AKIAEXAMPLE000000001", "s3cr3t-value"));
+        assert_eq!(
+            (id.as_str(), s.expose()),
+            ("AKIAEXAMPLE000000001", "s3cr3t-value")
+        );
         // no temporary files left behind
         assert_eq!(fs::read_dir(creds.dir()).unwrap().count(), 1);
     }
@@ -331,8 +360,12 @@ mod tests {
     fn remove_key_only_removes_files_holding_that_key() {
         let (_tmp, creds) = dir();
         let s = Secret::new("x".into());
-        creds.write("a", "AKIAEXAMPLE000000001", &s, "us-east-1", Utc::now()).unwrap();
-        creds.write("b", "AKIAEXAMPLE000000002", &s, "us-east-1", Utc::now()).unwrap();
+        creds
+            .write("a", "AKIAEXAMPLE000000001", &s, "us-east-1", Utc::now())
+            .unwrap();
+        creds
+            .write("b", "AKIAEXAMPLE000000002", &s, "us-east-1", Utc::now())
+            .unwrap();
         let removed = creds.remove_key("AKIAEXAMPLE000000001").unwrap();
         assert_eq!(removed.len(), 1);
         assert!(creds.scan().unwrap().contains_key("b"));
@@ -345,13 +378,24 @@ mod tests {
         fs::create_dir(creds.dir()).unwrap();
         fs::set_permissions(creds.dir(), fs::Permissions::from_mode(0o755)).unwrap();
         let s = Secret::new("x".into());
-        let e = creds.write("a", "AKIAEXAMPLE000000001", &s, "r", Utc::now()).unwrap_err();
+        let e = creds
+            .write("a", "AKIAEXAMPLE000000001", &s, "r", Utc::now())
+            .unwrap_err();
         assert!(e.to_string().contains("chmod 700"), "{e}");
         let file = CredentialsDir::new(tmp.path().join("plain"));
         fs::write(tmp.path().join("plain"), "x").unwrap();
-        assert!(matches!(file.check(), Err(SecretsError::NotADirectory { .. })));
-        assert!(matches!(creds.path_for("../x"), Err(SecretsError::BadId { .. })));
-        assert!(matches!(creds.path_for(".."), Err(SecretsError::BadId { .. })));
+        assert!(matches!(
+            file.check(),
+            Err(SecretsError::NotADirectory { .. })
+        ));
+        assert!(matches!(
+            creds.path_for("../x"),
+            Err(SecretsError::BadId { .. })
+        ));
+        assert!(matches!(
+            creds.path_for(".."),
+            Err(SecretsError::BadId { .. })
+        ));
     }
 
     #[test]

@@ -752,6 +752,8 @@ impl Grid {
                 .clamp(MIN_LABEL.min(label_w), label_w);
         }
         let cpd = (width.saturating_sub(label_w + 1) / days).max(1);
+        // Columns left over (days do not divide the width) go to the labels.
+        let label_w = label_w.max(natural.min(width.saturating_sub(1 + cpd * days)));
         Grid {
             label_w,
             cpd,
@@ -783,19 +785,50 @@ impl Grid {
 
 type Cell = Option<(Phase, Option<char>)>;
 
+/// A row's cells. Where several phases fall into one cell the higher ranked shows; then each
+/// phase left without a cell (a short grace next to the end of the workshop) takes one of its
+/// columns from a phase that has more than one, so that every phase in range stays visible.
 fn row_cells(row: &Row, grid: &Grid) -> Vec<Cell> {
-    let mut cells: Vec<Cell> = vec![None; grid.cols];
-    for bar in &row.bars {
-        for span in &bar.spans {
-            if let Some((lo, hi)) = grid.cols_of(span.from, span.to) {
-                for cell in &mut cells[lo..hi] {
-                    if cell.is_none_or(|(p, _)| p.rank() < span.phase.rank()) {
-                        *cell = Some((span.phase, None));
-                    }
+    let spans: Vec<(&Span, usize, usize)> = row
+        .bars
+        .iter()
+        .flat_map(|b| &b.spans)
+        .filter_map(|s| grid.cols_of(s.from, s.to).map(|(lo, hi)| (s, lo, hi)))
+        .collect();
+    // Each cell's span (index into `spans`), and how many cells each span has.
+    let mut owner: Vec<Option<usize>> = vec![None; grid.cols];
+    let mut count = vec![0usize; spans.len()];
+    for (i, &(span, lo, hi)) in spans.iter().enumerate() {
+        for cell in &mut owner[lo..hi] {
+            let wins = cell.is_none_or(|o| spans[o].0.phase.rank() < span.phase.rank());
+            if wins {
+                if let Some(o) = *cell {
+                    count[o] -= 1;
                 }
+                *cell = Some(i);
+                count[i] += 1;
             }
         }
     }
+    let mut unseen: Vec<usize> = (0..spans.len()).filter(|&i| count[i] == 0).collect();
+    unseen.sort_by_key(|&i| (std::cmp::Reverse(spans[i].0.phase.rank()), spans[i].1, i));
+    for i in unseen {
+        let (_, lo, hi) = spans[i];
+        let free = (lo..hi)
+            .rev()
+            .find(|&c| owner[c].is_none_or(|o| count[o] > 1));
+        if let Some(c) = free {
+            if let Some(o) = owner[c] {
+                count[o] -= 1;
+            }
+            owner[c] = Some(i);
+            count[i] += 1;
+        }
+    }
+    let mut cells: Vec<Cell> = owner
+        .iter()
+        .map(|o| o.map(|i| (spans[i].0.phase, None)))
+        .collect();
     if matches!(row.kind, RowKind::Slot { .. }) {
         // Mark where each workshop's key enters the slot (or the range) with its tag.
         for bar in &row.bars {
@@ -826,7 +859,7 @@ fn day_labels(cpd: usize) -> (&'static str, usize) {
 
 /// The timeline for a terminal `opts.width` columns wide: a title, the now marker, the day
 /// labels, one line per row, then the legend and the collisions. With `opts.color` false, no
-/// escape code at all.
+/// escape code at all. The range and now come from `t` (`model` copied them from the options).
 pub fn render_text(t: &Timeline, opts: &TimelineOptions) -> String {
     let width = opts.width;
     let color = opts.color;
@@ -866,10 +899,12 @@ pub fn render_text(t: &Timeline, opts: &TimelineOptions) -> String {
     for d in (0..clamp_days(t.days) as usize).step_by(step) {
         let day = t.from + TimeDelta::days(d as i64);
         let text = day.format(format).to_string();
+        let start = d * grid.cpd;
+        if start + text.chars().count() > grid.cols {
+            continue; // a label cut short would name another day
+        }
         for (k, ch) in text.chars().enumerate() {
-            if let Some(cell) = header.get_mut(d * grid.cpd + k) {
-                *cell = (ch, Style::Plain);
-            }
+            header[start + k] = (ch, Style::Plain);
         }
     }
     let mut dates = Line::default();
@@ -1745,7 +1780,7 @@ mod tests {
         assert_eq!(fit_label(&row, 40), "workshop-bedrock-user-uk / slot 2");
         assert_eq!(fit_label(&row, 20), "workshop-b… / slot 2");
         assert_eq!(fit_label(&row, 10), "worksh… /2");
-        assert_eq!(fit_label(&row, 6), "work/2");
+        assert_eq!(fit_label(&row, 6), "wor…/2");
         assert_eq!(fit_label(&row, 4), "wor…");
         assert_eq!(clip_str("agents-lab-paris", 8), "agents-…");
     }

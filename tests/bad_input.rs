@@ -99,7 +99,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         any::<usize>().prop_map(Mutation::DeleteLine),
         any::<usize>().prop_map(Mutation::DuplicateLine),
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
-        (any::<usize>(), proptest::sample::select(CHARS)).prop_map(|(i, c)| Mutation::SetChar(i, c)),
+        (any::<usize>(), proptest::sample::select(CHARS))
+            .prop_map(|(i, c)| Mutation::SetChar(i, c)),
         any::<usize>().prop_map(Mutation::DeleteChar),
         any::<usize>().prop_map(Mutation::Truncate),
         (any::<usize>(), proptest::sample::select(SNIPPETS))
@@ -186,7 +187,11 @@ fn check_diagnostics(shown: &str, text: &str) -> Result<(), TestCaseError> {
                 let (line, r) = r.split_once(':')?;
                 let (column, r) = r.split_once(':')?;
                 let message = r.strip_prefix(" error: ")?;
-                Some((line.parse::<usize>().ok()?, column.parse::<usize>().ok()?, message))
+                Some((
+                    line.parse::<usize>().ok()?,
+                    column.parse::<usize>().ok()?,
+                    message,
+                ))
             });
         let Some((line, column, message)) = located else {
             return Err(TestCaseError::fail(format!(
@@ -194,7 +199,10 @@ fn check_diagnostics(shown: &str, text: &str) -> Result<(), TestCaseError> {
             )));
         };
         prop_assert!(line >= 1 && column >= 1, "{l:?}");
-        prop_assert!(line <= max_line, "line {line} past the end ({max_line}): {l:?}");
+        prop_assert!(
+            line <= max_line,
+            "line {line} past the end ({max_line}): {l:?}"
+        );
         prop_assert!(!message.trim().is_empty(), "{l:?}");
         errors += 1;
     }
@@ -333,7 +341,10 @@ impl Case {
             .env("AWS_SECRET_ACCESS_KEY", common::TEST_SECRET_ACCESS_KEY)
             .env("AWS_REGION", common::REGION)
             .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/aws-credentials",
+            )
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("RUST_LOG", "warn")
             .current_dir(&self.dir)
@@ -360,7 +371,11 @@ impl Case {
             text(o)
         );
         assert!(!stderr.contains("panicked"), "{context}: {}", text(o));
-        assert!(o.stdout.is_empty(), "{context}: nothing on stdout: {}", text(o));
+        assert!(
+            o.stdout.is_empty(),
+            "{context}: nothing on stdout: {}",
+            text(o)
+        );
         assert_eq!(self.tripwire.hits(), 0, "{context}: an IAM call was made");
     }
 
@@ -383,7 +398,9 @@ fn text(o: &Output) -> String {
 }
 
 fn is_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 #[test]
@@ -409,11 +426,17 @@ fn a_schedule_with_100k_workshops_is_refused_with_a_located_error() {
         let started = Instant::now();
         let o = c.run_on(command, &huge, &[]);
         eprintln!("{command} on {} bytes: {:?}", t.len(), started.elapsed());
-        c.assert_refused(&o, "100000 workshops; a schedule may hold at most 10000", command);
+        c.assert_refused(
+            &o,
+            "100000 workshops; a schedule may hold at most 10000",
+            command,
+        );
         let stderr = String::from_utf8_lossy(&o.stderr);
         let first = stderr.lines().next().unwrap_or("");
         let prefix = format!("{}:", huge.display());
-        let rest = first.strip_prefix(&prefix).unwrap_or_else(|| panic!("not located: {first}"));
+        let rest = first
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("not located: {first}"));
         let mut parts = rest.splitn(3, ':');
         let line: usize = parts.next().unwrap().parse().expect("LINE");
         let column: usize = parts.next().unwrap().parse().expect("COLUMN");
@@ -461,7 +484,10 @@ fn a_symlink_to_a_device_a_fifo_and_a_directory_are_refused_without_blocking() {
     c.assert_schedule_refused(&zero, "not a regular file", "symlink to /dev/zero");
 
     let fifo = c.dir.join("fifo.toml");
-    let made = Command::new("mkfifo").arg(&fifo).status().expect("run mkfifo");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
     assert!(made.success(), "mkfifo failed");
     c.assert_schedule_refused(&fifo, "not a regular file", "fifo");
 
@@ -494,11 +520,14 @@ fn an_unreadable_schedule_is_refused() {
         eprintln!("running as root: chmod 000 does not stop root; checked that it still reads");
         let o = c.run_on("validate", &c.schedule, &[]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok: 1 workshops, 1 users");
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "ok: 1 workshops, 1 users"
+        );
     } else {
         c.assert_schedule_refused(&c.schedule, "permission denied", "mode 000");
-        let stderr = String::from_utf8_lossy(&c.run_on("validate", &c.schedule, &[]).stderr)
-            .into_owned();
+        let stderr =
+            String::from_utf8_lossy(&c.run_on("validate", &c.schedule, &[]).stderr).into_owned();
         assert!(stderr.contains("make the file readable"), "{stderr}");
     }
 }
@@ -517,9 +546,16 @@ fn a_malformed_at_is_refused() {
     ] {
         for command in ["plan", "reconcile", "status"] {
             let o = c.run_on(command, &c.schedule, &["--at", bad]);
-            c.assert_refused(&o, "is not an RFC 3339 time", &format!("{command} --at {bad:?}"));
+            c.assert_refused(
+                &o,
+                "is not an RFC 3339 time",
+                &format!("{command} --at {bad:?}"),
+            );
             let stderr = String::from_utf8_lossy(&o.stderr);
-            assert!(stderr.contains("2026-12-02T09:00:00Z"), "an example: {stderr}");
+            assert!(
+                stderr.contains("2026-12-02T09:00:00Z"),
+                "an example: {stderr}"
+            );
         }
     }
 }
@@ -558,7 +594,11 @@ fn a_credentials_directory_that_is_a_file_or_open_to_others_is_refused() {
     c.assert_refused(&o, "chmod 600", "credentials file mode 644");
     assert!(!String::from_utf8_lossy(&o.stderr).contains(secret));
     // And nothing was written into the directory.
-    let names: Vec<_> = std::fs::read_dir(&creds).unwrap().flatten().map(|e| e.file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&creds)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("w1.env")]);
 }
 
@@ -567,8 +607,16 @@ fn a_workshop_id_that_would_leave_the_credentials_directory_is_refused() {
     let c = Case::new();
     for id in ["../x", "..", "a/b", "/etc/passwd", "x\\y", ""] {
         let schedule = c.dir.join("escape.toml");
-        std::fs::write(&schedule, SCHEDULE.replace("id = \"w1\"", &format!("id = {id:?}"))).unwrap();
-        let line = SCHEDULE.lines().position(|l| l.starts_with("id = ")).unwrap() + 1;
+        std::fs::write(
+            &schedule,
+            SCHEDULE.replace("id = \"w1\"", &format!("id = {id:?}")),
+        )
+        .unwrap();
+        let line = SCHEDULE
+            .lines()
+            .position(|l| l.starts_with("id = "))
+            .unwrap()
+            + 1;
         for command in ["validate", "reconcile"] {
             let o = c.run_on(command, &schedule, &[]);
             let located = format!("{}:{line}:", schedule.display());
@@ -578,7 +626,10 @@ fn a_workshop_id_that_would_leave_the_credentials_directory_is_refused() {
             assert!(stderr.contains("hint: "), "a hint for id {id:?}: {stderr}");
         }
     }
-    assert!(!c.dir.join("creds").exists(), "no credentials directory was created");
+    assert!(
+        !c.dir.join("creds").exists(),
+        "no credentials directory was created"
+    );
     assert!(!c.dir.join("x.env").exists());
 }
 
@@ -622,18 +673,122 @@ fn a_schedule_changed_while_reconcile_observes_is_not_applied() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains("changed while the plan was computed") && stderr.contains("nothing was applied"),
+        stderr.contains("changed while the plan was computed")
+            && stderr.contains("nothing was applied"),
         "{}",
         text(&o)
     );
     let seen = proxy.seen();
     assert!(!seen.is_empty());
     let writes: Vec<_> = seen.iter().filter(|s| !is_read_only(&s.action)).collect();
-    assert!(writes.is_empty(), "IAM writes after the schedule changed: {writes:?}");
+    assert!(
+        writes.is_empty(),
+        "IAM writes after the schedule changed: {writes:?}"
+    );
     // And IAM agrees: the user the plan would have created does not exist.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let client = server.iam_client(None, common::test_credentials());
     let got = rt.block_on(client.get_user().user_name(&user).send());
     assert!(got.is_err(), "user {user} exists: {got:?}");
-    assert!(!tmp.path().join("creds").exists(), "no credentials were written");
+    assert!(
+        !tmp.path().join("creds").exists(),
+        "no credentials were written"
+    );
+}
+
+#[test]
+fn a_saved_plan_is_not_applied_once_the_schedule_or_iam_changed() {
+    let server = common::shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let schedule = tmp.path().join("workshops.toml");
+    let planfile = tmp.path().join("plan.json");
+    let user = format!("wk-saved-{}", common::unique_suffix());
+    let original = SCHEDULE
+        .replace("/bad-input/", &common::unique_path("saved"))
+        .replace("bad-input-user", &user);
+    std::fs::write(&schedule, &original).unwrap();
+    let proxy = Proxy::start(server.endpoint());
+    let run = |endpoint: &str, args: &[&str]| {
+        let mut cmd = server.command();
+        cmd.env("AWS_ENDPOINT_URL", endpoint)
+            .env("RUST_LOG", "warn")
+            .current_dir(tmp.path())
+            .args(args)
+            .arg("--schedule")
+            .arg(&schedule);
+        output_within(&mut cmd, RUN_TIMEOUT)
+    };
+    let plan_out = ["plan", "--at", "2026-12-10T08:00:00Z", "--out", "plan.json"];
+    let apply_saved = ["reconcile", "--plan", "plan.json"];
+    let assert_stale = |o: &Output, context: &str| {
+        let writes: Vec<_> = proxy
+            .seen()
+            .into_iter()
+            .filter(|s| !is_read_only(&s.action))
+            .collect();
+        assert_eq!(o.status.code(), Some(1), "{context}: {}", text(o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("is stale, nothing was applied"),
+            "{context}: {}",
+            text(o)
+        );
+        assert!(writes.is_empty(), "{context}: IAM writes: {writes:?}");
+        proxy.clear_seen();
+    };
+
+    // The schedule changes after `plan --out`.
+    let o = run(server.endpoint(), &plan_out);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(planfile.exists());
+    std::fs::write(&schedule, original.replace("id = \"w1\"", "id = \"w2\"")).unwrap();
+    assert_stale(&run(&proxy.endpoint(), &apply_saved), "schedule edited");
+
+    // Restored, the same saved plan applies (the refusal above was about the edit).
+    std::fs::write(&schedule, &original).unwrap();
+    let o = run(&proxy.endpoint(), &apply_saved);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the fresh saved plan: {}",
+        text(&o)
+    );
+    assert!(proxy.seen().iter().any(|s| s.action == "CreateAccessKey"));
+    proxy.clear_seen();
+
+    // IAM changes after `plan --out` (a key appears on the managed user).
+    let o = run(
+        server.endpoint(),
+        &["plan", "--at", "2026-12-10T20:00:00Z", "--out", "plan.json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = server.iam_client(None, common::test_credentials());
+    rt.block_on(client.create_access_key().user_name(&user).send())
+        .expect("CreateAccessKey");
+    assert_stale(&run(&proxy.endpoint(), &apply_saved), "IAM changed");
+}
+
+#[test]
+fn a_plan_file_that_is_not_one_is_refused_before_any_iam_call() {
+    let c = Case::new();
+    for (name, bytes) in [
+        ("empty.json", &b""[..]),
+        ("binary.json", &b"\xff\xfe\x00garbage"[..]),
+        ("other.json", &b"{\"format\": \"something-else\"}"[..]),
+    ] {
+        let path = c.dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let o = c.run_on(
+            "reconcile",
+            &c.schedule,
+            &["--plan", path.to_str().unwrap()],
+        );
+        c.assert_refused(&o, &path.display().to_string(), &format!("--plan {name}"));
+    }
 }

@@ -19,6 +19,8 @@ use workshop_keys::render::NO_CHANGES;
 
 const AT: &str = "2026-12-10T12:00:00Z";
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+/// For runs that must end at once (or after `--lock-timeout 1s`).
+const QUICK: Duration = Duration::from_secs(20);
 
 fn text(o: &Output) -> String {
     format!(
@@ -29,7 +31,8 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// A listener nobody should call: the endpoint for runs that must stop before any IAM call.
+/// A listener nobody should call: the endpoint for runs that must stop before any IAM call. (A
+/// run that did call would wait for an answer and hit [`QUICK`].)
 struct Tripwire(TcpListener);
 
 impl Tripwire {
@@ -117,12 +120,18 @@ fn start_holder(s: &Setup, proxy: &Proxy) -> Child {
     while proxy.request_count() == 0 {
         if let Some(status) = child.try_wait().unwrap() {
             let o = wait_within(child, RUN_TIMEOUT);
-            panic!("the holder ended before its first IAM call ({status}): {}", text(&o));
+            panic!(
+                "the holder ended before its first IAM call ({status}): {}",
+                text(&o)
+            );
         }
         assert!(Instant::now() < deadline, "the holder made no IAM call");
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(child.try_wait().unwrap().is_none(), "the holder ended early");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the holder ended early"
+    );
     child
 }
 
@@ -135,7 +144,11 @@ fn assert_locked(o: &Output, lock: &Path, context: &str) {
         lock.display(),
         text(o)
     );
-    assert!(o.stdout.is_empty(), "{context}: no plan is printed: {}", text(o));
+    assert!(
+        o.stdout.is_empty(),
+        "{context}: no plan is printed: {}",
+        text(o)
+    );
 }
 
 #[test]
@@ -146,22 +159,29 @@ fn a_second_reconcile_waits_or_exits_3_and_a_killed_holder_frees_the_lock() {
     // Every IAM call takes 600 ms: the first run holds the lock for seconds.
     proxy.set_faults(Faults::delay(proxy::seed("LOCK_SEED"), 600, 600));
     let holder = start_holder(&s, &proxy);
-    assert!(s.lock.exists(), "{} should exist while held", s.lock.display());
+    assert!(
+        s.lock.exists(),
+        "{} should exist while held",
+        s.lock.display()
+    );
 
     // Default --lock-timeout 0: exit 3 at once, before any IAM call.
     let tripwire = Tripwire::new();
     let t = Instant::now();
-    let second = output_within(&mut reconcile(&s, &tripwire.endpoint(), &[]), RUN_TIMEOUT);
+    let second = output_within(&mut reconcile(&s, &tripwire.endpoint(), &[]), QUICK);
     let took = t.elapsed();
     assert_locked(&second, &s.lock, "second run, no timeout");
-    assert!(took < Duration::from_secs(2), "exit 3 should be at once, took {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "exit 3 should be at once, took {took:?}"
+    );
     tripwire.assert_untouched("second run, no timeout");
 
     // --lock-timeout 1s: waits about a second, then exit 3.
     let t = Instant::now();
     let short = output_within(
         &mut reconcile(&s, &tripwire.endpoint(), &["--lock-timeout", "1s"]),
-        RUN_TIMEOUT,
+        QUICK,
     );
     let took = t.elapsed();
     assert_locked(&short, &s.lock, "second run, --lock-timeout 1s");
@@ -188,7 +208,10 @@ fn a_second_reconcile_waits_or_exits_3_and_a_killed_holder_frees_the_lock() {
     let held_from = Instant::now();
     let first = wait_within(holder, RUN_TIMEOUT);
     let first_done = Instant::now();
-    eprintln!("the holder ran {:?} more while the waiter waited", first_done - held_from);
+    eprintln!(
+        "the holder ran {:?} more while the waiter waited",
+        first_done - held_from
+    );
     assert_eq!(first.status.code(), Some(0), "the holder: {}", text(&first));
     assert!(
         String::from_utf8_lossy(&first.stdout).contains("create_key"),
@@ -197,7 +220,12 @@ fn a_second_reconcile_waits_or_exits_3_and_a_killed_holder_frees_the_lock() {
     );
     let waited = wait_within(waiter, RUN_TIMEOUT);
     let waiter_done = Instant::now();
-    assert_eq!(waited.status.code(), Some(0), "the waiter: {}", text(&waited));
+    assert_eq!(
+        waited.status.code(),
+        Some(0),
+        "the waiter: {}",
+        text(&waited)
+    );
     assert!(
         String::from_utf8_lossy(&waited.stdout).contains(NO_CHANGES),
         "the waiter must plan after the holder applied, and find nothing to do: {}",
@@ -211,14 +239,21 @@ fn a_second_reconcile_waits_or_exits_3_and_a_killed_holder_frees_the_lock() {
     let _ = wait_within(holder, RUN_TIMEOUT);
     proxy.wait_idle(Duration::from_secs(30));
     let t = Instant::now();
-    let next = output_within(&mut reconcile(&s, common::shared().endpoint(), &[]), RUN_TIMEOUT);
+    let next = output_within(
+        &mut reconcile(&s, common::shared().endpoint(), &[]),
+        RUN_TIMEOUT,
+    );
     assert_eq!(
         next.status.code(),
         Some(0),
         "the run after the kill should get the lock at once: {}",
         text(&next)
     );
-    assert!(String::from_utf8_lossy(&next.stdout).contains(NO_CHANGES), "{}", text(&next));
+    assert!(
+        String::from_utf8_lossy(&next.stdout).contains(NO_CHANGES),
+        "{}",
+        text(&next)
+    );
     eprintln!(
         "run after the kill took {:?}; test {:.1}s",
         t.elapsed(),

@@ -1,14 +1,20 @@
-//! Secret hygiene: every command (validate, plan, reconcile, status, verify), at `RUST_LOG=trace`,
-//! with `--log-format text` and `json` and `--output text` and `json`, against moto, through
-//! moments where `reconcile` creates keys (and verifies them with Bedrock using the secret), then
+//! Secret hygiene: every command (validate, plan, reconcile, status, verify, and `plan --out` /
+//! `show` / `reconcile --dry-run`), at `RUST_LOG=trace`, with `--log-format text` and `json` and
+//! `--output text` and `json`, against moto, through moments where `reconcile` creates keys
+//! (verifies them with Bedrock using the secret, and hands them to a `deliver` hook), then
 //! deletes them. Every secret — read from the credentials files as soon as they are written, plus
-//! one of a key made with the SDK — is searched for in everything the binary printed: whole, as
-//! any 16-character piece, and URL-encoded. The secrets are in their files (so the search is not
-//! vacuous), and the logs really are trace logs.
+//! one of a key made with the SDK — is searched for in everything the binary printed, and in
+//! every file left in the working directory except the credentials files and what the deliver
+//! hook wrote (saved plans, the notify hook's input, the lock file): whole, as any 16-character
+//! piece, and URL-encoded. The deliver hook fails for one workshop after printing its input
+//! (secret included) on stderr: the tool must cut the secret out of what it reports. The secrets
+//! are in their files and reached the hook (so the search is not vacuous), and the logs really
+//! are trace logs.
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -60,7 +66,26 @@ impl Test {
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         check_logs(&what, log_format, &String::from_utf8_lossy(&output.stderr));
         self.runs.push(Run { what, output });
+        self.collect_secrets();
         stdout
+    }
+
+    /// A command without `--schedule` (`show`).
+    fn run_plain(&mut self, args: &[&str], log_format: &str) {
+        let mut cmd = self.server.command();
+        cmd.env("RUST_LOG", "trace")
+            .current_dir(&self.dir)
+            .args(["--log-format", log_format])
+            .args(args);
+        let output = output_within(&mut cmd, RUN_TIMEOUT);
+        let what = format!("--log-format {log_format} {}", args.join(" "));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{what}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        self.runs.push(Run { what, output });
     }
 
     /// Every command in every format, at `at` where it takes one.
@@ -70,7 +95,29 @@ impl Test {
             for output in ["text", "json"] {
                 self.run(&["plan", "--at", at, "--output", output], log, &[0]);
                 self.run(
-                    &["plan", "--at", at, "--output", output, "--detailed-exitcode"],
+                    &[
+                        "plan",
+                        "--at",
+                        at,
+                        "--output",
+                        output,
+                        "--out",
+                        "saved.plan",
+                    ],
+                    log,
+                    &[0],
+                );
+                let show = ["show", "saved.plan", "--output", output];
+                self.run_plain(&show, log);
+                self.run(
+                    &[
+                        "plan",
+                        "--at",
+                        at,
+                        "--output",
+                        output,
+                        "--detailed-exitcode",
+                    ],
                     log,
                     &[0, 2],
                 );
@@ -82,7 +129,8 @@ impl Test {
                 self.run(&["status", "--at", at, "--output", output], log, &[0]);
                 // verify checks keys now, with the secrets from the files; moto answers.
                 self.run(&["verify", "--output", output], log, &[0, 1]);
-                self.run(&["reconcile", "--at", at, "--output", output], log, &[0]);
+                // Exit 1 while the delivery of `first` keeps failing.
+                self.run(&["reconcile", "--at", at, "--output", output], log, &[0, 1]);
             }
         }
     }
@@ -105,7 +153,11 @@ impl Test {
                     .to_string()
             };
             let (id, secret) = (value("AWS_ACCESS_KEY_ID"), value("AWS_SECRET_ACCESS_KEY"));
-            assert!(secret.len() >= 20, "{name}: a real secret, not {} chars", secret.len());
+            assert!(
+                secret.len() >= 20,
+                "{name}: a real secret, not {} chars",
+                secret.len()
+            );
             // Not vacuous: the secret is in its file, exactly as the README shows.
             assert!(text.contains(&format!("\nAWS_SECRET_ACCESS_KEY={secret}\n")));
             let key = format!("{workshop}/{id}");
@@ -124,7 +176,10 @@ fn check_logs(what: &str, format: &str, stderr: &str) {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     // validate makes no AWS call and may log nothing.
     let validate = what.contains(" validate");
-    assert!(validate || !lines.is_empty(), "{what}: no logs at RUST_LOG=trace");
+    assert!(
+        validate || !lines.is_empty(),
+        "{what}: no logs at RUST_LOG=trace"
+    );
     if format == "json" {
         let mut trace = 0;
         for l in &lines {
@@ -134,13 +189,30 @@ fn check_logs(what: &str, format: &str, stderr: &str) {
                 trace += 1;
             }
         }
-        assert!(validate || trace > 0, "{what}: no TRACE line in the JSON logs");
+        assert!(
+            validate || trace > 0,
+            "{what}: no TRACE line in the JSON logs"
+        );
     } else if !validate {
         assert!(
             lines.iter().any(|l| l.contains("TRACE")),
             "{what}: no TRACE line in the logs"
         );
     }
+}
+
+/// Every regular file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+    out
 }
 
 /// Where `secret` shows in `haystack`: whole, as any 16-character piece, or URL-encoded.
@@ -155,15 +227,23 @@ fn leak(haystack: &str, secret: &str) -> Option<String> {
         })
         .collect();
     let chars: Vec<char> = secret.chars().collect();
-    let pieces = chars.windows(16.min(chars.len())).map(|w| w.iter().collect::<String>());
+    let pieces = chars
+        .windows(16.min(chars.len()))
+        .map(|w| w.iter().collect::<String>());
     std::iter::once(secret.to_string())
         .chain(std::iter::once(encoded))
         .chain(pieces)
         .find_map(|p| {
             haystack.find(&p).map(|i| {
-                let from = haystack[..i].char_indices().rev().nth(80).map_or(0, |(j, _)| j);
+                let from = haystack[..i]
+                    .char_indices()
+                    .rev()
+                    .nth(80)
+                    .map_or(0, |(j, _)| j);
                 let to = (i + p.len() + 80).min(haystack.len());
-                let to = (to..=haystack.len()).find(|&j| haystack.is_char_boundary(j)).unwrap();
+                let to = (to..=haystack.len())
+                    .find(|&j| haystack.is_char_boundary(j))
+                    .unwrap();
                 format!("{p:?} in ...{}...", &haystack[from..to])
             })
         })
@@ -189,6 +269,31 @@ fn no_secret_in_any_output_or_log_at_trace() {
     let sfx = common::unique_suffix();
     let (user_a, user_b) = (format!("wk-hyg-a-{sfx}"), format!("wk-hyg-b-{sfx}"));
     let schedule = dir.join("workshops.toml");
+    // The deliver hook: fails for `first` after printing its input (with the secret) on stderr;
+    // keeps the others' input (what a real hook would encrypt and send on).
+    let deliver = dir.join("deliver.sh");
+    std::fs::write(
+        &deliver,
+        r#"#!/bin/sh
+input=$(cat)
+case "$input" in
+  *'"workshop":"first"'*) printf 'cannot hand over %s
+' "$input" >&2; exit 1 ;;
+esac
+printf '%s' "$input" > "$(dirname "$0")/delivered-$$.json"
+"#,
+    )
+    .unwrap();
+    let notify = dir.join("notify.sh");
+    std::fs::write(
+        &notify,
+        "#!/bin/sh
+cat >> \"$(dirname \"$0\")/notified.log\"\necho >> \"$(dirname \"$0\")/notified.log\"\n",
+    )
+    .unwrap();
+    for script in [&deliver, &notify] {
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     std::fs::write(
         &schedule,
         format!(
@@ -196,6 +301,8 @@ fn no_secret_in_any_output_or_log_at_trace() {
 path = "{path}"
 user = "{user_a}"
 verify_timeout = "5s"
+deliver = [{deliver:?}]
+notify = [{notify:?}]
 
 [[workshop]]
 id = "first"
@@ -208,7 +315,9 @@ user = "{user_b}"
 start = 2026-12-12T09:00:00Z
 end = 2026-12-12T17:00:00Z
 "#,
-            path = common::unique_path("hygiene")
+            path = common::unique_path("hygiene"),
+            deliver = deliver.display().to_string(),
+            notify = notify.display().to_string(),
         ),
     )
     .unwrap();
@@ -222,8 +331,16 @@ end = 2026-12-12T17:00:00Z
     };
 
     // T1: reconcile creates and verifies `first`'s key (JSON logs, JSON output).
-    let out = t.run(&["reconcile", "--at", T1, "--output", "json"], "json", &[0]);
-    assert!(out.contains("\"created_key\""), "no key was created at {T1}: {out}");
+    // Exit 1: the delivery of `first` fails (by design of the hook).
+    let out = t.run(&["reconcile", "--at", T1, "--output", "json"], "json", &[1]);
+    assert!(
+        out.contains("<secret>"),
+        "the hook printed the secret; the report should show it cut out: {out}"
+    );
+    assert!(
+        out.contains("\"created_key\""),
+        "no key was created at {T1}: {out}"
+    );
     t.collect_secrets();
     assert_eq!(t.secrets.len(), 1, "one credentials file after {T1}");
 
@@ -245,15 +362,21 @@ end = 2026-12-12T17:00:00Z
     t.every_command(T1);
 
     // T2: `second`'s key (text logs, text output), then everything again.
-    let out = t.run(&["reconcile", "--at", T2], "text", &[0]);
-    assert!(out.contains("create_key"), "no key was created at {T2}: {out}");
+    let out = t.run(&["reconcile", "--at", T2], "text", &[0, 1]);
+    assert!(
+        out.contains("create_key"),
+        "no key was created at {T2}: {out}"
+    );
     t.collect_secrets();
     assert_eq!(t.secrets.len(), 3, "two workshop keys and the SDK key");
     t.every_command(T2);
 
     // T3: keys deleted and files removed, with trace logs.
-    let out = t.run(&["reconcile", "--at", T3], "json", &[0]);
-    assert!(out.contains("delete_key"), "keys should be deleted at {T3}: {out}");
+    let out = t.run(&["reconcile", "--at", T3], "json", &[0, 1]);
+    assert!(
+        out.contains("delete_key"),
+        "keys should be deleted at {T3}: {out}"
+    );
     t.every_command(T3);
     assert!(
         !Path::new(&t.dir.join("credentials/first.env")).exists(),
@@ -262,7 +385,10 @@ end = 2026-12-12T17:00:00Z
 
     let mut bytes = 0;
     for run in &t.runs {
-        for (stream, data) in [("stdout", &run.output.stdout), ("stderr", &run.output.stderr)] {
+        for (stream, data) in [
+            ("stdout", &run.output.stdout),
+            ("stderr", &run.output.stderr),
+        ] {
             let text = String::from_utf8_lossy(data);
             bytes += text.len();
             for (owner, (id, secret)) in &t.secrets {
@@ -275,6 +401,43 @@ end = 2026-12-12T17:00:00Z
             }
         }
     }
+    // Every file left here, except the credentials files and the deliver hook's output: saved
+    // plans, the notify hook's input, the lock file, the hooks themselves.
+    let mut files = 0;
+    let mut delivered = String::new();
+    for path in walk(&t.dir) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let data = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        if name.starts_with("delivered-") {
+            delivered.push_str(&data);
+            continue;
+        }
+        if name.ends_with(".env") && path.parent().is_some_and(|p| p.ends_with("credentials")) {
+            continue;
+        }
+        files += 1;
+        for (owner, (id, secret)) in &t.secrets {
+            if let Some(place) = leak(&data, secret) {
+                panic!(
+                    "the secret of {owner} (key {id}) is in {}: {place}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(t.dir.join("saved.plan").exists() && t.dir.join("notified.log").exists());
+    // Not vacuous: the hook received `second`'s secret.
+    let second = t
+        .secrets
+        .iter()
+        .find(|(k, _)| k.starts_with("second/"))
+        .map(|(_, (_, s))| s.clone())
+        .expect("second's secret");
+    assert!(
+        delivered.contains(&second),
+        "the deliver hook never got second's secret"
+    );
+
     // The secrets were used at trace level: Bedrock answered the keys in reconcile and verify.
     let verified = t
         .runs
@@ -293,7 +456,7 @@ end = 2026-12-12T17:00:00Z
         assert!(all.contains(id.as_str()), "key {id} of {owner} never shown");
     }
     eprintln!(
-        "{} runs, {} MB of output searched for {} secrets; {:.1}s",
+        "{} runs, {} MB of output and {files} files searched for {} secrets; {:.1}s",
         t.runs.len(),
         bytes / 1_000_000,
         t.secrets.len(),

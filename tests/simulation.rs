@@ -18,7 +18,7 @@
 //! - once faults have stopped, two runs reach "No changes." (an empty plan).
 //!
 //! Environment:
-//!   SIM_SEEDS  number of seeds (default 150), SIM_SEED_BASE first seed (default 0)
+//!   SIM_SEEDS  number of seeds (default 300), SIM_SEED_BASE first seed (default 0)
 //!   SIM_SEED   run just this seed (replay)
 //!   SIM_DAYS   simulated days per seed (default 14)
 //!   SIM_TICK   cron interval (default "1h")
@@ -56,6 +56,18 @@ const BYSTANDER: &str = "bystander";
 const ELSEWHERE: &str = "elsewhere";
 /// A managed user from an earlier schedule: emptied and deleted.
 const LEFTOVER: &str = "u9";
+/// Error codes counted in the summary (the first found in a failed action's detail).
+const ERROR_CODES: [&str; 9] = [
+    "Crashed",
+    "Throttling",
+    "Timeout",
+    "ServiceFailure",
+    "No space left on device",
+    "NoSuchEntity",
+    "EntityAlreadyExists",
+    "DeleteConflict",
+    "LimitExceeded",
+];
 
 // ---------------------------------------------------------------------------------------------
 // Configuration and randomness
@@ -96,7 +108,7 @@ impl Config {
         );
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Config {
-            seeds: num("SIM_SEEDS", 150),
+            seeds: num("SIM_SEEDS", 300),
             seed_base: num("SIM_SEED_BASE", 0),
             only: std::env::var("SIM_SEED").ok().map(|_| num("SIM_SEED", 0)),
             days: num("SIM_DAYS", 14) as i64,
@@ -363,6 +375,12 @@ struct Stats {
     edits_refused: u64,
     lagged_writes: u64,
     quiet_ticks: u64,
+    /// Live keys whose file held another key, which the next run replaced.
+    replaced_without_file: u64,
+    /// IAM error codes in failed actions, by code.
+    errors: BTreeMap<String, u64>,
+    /// Writes IAM refused (its rules, on the truth), by error code.
+    refused: BTreeMap<String, u64>,
     faults: FaultCounts,
 }
 
@@ -382,35 +400,66 @@ impl Stats {
         self.edits_refused += o.edits_refused;
         self.lagged_writes += o.lagged_writes;
         self.quiet_ticks += o.quiet_ticks;
+        self.replaced_without_file += o.replaced_without_file;
+        for (code, n) in &o.errors {
+            *self.errors.entry(code.clone()).or_default() += n;
+        }
+        for (code, n) in &o.refused {
+            *self.refused.entry(code.clone()).or_default() += n;
+        }
         self.faults.add(&o.faults);
     }
 
     fn summary(&self) -> String {
         let f = &self.faults;
-        format!(
-            "simulation: seeds {}, simulated days {}, ticks {}, runs {} ({} follow-up, {} stopped while reading), \
-             actions applied {} (failed {}, skipped {}), keys created {}, schedule edits {} (refused {}), \
-             lagged writes {}, faults injected {} (crash {}, throttling {}, timeout {}, 5xx {}, disk full {}), violations: 0",
-            self.seeds,
-            self.days,
-            self.ticks,
-            self.runs,
-            self.follow_up_runs,
-            self.runs_stopped_in_observe,
-            self.actions_ok,
-            self.actions_failed,
-            self.actions_skipped,
-            self.keys_created,
-            self.edits,
-            self.edits_refused,
-            self.lagged_writes,
-            f.total(),
-            f.crash,
-            f.throttling,
-            f.timeout,
-            f.server_error,
-            f.disk_full
-        )
+        let errors: Vec<String> = self
+            .errors
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        [
+            format!(
+                "simulation: seeds {}, simulated days {}, ticks {} ({} fault-free)",
+                self.seeds, self.days, self.ticks, self.quiet_ticks
+            ),
+            format!(
+                "runs {} ({} follow-up, {} stopped while reading)",
+                self.runs, self.follow_up_runs, self.runs_stopped_in_observe
+            ),
+            format!(
+                "actions applied {} (failed {}, skipped {}), keys created {}",
+                self.actions_ok, self.actions_failed, self.actions_skipped, self.keys_created
+            ),
+            format!(
+                "schedule edits {} (refused {})",
+                self.edits, self.edits_refused
+            ),
+            format!("lagged writes {}", self.lagged_writes),
+            format!(
+                "faults injected {} (crash {}, throttling {}, timeout {}, 5xx {}, disk full {})",
+                f.total(),
+                f.crash,
+                f.throttling,
+                f.timeout,
+                f.server_error,
+                f.disk_full
+            ),
+            format!("errors in failed actions [{}]", errors.join(", ")),
+            format!(
+                "writes IAM refused [{}]",
+                self.refused
+                    .iter()
+                    .map(|(c, n)| format!("{c} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "live keys replaced for a missing file {}",
+                self.replaced_without_file
+            ),
+            "violations: 0".to_string(),
+        ]
+        .join(", ")
     }
 }
 
@@ -869,7 +918,7 @@ impl Sim {
     }
 
     /// One reconcile run at `now`: observe, plan, apply. `faulty`: faults may hit it.
-    fn run(&mut self, now: DateTime<Utc>, label: &str, faulty: bool) -> Result<Plan, Violation> {
+    fn run(&mut self, now: DateTime<Utc>, label: &str, faulty: bool) -> Check {
         self.iam.set_clock(now);
         {
             let mut f = self.faults.lock().unwrap();
@@ -894,7 +943,7 @@ impl Sim {
                 self.event(now, format!("{label}: stopped while reading ({e}) {log}"));
                 let f = self.faults.lock().unwrap();
                 assert!(faulty || f.crashed, "a fault-free read failed: {e}");
-                return Ok(empty_plan(now));
+                return Ok(());
             }
         };
         let p = plan(&self.desired, &observed, now);
@@ -922,7 +971,7 @@ impl Sim {
                 ));
             }
         }
-        Ok(p)
+        Ok(())
     }
 
     fn take_fault_log(&mut self) -> String {
@@ -943,7 +992,16 @@ impl Sim {
                         self.stats.keys_created += 1;
                     }
                 }
-                Status::Failed => self.stats.actions_failed += 1,
+                Status::Failed => {
+                    self.stats.actions_failed += 1;
+                    let detail = r.detail.as_deref().unwrap_or_default();
+                    let code = ERROR_CODES
+                        .iter()
+                        .find(|c| detail.contains(*c))
+                        .copied()
+                        .unwrap_or("other");
+                    *self.stats.errors.entry(code.to_string()).or_default() += 1;
+                }
                 Status::Skipped => self.stats.actions_skipped += 1,
             }
         }
@@ -1078,6 +1136,9 @@ impl Sim {
     fn check(&mut self, now: DateTime<Utc>) -> Check {
         // Nothing outside the path or without the tag is ever written.
         for r in self.iam.take_write_records() {
+            if let Some(code) = &r.refused {
+                *self.stats.refused.entry(code.clone()).or_default() += 1;
+            }
             let ok_mark = |m: &Option<workshop_keys::iam::fake::UserMark>| {
                 m.as_ref()
                     .is_some_and(|m| m.managed && m.path.starts_with(PATH))
@@ -1232,6 +1293,7 @@ impl Sim {
                 let replaced = next.actions.iter().any(|a| {
                     a.action == ActionKind::CreateKey && a.workshop.as_deref() == Some(&workshop)
                 });
+                self.stats.replaced_without_file += u64::from(replaced);
                 if !replaced {
                     return Err(violation(
                         now,
@@ -1263,16 +1325,6 @@ impl Sim {
         self.stats.faults = self.faults.lock().unwrap().counts;
         self.stats.lagged_writes = self.lagged.load(Ordering::Relaxed);
         Ok(())
-    }
-}
-
-fn empty_plan(now: DateTime<Utc>) -> Plan {
-    Plan {
-        at: now,
-        actions: Vec::new(),
-        blocked: Vec::new(),
-        warnings: Vec::new(),
-        deliveries: Vec::new(),
     }
 }
 

@@ -1,9 +1,11 @@
 //! The commands: each loads the schedule first (stopping before any IAM call if it is invalid),
 //! then runs the pipeline as far as it needs. Returns the exit code; `main` prints errors.
 
+mod edit;
 mod inspect;
 mod lock;
 mod plan_apply;
+mod timeline;
 
 use std::path::PathBuf;
 
@@ -36,6 +38,16 @@ pub enum CommandError {
     Secrets(#[from] SecretsError),
     #[error("{0}")]
     SavedPlan(#[from] SavedPlanError),
+    #[error("{0}")]
+    Edit(#[from] crate::edit::EditError),
+    #[error("{message}")]
+    Usage { message: String },
+    #[error("cannot write {}: {source}", path.display())]
+    WriteFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write to standard output: {source}")]
     Output {
         #[source]
@@ -136,6 +148,56 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             plan_apply::reconcile(&job, at, now, &credentials, saved).await
         }
         Command::Show { planfile, output } => plan_apply::show(&planfile, output),
+        Command::Add {
+            id,
+            start,
+            end,
+            title,
+            user,
+            lead,
+            grace,
+            schedule,
+            aws,
+        } => {
+            let w = crate::edit::NewWorkshop {
+                id,
+                start,
+                end,
+                title,
+                user,
+                lead,
+                grace,
+            };
+            edit::edit(&schedule.schedule, edit::Edit::Add(w), &aws, now).await
+        }
+        Command::Remove { id, schedule, aws } => {
+            edit::edit(&schedule.schedule, edit::Edit::Remove(id), &aws, now).await
+        }
+        Command::Move {
+            id,
+            start,
+            end,
+            schedule,
+            aws,
+        } => {
+            let change = edit::Edit::Move { id, start, end };
+            edit::edit(&schedule.schedule, change, &aws, now).await
+        }
+        Command::List { schedule, output } => edit::list(&schedule.schedule, now, output),
+        Command::Timeline {
+            schedule,
+            from,
+            days,
+            output,
+            file,
+        } => timeline::timeline(
+            &schedule.schedule,
+            from.as_deref(),
+            days,
+            output,
+            file.as_deref(),
+            now,
+        ),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "workshop-keys", &mut script);
@@ -170,7 +232,7 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
     }
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<u8, CommandError> {
+pub(super) fn write_stdout(bytes: &[u8]) -> Result<u8, CommandError> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     out.write_all(bytes)

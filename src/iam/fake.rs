@@ -85,6 +85,8 @@ pub struct WriteRecord {
     pub after: Option<UserMark>,
     /// The call changed IAM (it may still have been failed afterwards by the fault hook).
     pub took_effect: bool,
+    /// When IAM refused it: the error code (`NoSuchEntity`, `LimitExceeded`, ...).
+    pub refused: Option<String>,
 }
 
 /// Entity kinds of the consistency view, in the order a user's entities are stored.
@@ -487,6 +489,7 @@ impl FakeIam {
                 before: before.as_ref().map(UserMark::of),
                 after: st.users.get(user).map(UserMark::of),
                 took_effect: out.is_ok(),
+                refused: out.as_ref().err().map(|e| e.code.clone()),
             };
             st.records.push(record);
             if out.is_ok() {
@@ -935,6 +938,7 @@ mod tests {
         assert_eq!(r[1].user, "plain");
         assert!(!r[1].before.as_ref().unwrap().managed && r[1].took_effect);
         assert!(!r[2].took_effect);
+        assert_eq!(r[2].refused.as_deref(), Some("NoSuchEntity"));
         assert_eq!(iam.take_write_records().len(), 3);
         assert!(iam.write_records().is_empty());
         assert_eq!(iam.writes().len(), 3);

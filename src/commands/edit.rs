@@ -1,0 +1,141 @@
+//! `add`, `remove`, `move` and `list`: edit the schedule file in place (comments and layout
+//! kept, the result validated and written atomically), then show what the next reconcile would
+//! do about the workshop edited.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use super::{observe, CommandError, EXIT_OK};
+use crate::cli::{AwsArgs, Output};
+use crate::desired::Desired;
+use crate::edit::{self, NewWorkshop};
+use crate::plan::{ActionKind, Plan};
+use crate::planner;
+use crate::render;
+use crate::schedule::{self, Schedule};
+
+/// One edit of the schedule.
+pub(super) enum Edit {
+    Add(NewWorkshop),
+    Remove(String),
+    Move {
+        id: String,
+        start: String,
+        end: String,
+    },
+}
+
+impl Edit {
+    fn id(&self) -> &str {
+        match self {
+            Edit::Add(w) => &w.id,
+            Edit::Remove(id) | Edit::Move { id, .. } => id,
+        }
+    }
+}
+
+pub(super) async fn edit(
+    path: &Path,
+    change: Edit,
+    aws: &AwsArgs,
+    now: DateTime<Utc>,
+) -> Result<u8, CommandError> {
+    let original = schedule::read(path)?;
+    let before = schedule::parse(path, &original)?;
+    let tz = before.settings.timezone;
+    let new_text = match &change {
+        Edit::Add(w) => edit::add(&original, w, tz)?,
+        Edit::Remove(id) => edit::remove(&original, id)?,
+        Edit::Move { id, start, end } => edit::move_workshop(&original, id, start, end, tz)?,
+    };
+    let after = edit::write_validated(path, &original, &new_text)?;
+    let id = change.id();
+    let verb = match change {
+        Edit::Add(_) => "Added",
+        Edit::Remove(_) => "Removed",
+        Edit::Move { .. } => "Moved",
+    };
+    println!("{verb} workshop {id} in {}.", path.display());
+    if let Some(w) = after.workshop(id) {
+        println!(
+            "Its key is due from {} (start - lead) until {} (end + grace).",
+            crate::tags::format_time(w.key_from()),
+            crate::tags::format_time(w.revoke_at())
+        );
+    }
+    // The effect: the part of the next reconcile's plan about this workshop and its user.
+    match observe(&after, aws, false).await {
+        Ok((observed, _)) => {
+            let plan = planner::plan(&Desired::from_schedule(&after), &observed, now);
+            let relevant = relevant_part(&plan, id, &before, &after);
+            println!("\nWhat the next reconcile would do about it:");
+            print!("{}", render::plan_text(&relevant));
+        }
+        Err(e) => println!(
+            "\nnote: could not read IAM to show what the next reconcile would do about it ({e}); run `workshop-keys plan`"
+        ),
+    }
+    Ok(EXIT_OK)
+}
+
+/// The actions, blocked entries and deliveries about workshop `id`, and user-level actions on
+/// the users it was or is on.
+fn relevant_part(plan: &Plan, id: &str, before: &Schedule, after: &Schedule) -> Plan {
+    let users: Vec<&str> = [before.workshop(id), after.workshop(id)]
+        .into_iter()
+        .flatten()
+        .map(|w| w.user.as_str())
+        .collect();
+    let user_level = |kind: ActionKind| {
+        matches!(
+            kind,
+            ActionKind::CreateUser
+                | ActionKind::PutUserPolicy
+                | ActionKind::DeleteUserPolicy
+                | ActionKind::DetachUserPolicy
+                | ActionKind::DeleteUser
+        )
+    };
+    Plan {
+        at: plan.at,
+        actions: plan
+            .actions
+            .iter()
+            .filter(|a| {
+                a.workshop.as_deref() == Some(id)
+                    || (user_level(a.action) && users.contains(&a.user.as_str()))
+            })
+            .cloned()
+            .collect(),
+        blocked: plan
+            .blocked
+            .iter()
+            .filter(|b| b.workshop == id)
+            .cloned()
+            .collect(),
+        warnings: plan
+            .warnings
+            .iter()
+            .filter(|w| w.contains(id))
+            .cloned()
+            .collect(),
+        deliveries: plan
+            .deliveries
+            .iter()
+            .filter(|d| d.workshop == id)
+            .cloned()
+            .collect(),
+    }
+}
+
+/// `list`: the workshops, upcoming, live and past, sorted by start.
+pub(super) fn list(path: &Path, now: DateTime<Utc>, output: Output) -> Result<u8, CommandError> {
+    let s = schedule::load(path)?;
+    let listed = edit::list(&s, now);
+    match output {
+        Output::Text => print!("{}", edit::list_text(&listed)),
+        Output::Json => print!("{}", render::json(&listed)),
+    }
+    Ok(EXIT_OK)
+}

@@ -212,6 +212,9 @@ async fn run(
                 IamErrorKind::NoSuchEntity,
             )
             .map_err(e)?;
+            if let Err(err) = ctx.credentials.record_deleted(id, plan.at) {
+                tracing::warn!("{err}");
+            }
             let removed = ctx
                 .credentials
                 .remove_key(id)
@@ -259,10 +262,20 @@ async fn create_key(
         .workshop
         .as_deref()
         .ok_or("create_key without workshop")?;
-    let new = iam
-        .create_access_key(user)
-        .await
-        .map_err(|e| e.to_string())?;
+    ctx.credentials
+        .begin_create(workshop, user, plan.at)
+        .map_err(|e| format!("{e}; no key was created"))?;
+    let new = match iam.create_access_key(user).await {
+        Ok(new) => new,
+        Err(e) => {
+            // After a timeout or a lost answer a key may exist: keep the record, so the next
+            // run counts its slot until IAM shows it (then deactivates it as unclaimed).
+            if !matches!(e.kind, IamErrorKind::Transient | IamErrorKind::Other) {
+                end_create(ctx, workshop);
+            }
+            return Err(e.to_string());
+        }
+    };
     result.created_key = Some(new.access_key_id.clone());
     let written = ctx.credentials.write(
         workshop,
@@ -277,7 +290,10 @@ async fn create_key(
         Err(err) => {
             let cleanup = iam.delete_access_key(user, &new.access_key_id).await;
             return Err(match cleanup {
-                Ok(()) => format!("{err}; the new key was deleted again"),
+                Ok(()) => {
+                    end_create(ctx, workshop);
+                    format!("{err}; the new key was deleted again")
+                }
                 Err(del) => format!(
                     "{err}; deleting the new key {} also failed ({del}); the next run deactivates it as unclaimed",
                     new.access_key_id
@@ -285,9 +301,18 @@ async fn create_key(
             });
         }
     };
+    // The file names the key from now on; the record of the creation is no longer needed.
+    end_create(ctx, workshop);
     result.credentials_file = Some(path);
     let claim = [(new.access_key_id.clone(), workshop.to_string())].into();
     iam.tag_user(user, &claim).await.map_err(|e| {
         format!("key created and saved, but claiming it failed: {e}; the next run claims it from its credentials file")
     })
+}
+
+/// A record left behind only makes the next runs count one more slot for a while: log it.
+fn end_create(ctx: &ApplyContext<'_>, workshop: &str) {
+    if let Err(e) = ctx.credentials.end_create(workshop) {
+        tracing::warn!("{e}");
+    }
 }

@@ -72,6 +72,15 @@ pub struct CredentialsFile {
     pub written: Option<DateTime<Utc>>,
 }
 
+/// A key creation the tool started (recorded before `CreateAccessKey`) and has not seen
+/// through to a credentials file: a key may exist that IAM does not list yet, or whose secret
+/// was lost. It occupies a slot on `user` until IAM shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCreate {
+    pub user: String,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Observed {
     /// Users under the managed path, managed or not, sorted by name.
@@ -80,6 +89,12 @@ pub struct Observed {
     pub outside_path: BTreeSet<String>,
     /// Credentials files by workshop id.
     pub files: BTreeMap<String, CredentialsFile>,
+    /// Key creations started but not seen through, by workshop id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub creating: BTreeMap<String, PendingCreate>,
+    /// Keys this tool deleted, and when: IAM may list them for a while after.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deleted: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl Observed {

@@ -163,6 +163,10 @@ pub struct Plan {
     /// In the order they are applied.
     pub actions: Vec<Action>,
     pub blocked: Vec<Blocked>,
+    /// Workshops that need a key but wait, for a few minutes at most, for IAM to list keys
+    /// made or deleted moments ago before using a slot (IAM is eventually consistent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<Blocked>,
     pub warnings: Vec<String>,
     /// Keys to hand over with `settings.deliver`, after the actions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -48,6 +48,7 @@ enum Phase {
 struct Builder {
     actions: Vec<(Phase, Action)>,
     blocked: Vec<Blocked>,
+    waiting: Vec<Blocked>,
     warnings: Vec<String>,
     deliveries: Vec<Delivery>,
 }
@@ -80,8 +81,9 @@ impl Builder {
                     &b.untag,
                 ))
         });
-        self.blocked
-            .sort_by(|a, b| (&a.workshop, &a.reason).cmp(&(&b.workshop, &b.reason)));
+        for list in [&mut self.blocked, &mut self.waiting] {
+            list.sort_by(|a, b| (&a.workshop, &a.reason).cmp(&(&b.workshop, &b.reason)));
+        }
         self.warnings.sort();
         self.warnings.dedup();
         self.deliveries.sort_by(|a, b| {
@@ -91,6 +93,7 @@ impl Builder {
             at: now,
             actions: self.actions.into_iter().map(|(_, a)| a).collect(),
             blocked: self.blocked,
+            waiting: self.waiting,
             warnings: self.warnings,
             deliveries: self.deliveries,
         }
@@ -154,7 +157,7 @@ pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan 
     }
     for u in &observed.users {
         if u.is_managed() && !desired.users.contains_key(&u.name) {
-            plan_user_removal(&mut b, u);
+            plan_user_removal(&mut b, observed, u);
         }
     }
     plan_stale_files(&mut b, desired, observed, now);
@@ -228,7 +231,7 @@ fn plan_policies(b: &mut Builder, desired: &Desired, u: &ObservedUser) {
 }
 
 /// A managed user the schedule no longer names: emptied, then deleted.
-fn plan_user_removal(b: &mut Builder, u: &ObservedUser) {
+fn plan_user_removal(b: &mut Builder, observed: &Observed, u: &ObservedUser) {
     let why = "user no longer named by the schedule";
     for name in u.inline_policies.keys() {
         let mut a = Action::new(ActionKind::DeleteUserPolicy, Effect::Delete, &u.name, why);
@@ -241,6 +244,9 @@ fn plan_user_removal(b: &mut Builder, u: &ObservedUser) {
         b.push(Phase::PolicyCleanup, a);
     }
     for k in &u.keys {
+        if observed.deleted.contains_key(&k.access_key_id) {
+            continue;
+        }
         let workshop = u.tags.get(&k.access_key_id);
         if k.status == KeyStatus::Active {
             b.push(
@@ -311,10 +317,17 @@ fn plan_keys(
     now: DateTime<Utc>,
 ) {
     let empty_tags = BTreeMap::new();
-    let (keys, user_tags) = match existing {
+    let (listed, user_tags) = match existing {
         Some(u) => (u.keys.as_slice(), &u.tags),
         None => (&[][..], &empty_tags),
     };
+    // Keys this tool deleted are gone, even while IAM still lists them.
+    let live: Vec<ObservedKey> = listed
+        .iter()
+        .filter(|k| !observed.deleted.contains_key(&k.access_key_id))
+        .cloned()
+        .collect();
+    let keys = live.as_slice();
     let window_of = |id: &str| windows.iter().find(|w| w.workshop == id);
 
     // Ownership: the claim tag, or (when a run stopped between writing the credentials file and
@@ -532,12 +545,28 @@ fn plan_keys(
     }
     needs.sort_by_key(|n| (n.rotation, n.window.key_from, n.window.workshop.clone()));
 
-    // Slots: two keys per user, inactive ones included.
+    // Slots: two keys per user, inactive ones included, and keys this tool made moments ago
+    // that IAM does not list yet (they count in IAM's limit already).
+    let invisible = invisible_keys(observed, user, windows, now);
     let mut used = plans
         .iter()
         .filter(|p| !matches!(p.fate, Fate::Delete(_)))
-        .count();
+        .count()
+        + invisible;
+    // IAM never holds more than two keys on a user: a view with more is still catching up
+    // with deletions, and no slot can be trusted to be free.
+    let lagging = keys.len() > KEYS_PER_USER;
     for need in needs {
+        if lagging {
+            b.waiting.push(Blocked {
+                workshop: need.window.workshop.clone(),
+                reason: format!(
+                    "IAM lists {} keys for user {user}, more than it allows, so its view is still catching up; the next run creates the key",
+                    keys.len()
+                ),
+            });
+            continue;
+        }
         if used >= KEYS_PER_USER {
             match pick_victim(&plans) {
                 Some(i) => {
@@ -566,7 +595,17 @@ fn plan_keys(
                         "user {user} already holds two keys in use: {}",
                         holders.join(", ")
                     );
-                    if need.rotation {
+                    if holders.len() < KEYS_PER_USER {
+                        // The slot is taken by a key IAM will show shortly (or by one whose
+                        // creation was interrupted): wait, do not fail.
+                        b.waiting.push(Blocked {
+                            workshop: need.window.workshop.clone(),
+                            reason: format!(
+                                "user {user}'s last slot may hold a key made less than {} ago that IAM does not list yet; the key is created once IAM shows it, or after that time",
+                                human(VISIBILITY_WINDOW)
+                            ),
+                        });
+                    } else if need.rotation {
                         b.warnings.push(format!(
                             "workshop {}: rotation postponed: {msg}",
                             need.window.workshop
@@ -660,6 +699,34 @@ fn pick_victim(plans: &[KeyPlan]) -> Option<usize> {
             .min_by_key(|(_, p)| &p.key.access_key_id)
             .map(|(i, _)| i)
     })
+}
+
+/// How many keys on `user` this tool made in the last `VISIBILITY_WINDOW` that IAM does not
+/// list yet: named by a recent credentials file, or by a creation record whose file was never
+/// written (the run died, or the answer was lost).
+fn invisible_keys(
+    observed: &Observed,
+    user: &str,
+    windows: &[Window],
+    now: DateTime<Utc>,
+) -> usize {
+    let from_files = windows
+        .iter()
+        .filter(|w| pending_key(observed, &w.workshop, now).is_some())
+        .count();
+    let from_records = observed
+        .creating
+        .iter()
+        .filter(|(workshop, c)| {
+            let superseded = observed
+                .files
+                .get(*workshop)
+                .and_then(|f| f.written)
+                .is_some_and(|t| t >= c.at);
+            c.user == user && (now - c.at).abs() < VISIBILITY_WINDOW && !superseded
+        })
+        .count();
+    from_files + from_records
 }
 
 /// A key this tool wrote for `workshop` recently that IAM does not list yet.

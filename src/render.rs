@@ -43,6 +43,14 @@ pub fn plan_text(plan: &Plan) -> String {
             b.workshop, b.reason
         );
     }
+    for w in &plan.waiting {
+        let _ = writeln!(
+            out,
+            "  … waiting            workshop {}: {}",
+            w.workshop, w.reason
+        );
+    }
+
     for d in &plan.deliveries {
         let key = d.access_key_id.as_deref().unwrap_or("(the new key)");
         let _ = writeln!(
@@ -63,6 +71,12 @@ pub fn plan_text(plan: &Plan) -> String {
 }
 
 pub fn summary_line(plan: &Plan) -> String {
+    if plan.is_clean() && !plan.waiting.is_empty() {
+        return format!(
+            "No changes. {} workshop(s) waiting for IAM to catch up (see above).",
+            plan.waiting.len()
+        );
+    }
     if plan.is_clean() {
         return NO_CHANGES.to_string();
     }

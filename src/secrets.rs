@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use zeroize::Zeroizing;
 
-use crate::observed::CredentialsFile;
+use crate::observed::{CredentialsFile, PendingCreate};
 use crate::tags;
 
 /// A secret access key. Debug and Display print a placeholder; the bytes are wiped on drop.
@@ -34,6 +34,10 @@ impl std::fmt::Debug for Secret {
 }
 
 const HEADER: &str = "# workshop-keys:";
+/// `.creating.<workshop>`: a key creation under way (see `begin_create`).
+const CREATING_PREFIX: &str = ".creating.";
+/// `.deleted.<key id>`: a key this tool deleted, and when (see `record_deleted`).
+const DELETED_PREFIX: &str = ".deleted.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -246,6 +250,119 @@ impl CredentialsDir {
             }
         }
         Ok(())
+    }
+
+    /// Record, before `CreateAccessKey`, that a key for `workshop` on `user` is being made: if
+    /// the run dies before the key's file is written, the next run knows a key it cannot see
+    /// may take a slot. No secret in it.
+    pub fn begin_create(
+        &self,
+        workshop: &str,
+        user: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), SecretsError> {
+        self.path_for(workshop)?;
+        self.check()?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(io("create directory", &self.dir))?;
+        // Records a day old were never seen through; IAM shows any key they made by now.
+        for (old, c) in self.scan_creating()? {
+            if (at - c.at).abs() > chrono::TimeDelta::days(1) {
+                let _ = fs::remove_file(self.dir.join(format!("{CREATING_PREFIX}{old}")));
+            }
+        }
+        let path = self.dir.join(format!("{CREATING_PREFIX}{workshop}"));
+        fs::write(&path, format!("{user}\n{}\n", tags::format_time(at))).map_err(io("write", &path))
+    }
+
+    /// The creation for `workshop` is seen through (its file is written, or no key was made).
+    pub fn end_create(&self, workshop: &str) -> Result<(), SecretsError> {
+        self.path_for(workshop)?;
+        let path = self.dir.join(format!("{CREATING_PREFIX}{workshop}"));
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("remove", &path)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Record that `access_key_id` was deleted at `at`: IAM may list it for a while yet, and
+    /// it must not be counted, or deleted again to make room. Records older than a day go.
+    pub fn record_deleted(
+        &self,
+        access_key_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), SecretsError> {
+        if !tags::is_access_key_id(access_key_id) {
+            return Ok(());
+        }
+        for (id, when) in self.scan_deleted()? {
+            if (at - when).abs() > chrono::TimeDelta::days(1) {
+                let old = self.dir.join(format!("{DELETED_PREFIX}{id}"));
+                let _ = fs::remove_file(old);
+            }
+        }
+        let path = self.dir.join(format!("{DELETED_PREFIX}{access_key_id}"));
+        match fs::write(&path, format!("{}\n", tags::format_time(at))) {
+            // No directory: no files, so nothing of ours to keep apart.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other.map_err(io("write", &path)),
+        }
+    }
+
+    /// Keys recorded as deleted, and when.
+    pub fn scan_deleted(&self) -> Result<BTreeMap<String, DateTime<Utc>>, SecretsError> {
+        let mut out = BTreeMap::new();
+        for (name, path) in self.entries_with_prefix(DELETED_PREFIX)? {
+            let text = fs::read_to_string(&path).map_err(io("read", &path))?;
+            if let Some(at) = tags::parse_time(text.trim()) {
+                out.insert(name, at);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Files in the directory whose names start with `prefix`: (rest of the name, path).
+    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, PathBuf)>, SecretsError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("list", &self.dir)(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io("list", &self.dir))?;
+            if let Some(rest) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix(prefix))
+            {
+                out.push((rest.to_string(), entry.path()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creations started and not seen through, by workshop id.
+    pub fn scan_creating(&self) -> Result<BTreeMap<String, PendingCreate>, SecretsError> {
+        let mut out = BTreeMap::new();
+        for (workshop, path) in self.entries_with_prefix(CREATING_PREFIX)? {
+            let text = fs::read_to_string(&path).map_err(io("read", &path))?;
+            let mut lines = text.lines();
+            if let (Some(user), Some(at)) = (lines.next(), lines.next().and_then(tags::parse_time))
+            {
+                out.insert(
+                    workshop,
+                    PendingCreate {
+                        user: user.to_string(),
+                        at,
+                    },
+                );
+            }
+        }
+        Ok(out)
     }
 
     /// Remove every credentials file that holds `access_key_id`. Files holding another key

@@ -534,6 +534,13 @@ end = 2026-12-10T09:00:00Z
                 .iter()
                 .filter(|k| k.active && u.tags.get(&k.id) == Some(&w.id))
                 .collect();
+            // After a run died between recording a creation and writing the key's file, the
+            // tool cannot tell whether IAM holds a key it does not list yet; it waits (at most
+            // 15 minutes) rather than risk the two-key limit, and says so.
+            let waiting = format!("… waiting            workshop {}:", w.id);
+            if live.is_empty() && plan_output.contains(&waiting) {
+                continue;
+            }
             assert_eq!(
                 live.len(),
                 1,

@@ -619,3 +619,86 @@ fn regression_workshop_moved_to_another_user_gets_a_key_at_once() {
     );
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
+
+/// Caught by the simulation: IAM may list a key for a while after this tool deleted it; such a
+/// key was counted and "deleted again" to make room, so the create met the two-key limit.
+#[test]
+fn regression_a_key_deleted_by_the_tool_but_still_listed_is_gone_for_the_planner() {
+    let d = desired(
+        "",
+        &[
+            ("a", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", None),
+            ("b", "2026-12-03T09:00:00Z", "2026-12-03T17:00:00Z", None),
+        ],
+    );
+    let mut obs = observed(vec![managed_user(
+        "wk",
+        vec![
+            key(K1, KeyStatus::Inactive, "2026-11-01T00:00:00Z"),
+            key(K2, KeyStatus::Active, "2026-12-01T09:00:00Z"),
+        ],
+        &[
+            (K1, "gone"),
+            (&tags::deactivated_tag(K1), "2026-11-02T00:00:00Z"),
+            (K2, "a"),
+        ],
+    )]);
+    obs.files.insert(
+        "a".into(),
+        CredentialsFile {
+            access_key_id: K2.into(),
+            written: None,
+        },
+    );
+    obs.deleted.insert(K1.into(), t("2026-12-02T08:59:50Z"));
+    let p = plan(&d, &obs, t("2026-12-02T09:00:00Z"));
+    // K1 is neither counted nor deleted again; b gets the free slot. (Its tags, still
+    // listed, are removed once more: harmless.)
+    assert_eq!(
+        lines(&p),
+        vec![format!("tag_user wk {K1}"), "create_key wk b".to_string()]
+    );
+    assert!(p.actions[0].untag.contains(&K1.to_string()));
+}
+
+/// Caught by the simulation: a run whose CreateAccessKey answer was lost (or that died before
+/// writing the key's file) may have made a key IAM does not list yet; it holds the last slot
+/// for the visibility window, and the workshop waits instead of meeting the two-key limit.
+#[test]
+fn regression_an_interrupted_creation_holds_the_last_slot_for_a_while() {
+    let d = desired(
+        "",
+        &[
+            ("a", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", None),
+            ("b", "2026-12-02T10:00:00Z", "2026-12-02T17:00:00Z", None),
+        ],
+    );
+    let mut obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-12-01T09:00:00Z")],
+        &[(K1, "a")],
+    )]);
+    obs.files.insert(
+        "a".into(),
+        CredentialsFile {
+            access_key_id: K1.into(),
+            written: None,
+        },
+    );
+    obs.creating.insert(
+        "b".into(),
+        workshop_keys::observed::PendingCreate {
+            user: "wk".into(),
+            at: t("2026-12-01T10:00:00Z"),
+        },
+    );
+    let p = plan(&d, &obs, t("2026-12-01T10:05:00Z"));
+    assert!(p.actions.is_empty(), "{:?}", lines(&p));
+    assert_eq!(p.waiting.len(), 1);
+    assert_eq!(p.waiting[0].workshop, "b");
+    assert!(p.blocked.is_empty());
+    assert!(render::summary_line(&p).starts_with("No changes. 1 workshop(s) waiting"));
+    // After the window the slot is taken as free (IAM would list such a key by now).
+    let p = plan(&d, &obs, t("2026-12-01T10:16:00Z"));
+    assert_eq!(lines(&p), vec!["create_key wk b".to_string()]);
+}

@@ -527,9 +527,15 @@ fn dir_contents(dir: &Path) -> BTreeMap<String, String> {
     let Ok(entries) = fs::read_dir(dir) else {
         return BTreeMap::new();
     };
+    // The tool's own records of its recent writes (`.deleted.<key>`, `.creating.<workshop>`)
+    // hold no secrets and are not credentials files; anything else is.
     entries
+        .map(|e| e.expect("dir entry"))
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !name.starts_with(".deleted.") && !name.starts_with(".creating.")
+        })
         .map(|e| {
-            let e = e.expect("dir entry");
             let text = fs::read_to_string(e.path()).expect("read a credentials file");
             (e.file_name().to_string_lossy().into_owned(), text)
         })

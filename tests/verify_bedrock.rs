@@ -431,7 +431,6 @@ async fn access_denied_is_not_retried() {
     })
     .await;
     let secret = Secret::new(SECRET.into());
-    let started = Instant::now();
     let v = verify_key(&request(
         &secret,
         TITAN,
@@ -440,8 +439,7 @@ async fn access_denied_is_not_retried() {
     ))
     .await;
     assert_eq!(v.outcome, Outcome::AccessDenied);
-    assert_eq!(v.attempts, 1);
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(v.attempts, 1, "no retry: waiting cannot fix a denied model");
     assert!(
         v.detail
             .starts_with("AccessDeniedException: User: arn:aws:iam::"),

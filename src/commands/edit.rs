@@ -10,7 +10,7 @@ use super::{observe, CommandError, EXIT_OK};
 use crate::cli::{AwsArgs, Output};
 use crate::desired::Desired;
 use crate::edit::{self, NewWorkshop};
-use crate::plan::{ActionKind, Plan};
+use crate::plan::{ActionKind, Blocked, Plan};
 use crate::planner;
 use crate::render;
 use crate::schedule::{self, Schedule};
@@ -97,6 +97,9 @@ fn relevant_part(plan: &Plan, id: &str, before: &Schedule, after: &Schedule) -> 
                 | ActionKind::DeleteUser
         )
     };
+    let about = |list: &[Blocked]| -> Vec<Blocked> {
+        list.iter().filter(|b| b.workshop == id).cloned().collect()
+    };
     Plan {
         at: plan.at,
         actions: plan
@@ -108,12 +111,8 @@ fn relevant_part(plan: &Plan, id: &str, before: &Schedule, after: &Schedule) -> 
             })
             .cloned()
             .collect(),
-        blocked: plan
-            .blocked
-            .iter()
-            .filter(|b| b.workshop == id)
-            .cloned()
-            .collect(),
+        blocked: about(&plan.blocked),
+        waiting: about(&plan.waiting),
         warnings: plan
             .warnings
             .iter()

@@ -548,10 +548,17 @@ impl Iam for AwsIam {
     async fn create_access_key(&self, user: &str) -> Result<NewKey, IamError> {
         const OP: &str = "CreateAccessKey";
         tracing::debug!(operation = OP, user, "iam call");
+        // Not retried by the SDK: a retry after a lost answer makes a second key whose secret
+        // nobody sees (or meets the two-key limit). The next run handles a failed create.
         let out = self
             .client
             .create_access_key()
             .user_name(user)
+            .customize()
+            .config_override(
+                aws_sdk_iam::config::Builder::default()
+                    .retry_config(aws_smithy_types::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(|e| map_sdk_error(OP, Some(user), e))?;

@@ -141,6 +141,10 @@ impl View {
         for p in due {
             self.set(p.seq, p.changes);
         }
+        if self.pending.is_empty() {
+            // No late write can arrive to be ordered against them: forget the tombstones.
+            self.entities.retain(|_, (_, v)| v.is_some());
+        }
     }
 
     fn user(&self, name: &str) -> Option<FakeUser> {

@@ -67,14 +67,16 @@ pub async fn observe(
     .try_collect()
     .await?;
 
-    let files = match credentials {
-        Some(dir) => dir.scan()?,
+    let (files, creating, deleted) = match credentials {
+        Some(dir) => (dir.scan()?, dir.scan_creating()?, dir.scan_deleted()?),
         None => Default::default(),
     };
     Ok(Observed {
         users,
         outside_path,
         files,
+        creating,
+        deleted,
     })
 }
 

@@ -285,9 +285,8 @@ mod tests {
                 w
             })
             .collect();
-        let t = std::time::Instant::now();
+        // Its speed is measured by `cargo bench --bench pipeline`.
         let c = collisions(&w);
         assert_eq!(c.len(), 100_000 - 2);
-        assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }
 }

@@ -401,10 +401,10 @@ pub fn list_text(workshops: &[ListedWorkshop]) -> String {
     if workshops.is_empty() {
         return "No workshops.\n".to_string();
     }
-    let mut rows: Vec<[String; 6]> =
-        vec![["WORKSHOP", "STATE", "START", "END", "USER", "TITLE"].map(String::from)];
+    let header = ["WORKSHOP", "STATE", "START", "END", "USER", "TITLE"];
+    let mut rows: Vec<Vec<String>> = vec![header.map(String::from).to_vec()];
     for w in workshops {
-        rows.push([
+        rows.push(vec![
             w.id.clone(),
             w.state.as_str().to_string(),
             format_time(w.start),
@@ -413,21 +413,7 @@ pub fn list_text(workshops: &[ListedWorkshop]) -> String {
             w.title.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    let widths: Vec<usize> = (0..6)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in &rows {
-        for (c, cell) in r.iter().enumerate() {
-            if c + 1 == r.len() {
-                out.push_str(cell);
-            } else {
-                let _ = write!(out, "{cell:<w$}  ", w = widths[c]);
-            }
-        }
-        out.push('\n');
-    }
-    out
+    crate::render::table(&rows, "")
 }
 
 // ---- the parts of the text ----------------------------------------------------------------

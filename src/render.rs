@@ -228,7 +228,7 @@ pub fn status_text(view: &StatusView) -> String {
     if rows.len() == 1 {
         out.push_str("  (no managed users)\n");
     } else {
-        out.push_str(&table(&rows));
+        out.push_str(&table(&rows, "  "));
     }
     let _ = writeln!(out, "\nWorkshops:");
     let mut rows: Vec<Vec<String>> = vec![["WORKSHOP", "USER", "START", "END", "STATE", "KEY"]
@@ -248,7 +248,7 @@ pub fn status_text(view: &StatusView) -> String {
     if rows.len() == 1 {
         out.push_str("  (no workshops)\n");
     } else {
-        out.push_str(&table(&rows));
+        out.push_str(&table(&rows, "  "));
     }
     for w in &view.warnings {
         let _ = writeln!(out, "warning: {w}");
@@ -256,8 +256,9 @@ pub fn status_text(view: &StatusView) -> String {
     out
 }
 
-/// Left-aligned columns, two spaces apart, indented by two.
-fn table(rows: &[Vec<String>]) -> String {
+/// Left-aligned columns, two spaces apart, each line after `indent`; the last cell of a row is
+/// not padded.
+pub fn table(rows: &[Vec<String>], indent: &str) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {
@@ -271,7 +272,7 @@ fn table(rows: &[Vec<String>]) -> String {
         .collect();
     let mut out = String::new();
     for r in rows {
-        out.push_str("  ");
+        out.push_str(indent);
         for (c, cell) in r.iter().enumerate() {
             if c + 1 == r.len() {
                 out.push_str(cell);

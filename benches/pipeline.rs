@@ -101,7 +101,8 @@ fn base() -> DateTime<Utc> {
 
 /// 10,000 workshops on 1,000 users, ten consecutive ones per user.
 fn schedule_text() -> String {
-    let mut text = String::from("[settings]\npath = \"/workshop/\"\nlead = \"1h\"\ngrace = \"1h\"\n");
+    let mut text =
+        String::from("[settings]\npath = \"/workshop/\"\nlead = \"1h\"\ngrace = \"1h\"\n");
     for i in 0..10_000 {
         let start = base() + TimeDelta::days((i % 10) as i64);
         text.push_str(&format!(

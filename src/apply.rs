@@ -200,7 +200,12 @@ async fn run(
             )
             .map_err(e)?;
             // Bookkeeping after the security-relevant write: if it fails, the next run stamps it.
-            let stamp = [(tags::deactivated_tag(id), tags::format_time(plan.at))].into();
+            // The plan carries an earlier time when the key was deactivated before.
+            let stamp = if action.tags.is_empty() {
+                [(tags::deactivated_tag(id), tags::format_time(plan.at))].into()
+            } else {
+                action.tags.clone()
+            };
             iam.tag_user(user, &stamp)
                 .await
                 .map_err(|err| format!("key deactivated, but recording when failed: {err}"))

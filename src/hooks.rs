@@ -141,9 +141,11 @@ pub async fn deliver(
                 let tag = [(tags::delivered_tag(&key_id), tags::format_time(now))].into();
                 match iam.tag_user(&d.user, &tag).await {
                     Ok(()) => result.ok = true,
-                    Err(e) => result.detail = Some(format!(
+                    Err(e) => {
+                        result.detail = Some(format!(
                         "delivered, but recording it failed ({e}); the next run delivers it again"
-                    )),
+                    ))
+                    }
                 }
             }
             Err(e) => result.detail = Some(format!("{e}; the next run tries again")),

@@ -76,7 +76,8 @@ pub struct Action {
     /// `create_user`: the IAM path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// `create_user`, `tag_user`: tags to set.
+    /// `create_user`, `tag_user`: tags to set. `deactivate_key`: the deactivation time to keep
+    /// when the key was deactivated before (absent: the plan's time).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
     /// `tag_user`: tags to remove.

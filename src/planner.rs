@@ -644,10 +644,15 @@ fn plan_keys(
         let active = p.key.status == KeyStatus::Active;
         match &p.fate {
             Fate::Keep | Fate::Hold { .. } => {}
-            Fate::Deactivate(why) => b.push(
-                Phase::Deactivate,
-                key_action(ActionKind::DeactivateKey, user, p.key, workshop, why),
-            ),
+            Fate::Deactivate(why) => {
+                let mut a = key_action(ActionKind::DeactivateKey, user, p.key, workshop, why);
+                // Deactivated before (IAM's view lagging): the hold still counts from then.
+                let tag = tags::deactivated_tag(&p.key.access_key_id);
+                if let Some(since) = user_tags.get(&tag) {
+                    a.tags.insert(tag, since.clone());
+                }
+                b.push(Phase::Deactivate, a)
+            }
             // Every deletion precedes the creates: slot accounting counts deleted keys as
             // gone. Keys deleted here are past their use, so no downtime follows.
             Fate::Delete(why) => {

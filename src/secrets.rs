@@ -196,12 +196,7 @@ impl CredentialsDir {
         written: DateTime<Utc>,
     ) -> Result<PathBuf, SecretsError> {
         let path = self.path_for(workshop)?;
-        if self.write_fault.as_ref().is_some_and(|f| (f.0)(workshop)) {
-            return Err(io("write", &path)(std::io::Error::new(
-                std::io::ErrorKind::StorageFull,
-                "No space left on device (os error 28)",
-            )));
-        }
+        self.injected_fault(workshop, &path)?;
         self.check()?;
         fs::DirBuilder::new()
             .recursive(true)
@@ -275,7 +270,19 @@ impl CredentialsDir {
             }
         }
         let path = self.dir.join(format!("{CREATING_PREFIX}{workshop}"));
+        self.injected_fault(workshop, &path)?;
         fs::write(&path, format!("{user}\n{}\n", tags::format_time(at))).map_err(io("write", &path))
+    }
+
+    /// A full disk, when a test asks for one (see `with_write_fault`).
+    fn injected_fault(&self, name: &str, path: &Path) -> Result<(), SecretsError> {
+        if self.write_fault.as_ref().is_some_and(|f| (f.0)(name)) {
+            return Err(io("write", path)(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "No space left on device (os error 28)",
+            )));
+        }
+        Ok(())
     }
 
     /// The creation for `workshop` is seen through (its file is written, or no key was made).
@@ -305,6 +312,7 @@ impl CredentialsDir {
             }
         }
         let path = self.dir.join(format!("{DELETED_PREFIX}{access_key_id}"));
+        self.injected_fault(access_key_id, &path)?;
         match fs::write(&path, format!("{}\n", tags::format_time(at))) {
             // No directory: no files, so nothing of ours to keep apart.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -44,7 +44,10 @@ fn man_page_is_roff_with_the_commands() {
     );
     assert!(page.contains("reconcile"));
     // roff escapes hyphens.
-    assert!(page.contains(r"\-\-log\-format"), "man page lacks --log-format");
+    assert!(
+        page.contains(r"\-\-log\-format"),
+        "man page lacks --log-format"
+    );
 }
 
 #[test]

@@ -702,3 +702,20 @@ fn regression_an_interrupted_creation_holds_the_last_slot_for_a_while() {
     let p = plan(&d, &obs, t("2026-12-01T10:16:00Z"));
     assert_eq!(lines(&p), vec!["create_key wk b".to_string()]);
 }
+
+/// Found by the simulation: a run seconds after a deactivation (IAM still showing the key as
+/// active) deactivated it again and restamped it, so its hold restarted.
+#[test]
+fn regression_deactivating_again_keeps_the_first_deactivation_time() {
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-11-01T00:00:00Z")],
+        &[(&tags::deactivated_tag(K1), "2026-11-20T00:00:00Z")],
+    )]);
+    let p = plan(&berlin(), &obs, t("2026-11-20T00:00:10Z"));
+    assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
+    assert_eq!(
+        p.actions[0].tags[&tags::deactivated_tag(K1)],
+        "2026-11-20T00:00:00Z"
+    );
+}

@@ -111,7 +111,10 @@ fn a_saved_plan_is_shown_and_applied_exactly_whatever_the_clock() {
     assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
     assert!(stdout(&applied).contains("Reconcile: 3 ok, 0 failed, 0 skipped."));
     let creds = fx.dir.path().join("credentials/berlin.env");
-    assert!(creds.exists(), "the saved plan's create_key wrote the key's file");
+    assert!(
+        creds.exists(),
+        "the saved plan's create_key wrote the key's file"
+    );
     // The plan file holds no secret.
     let secret = std::fs::read_to_string(&creds)
         .unwrap()

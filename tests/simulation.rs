@@ -25,8 +25,9 @@
 //!   SIM_THREADS worker threads (default: available cores, at most 4)
 //!   SIM_TRACE  print every event of every run (use with SIM_SEED)
 //!
-//! Short run (CI):  cargo test --test simulation
-//! Long run:        SIM_SEEDS=20 SIM_DAYS=365 cargo test --release --test simulation -- --nocapture
+//! Short run (CI):  cargo test --test simulation                      (300 seeds x 14 days)
+//! Long run:        SIM_SEEDS=20 SIM_DAYS=365 cargo test --test simulation simulation -- --nocapture
+//!                  (about a minute on 2 cores; add --release for many more seeds)
 //! Replay:          SIM_SEED=<n> SIM_DAYS=<d> cargo test --test simulation -- --nocapture
 
 use std::collections::{BTreeMap, VecDeque};

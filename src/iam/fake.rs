@@ -119,6 +119,8 @@ struct Pending {
 /// write that set it (a write seen late never overrides a later one seen earlier).
 struct View {
     entities: BTreeMap<Entity, (u64, Option<Val>)>,
+    /// Some entity is absent (kept with its sequence number until no late write can arrive).
+    tombstones: bool,
     pending: Vec<Pending>,
     delay: DelayFn,
 }
@@ -128,6 +130,7 @@ impl View {
         for (e, v) in changes {
             let slot = self.entities.entry(e).or_insert((0, None));
             if seq >= slot.0 {
+                self.tombstones |= v.is_none();
                 *slot = (seq, v);
             }
         }
@@ -141,9 +144,10 @@ impl View {
         for p in due {
             self.set(p.seq, p.changes);
         }
-        if self.pending.is_empty() {
+        if self.tombstones && self.pending.is_empty() {
             // No late write can arrive to be ordered against them: forget the tombstones.
             self.entities.retain(|_, (_, v)| v.is_some());
+            self.tombstones = false;
         }
     }
 
@@ -371,6 +375,7 @@ impl FakeIam {
                     .collect();
                 st.view = Some(View {
                     entities,
+                    tombstones: false,
                     pending: Vec::new(),
                     delay: d,
                 });

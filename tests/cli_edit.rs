@@ -12,52 +12,13 @@ mod common;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, FixedOffset, SecondsFormat, Utc};
 use serde_json::Value;
 
+use common::run::Run;
+
 /// One run of the binary.
-struct Run {
-    what: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "`{}` exited {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.what, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-impl Run {
-    fn code(&self, expected: i32) -> &Run {
-        assert_eq!(self.code, expected, "unexpected exit code:\n{self}");
-        self
-    }
-
-    /// A line of stdout that contains every one of `words`.
-    fn stdout_line_with(&self, words: &[&str]) -> &Run {
-        assert!(
-            self.stdout
-                .lines()
-                .any(|l| words.iter().all(|w| l.contains(w))),
-            "no line of stdout contains all of {words:?}:\n{self}"
-        );
-        self
-    }
-
-    fn stderr_has(&self, text: &str) -> &Run {
-        assert!(self.stderr.contains(text), "stderr lacks {text:?}:\n{self}");
-        self
-    }
-}
-
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -214,14 +175,8 @@ lead = "3h"
     }
 }
 
-fn run(mut cmd: Command, what: String) -> Run {
-    let out = common::proxy::output_within(&mut cmd, StdDuration::from_secs(180));
-    Run {
-        what,
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn run(cmd: Command, what: String) -> Run {
+    Run::of(cmd, what)
 }
 
 /// The text of the last table, `far-two`, as written by `base_text`.

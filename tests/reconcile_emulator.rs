@@ -18,6 +18,7 @@ use aws_sdk_iam::types::{StatusType, Tag};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
+use common::run::Run;
 use common::MotoServer;
 
 const POLICY_NAME: &str = "BedrockInvokeOnly";
@@ -74,63 +75,6 @@ const DENY_IAM: &str =
 // Running the binary
 
 /// One run of the binary.
-struct Run {
-    what: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "`{}` exited {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.what, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-impl Run {
-    fn of(mut cmd: Command, what: String) -> Run {
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-        Run {
-            what,
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn code(&self, expected: i32) -> &Run {
-        assert_eq!(self.code, expected, "unexpected exit code:\n{self}");
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
-    }
-
-    /// The AWS API calls the SDK made (`rpc.method` of its spans in JSON logs at debug level).
-    fn iam_calls(&self) -> BTreeSet<String> {
-        const FIELD: &str = "\"rpc.method\":\"";
-        let mut calls = BTreeSet::new();
-        for line in self.stderr.lines() {
-            let mut rest = line;
-            while let Some(i) = rest.find(FIELD) {
-                rest = &rest[i + FIELD.len()..];
-                if let Some(end) = rest.find('"') {
-                    calls.insert(rest[..end].to_string());
-                }
-            }
-        }
-        calls
-    }
-}
-
 /// A test's own schedule directory, IAM path and user names, on the shared moto server.
 struct Fx {
     server: &'static MotoServer,

@@ -17,6 +17,7 @@
 
 pub mod http;
 pub mod proxy;
+pub mod run;
 pub mod server;
 
 use std::collections::hash_map::RandomState;

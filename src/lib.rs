@@ -4,7 +4,9 @@
 //! `schedule` (workshops.toml -> Schedule) -> `desired` (Schedule -> Desired) ->
 //! `iam::observe` (IAM + credentials files -> Observed) -> `planner::plan(desired, observed, now)`
 //! -> `plan::Plan` -> `render` (text | JSON) and `apply` (Plan -> Report, through `iam::Iam`).
-//! Only `iam::aws`, `secrets` and `commands` touch the outside world; the planner reads no clock.
+//! Around it: `verify` (a new key calls Bedrock), `hooks` (deliver, notify), `saved_plan`,
+//! `edit` (schedule edits), `timeline`, `status`. Only `iam::aws`, `verify`, `hooks`, `secrets`,
+//! `edit` and `commands` touch the outside world; the planner reads no clock.
 
 pub mod apply;
 pub mod cli;

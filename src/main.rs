@@ -8,6 +8,7 @@ use workshop_keys::cli::{Cli, LogFormat};
 use workshop_keys::commands;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let now = chrono::Utc::now();
@@ -47,5 +48,14 @@ fn init_logging(format: LogFormat) {
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Rust ignores SIGPIPE, so `workshop-keys status | head` would panic on the closed pipe; end
+/// quietly instead, as other command-line tools do. Results are printed after the work is done.
+fn restore_sigpipe() {
+    // SAFETY: setting a signal's disposition to the default before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -60,9 +60,12 @@ pub(super) async fn plan(
         output,
     } = *job;
     let (plan, observed, _) = observe_and_plan(s, aws, at).await?;
-    print_plan(&plan, output);
+    // Saved before anything is printed: output is the last thing a command does.
     if let Some(path) = out {
         SavedPlan::new(&s.file, text, &observed, plan.clone()).write(path)?;
+    }
+    print_plan(&plan, output);
+    if let Some(path) = out {
         if output == Output::Text {
             println!(
                 "\nSaved this plan to {}. Apply exactly it with: workshop-keys reconcile --schedule {} --plan {}",

@@ -62,6 +62,17 @@ impl ObservedUser {
     pub fn key(&self, id: &str) -> Option<&ObservedKey> {
         self.keys.iter().find(|k| k.access_key_id == id)
     }
+
+    /// The newest active key the claim tags give to `workshop`.
+    pub fn live_key_of(&self, workshop: &str) -> Option<&ObservedKey> {
+        self.keys
+            .iter()
+            .filter(|k| {
+                k.status == KeyStatus::Active
+                    && self.tags.get(&k.access_key_id).map(String::as_str) == Some(workshop)
+            })
+            .max_by_key(|k| k.created)
+    }
 }
 
 /// The key id a workshop's credentials file holds, and when the tool wrote it (the plan time

@@ -50,26 +50,28 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
-/// The fingerprint of an observed snapshot: its canonical JSON (maps are sorted), without the
-/// keys' last-use data, which changes with every call and decides nothing.
-pub fn observed_fingerprint(observed: &Observed) -> String {
+/// The snapshot without the keys' last-use data, which changes with every call and decides
+/// nothing.
+fn without_last_use(observed: &Observed) -> Observed {
     let mut o = observed.clone();
     for u in &mut o.users {
         for k in &mut u.keys {
             k.last_used = None;
         }
     }
+    o
+}
+
+/// The fingerprint of an observed snapshot: its canonical JSON (maps are sorted), without the
+/// keys' last-use data.
+pub fn observed_fingerprint(observed: &Observed) -> String {
+    let o = without_last_use(observed);
     sha256_hex(&serde_json::to_vec(&o).expect("plain data serialises"))
 }
 
 impl SavedPlan {
     pub fn new(schedule: &Path, schedule_text: &str, observed: &Observed, plan: Plan) -> Self {
-        let mut observed = observed.clone();
-        for u in &mut observed.users {
-            for k in &mut u.keys {
-                k.last_used = None;
-            }
-        }
+        let observed = without_last_use(observed);
         SavedPlan {
             format: FORMAT.to_string(),
             schedule: schedule.to_path_buf(),

@@ -134,15 +134,10 @@ pub fn status_view(
         .iter()
         .map(|w| {
             let win = window(&w.user, &w.id).expect("every scheduled workshop has a window");
-            let live_key = observed.user(&w.user).and_then(|u| {
-                u.keys
-                    .iter()
-                    .filter(|k| {
-                        k.status == KeyStatus::Active && u.tags.get(&k.access_key_id) == Some(&w.id)
-                    })
-                    .max_by_key(|k| k.created)
-                    .map(|k| k.access_key_id.clone())
-            });
+            let live_key = observed
+                .user(&w.user)
+                .and_then(|u| u.live_key_of(&w.id))
+                .map(|k| k.access_key_id.clone());
             let state = if now < win.key_from {
                 WorkshopState::Upcoming
             } else if now < win.revoke_at {

@@ -42,15 +42,8 @@ impl Fx {
 
     fn run(&self, args: &[&str]) -> Output {
         let mut cmd = common::shared().command();
-        cmd.current_dir(self.dir.path()).args(args);
-        let out = cmd.output().unwrap();
-        eprintln!(
-            "$ workshop-keys {}\n{}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        cmd.current_dir(self.dir.path());
+        common::run::echoed(cmd, args)
     }
 
     fn secret(&self) -> String {

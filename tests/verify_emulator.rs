@@ -45,16 +45,8 @@ impl Fx {
         let mut cmd = self.server.command();
         cmd.current_dir(self.dir.path())
             .env("AWS_ACCESS_KEY_ID", self.admin.access_key_id())
-            .env("AWS_SECRET_ACCESS_KEY", self.admin.secret_access_key())
-            .args(args);
-        let out = cmd.output().unwrap();
-        eprintln!(
-            "$ workshop-keys {}\n{}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+            .env("AWS_SECRET_ACCESS_KEY", self.admin.secret_access_key());
+        common::run::echoed(cmd, args)
     }
 
     fn key_id(&self) -> String {

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use super::{observe, CommandError, EXIT_FAILED, EXIT_OK};
 use crate::cli::{AwsArgs, Output};
 use crate::desired::Desired;
-use crate::observed::KeyStatus;
 use crate::planner;
 use crate::render;
 use crate::schedule::Schedule;
@@ -56,14 +55,7 @@ pub(super) async fn verify_live_keys(
         .filter(|w| only.is_none_or(|id| id == w.id))
     {
         let user = observed.user(&w.user);
-        let live = user.and_then(|u| {
-            u.keys
-                .iter()
-                .filter(|k| {
-                    k.status == KeyStatus::Active && u.tags.get(&k.access_key_id) == Some(&w.id)
-                })
-                .max_by_key(|k| k.created)
-        });
+        let live = user.and_then(|u| u.live_key_of(&w.id));
         // The key the trainer holds is the one in the credentials file; check it even when
         // IAM no longer lists it (deleted behind the tool's back reads `invalid-token`).
         let key = match (observed.files.get(&w.id), live) {

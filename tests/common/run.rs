@@ -77,3 +77,16 @@ impl Run {
         calls
     }
 }
+
+/// Run `cmd` (the binary, set up by the caller) with `args`, echo what it said to the test's
+/// stderr (shown when the test fails), and return its output.
+pub fn echoed(mut cmd: Command, args: &[&str]) -> std::process::Output {
+    let out = cmd.args(args).output().expect("run workshop-keys");
+    eprintln!(
+        "$ workshop-keys {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

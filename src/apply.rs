@@ -68,6 +68,17 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
     let mut delete_failed: BTreeSet<String> = BTreeSet::new();
     let mut results = Vec::with_capacity(plan.actions.len());
 
+    // Before any action: a settled record's key is listed now and counted as such.
+    for s in &plan.settled {
+        tracing::info!(
+            workshop = %s.workshop,
+            user = %s.user,
+            key = %s.access_key_id,
+            "interrupted creation settled: IAM lists its key"
+        );
+        end_create(ctx, &s.workshop);
+    }
+
     for action in &plan.actions {
         let user = &action.user;
         let skip = if user_create_failed.contains(user) {
@@ -267,8 +278,18 @@ async fn create_key(
         .workshop
         .as_deref()
         .ok_or("create_key without workshop")?;
+    // What the user holds now, so that a later run can tell this creation's key from the
+    // others if the answer is lost. Unknown when the read fails: the record then counts its
+    // slot for the visibility window.
+    let keys_before: Option<BTreeSet<String>> = match iam.list_access_keys(user).await {
+        Ok(keys) => Some(keys.into_iter().map(|k| k.access_key_id).collect()),
+        Err(e) => {
+            tracing::warn!(%user, "listing keys before the create failed: {e}");
+            None
+        }
+    };
     ctx.credentials
-        .begin_create(workshop, user, plan.at)
+        .begin_create(workshop, user, plan.at, keys_before.as_ref())
         .map_err(|e| format!("{e}; no key was created"))?;
     let new = match iam.create_access_key(user).await {
         Ok(new) => new,

@@ -90,6 +90,11 @@ pub struct CredentialsFile {
 pub struct PendingCreate {
     pub user: String,
     pub at: DateTime<Utc>,
+    /// The keys IAM listed on `user` just before the create (absent: not known). A key that
+    /// shows up later, outside this set, and that no workshop claims, is this creation's
+    /// outcome: once IAM lists it, the record has done its job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys_before: Option<BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

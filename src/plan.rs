@@ -157,6 +157,17 @@ pub struct Delivery {
     pub reason: String,
 }
 
+/// A key creation an earlier run started and never saw through (its `.creating.<workshop>`
+/// record is still there), whose key IAM now lists: nobody holds its secret, so it is handled
+/// like any unclaimed key. The record is removed before the actions, so that its slot is not
+/// counted twice, nor again once the key is deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settled {
+    pub workshop: String,
+    pub user: String,
+    pub access_key_id: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// The moment planned for.
@@ -172,6 +183,9 @@ pub struct Plan {
     /// Keys to hand over with `settings.deliver`, after the actions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deliveries: Vec<Delivery>,
+    /// Interrupted creations whose key IAM lists now: their records go first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settled: Vec<Settled>,
 }
 
 /// Counts for the summary line.
@@ -190,7 +204,10 @@ impl Plan {
 
     /// Nothing to do, nothing to hand over and nothing blocked.
     pub fn is_clean(&self) -> bool {
-        self.actions.is_empty() && self.blocked.is_empty() && self.deliveries.is_empty()
+        self.actions.is_empty()
+            && self.blocked.is_empty()
+            && self.deliveries.is_empty()
+            && self.settled.is_empty()
     }
 
     pub fn summary(&self) -> Summary {

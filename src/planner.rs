@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::desired::{human, Desired, Window};
-use crate::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
-use crate::plan::{Action, ActionKind, Blocked, Delivery, Effect, Plan};
+use crate::observed::{KeyStatus, Observed, ObservedKey, ObservedUser, PendingCreate};
+use crate::plan::{Action, ActionKind, Blocked, Delivery, Effect, Plan, Settled};
 use crate::policy::{self, POLICY_NAME};
 use crate::tags;
 
@@ -51,6 +51,7 @@ struct Builder {
     waiting: Vec<Blocked>,
     warnings: Vec<String>,
     deliveries: Vec<Delivery>,
+    settled: Vec<Settled>,
 }
 
 impl Builder {
@@ -89,6 +90,8 @@ impl Builder {
         self.deliveries.sort_by(|a, b| {
             (&a.user, &a.workshop, &a.access_key_id).cmp(&(&b.user, &b.workshop, &b.access_key_id))
         });
+        self.settled
+            .sort_by(|a, b| (&a.user, &a.workshop).cmp(&(&b.user, &b.workshop)));
         Plan {
             at: now,
             actions: self.actions.into_iter().map(|(_, a)| a).collect(),
@@ -96,6 +99,7 @@ impl Builder {
             waiting: self.waiting,
             warnings: self.warnings,
             deliveries: self.deliveries,
+            settled: self.settled,
         }
     }
 }
@@ -547,7 +551,9 @@ fn plan_keys(
 
     // Slots: two keys per user, inactive ones included, and keys this tool made moments ago
     // that IAM does not list yet (they count in IAM's limit already).
-    let invisible = invisible_keys(observed, user, windows, now);
+    let settled = settle_creations(observed, user, listed, user_tags, now);
+    let invisible = invisible_keys(observed, user, windows, now, &settled);
+    b.settled.extend(settled);
     let mut used = plans
         .iter()
         .filter(|p| !matches!(p.fate, Fate::Delete(_)))
@@ -568,58 +574,24 @@ fn plan_keys(
             continue;
         }
         if used >= KEYS_PER_USER {
-            match pick_victim(&plans) {
-                Some(i) => {
-                    let why = format!(
-                        "frees a slot for workshop {} (AWS allows two keys per user)",
-                        need.window.workshop
-                    );
-                    plans[i].fate = Fate::Delete(why);
-                    used -= 1;
-                }
-                None => {
-                    let holders: Vec<String> = plans
-                        .iter()
-                        .filter(|p| !matches!(p.fate, Fate::Delete(_)))
-                        .map(|p| match p.owner {
-                            Some(o) => format!(
-                                "{} (workshop {}, live until {})",
-                                p.key.access_key_id,
-                                o.workshop,
-                                tags::format_time(o.revoke_at)
-                            ),
-                            None => p.key.access_key_id.clone(),
-                        })
-                        .collect();
-                    let msg = format!(
-                        "user {user} already holds two keys in use: {}",
-                        holders.join(", ")
-                    );
-                    if holders.len() < KEYS_PER_USER {
-                        // The slot is taken by a key IAM will show shortly (or by one whose
-                        // creation was interrupted): wait, do not fail.
-                        b.waiting.push(Blocked {
-                            workshop: need.window.workshop.clone(),
-                            reason: format!(
-                                "user {user}'s last slot may hold a key made less than {} ago that IAM does not list yet; the key is created once IAM shows it, or after that time",
-                                human(VISIBILITY_WINDOW)
-                            ),
-                        });
-                    } else if need.rotation {
-                        b.warnings.push(format!(
-                            "workshop {}: rotation postponed: {msg}",
-                            need.window.workshop
-                        ));
-                    } else {
-                        b.blocked.push(Blocked {
-                            workshop: need.window.workshop.clone(),
-                            reason: format!(
-                                "{msg}; move the workshop to another user or wait until one ends"
-                            ),
-                        });
-                    }
-                    continue;
-                }
+            // Free as many slots as needed (more than one when keys IAM does not list yet
+            // take some), or delete nothing.
+            let short = used + 1 - KEYS_PER_USER;
+            let victims = plans
+                .iter()
+                .filter(|p| matches!(p.fate, Fate::Hold { .. } | Fate::Deactivate(_)))
+                .count();
+            if victims < short {
+                no_slot(b, &plans, user, &need, victims + invisible >= short);
+                continue;
+            }
+            for _ in 0..short {
+                let i = pick_victim(&plans).expect("victims counted above");
+                plans[i].fate = Fate::Delete(format!(
+                    "frees a slot for workshop {} (AWS allows two keys per user)",
+                    need.window.workshop
+                ));
+                used -= 1;
             }
         }
         used += 1;
@@ -673,6 +645,49 @@ fn plan_keys(
     plan_stale_tags(b, observed, user, keys, user_tags, now);
 }
 
+/// A workshop finds no slot: it waits when only keys IAM does not list yet stand in the way
+/// (they show shortly, or their creation was interrupted), is blocked otherwise (a rotation
+/// is only postponed).
+fn no_slot(b: &mut Builder, plans: &[KeyPlan], user: &str, need: &Need, invisible_only: bool) {
+    let workshop = need.window.workshop.clone();
+    if invisible_only {
+        b.waiting.push(Blocked {
+            workshop,
+            reason: format!(
+                "user {user}'s last slot may hold a key made less than {} ago that IAM does not list yet; the key is created once IAM shows it, or after that time",
+                human(VISIBILITY_WINDOW)
+            ),
+        });
+        return;
+    }
+    let holders: Vec<String> = plans
+        .iter()
+        .filter(|p| !matches!(p.fate, Fate::Delete(_)))
+        .map(|p| match p.owner {
+            Some(o) => format!(
+                "{} (workshop {}, live until {})",
+                p.key.access_key_id,
+                o.workshop,
+                tags::format_time(o.revoke_at)
+            ),
+            None => p.key.access_key_id.clone(),
+        })
+        .collect();
+    let msg = format!(
+        "user {user} already holds two keys in use: {}",
+        holders.join(", ")
+    );
+    if need.rotation {
+        b.warnings
+            .push(format!("workshop {workshop}: rotation postponed: {msg}"));
+    } else {
+        b.blocked.push(Blocked {
+            workshop,
+            reason: format!("{msg}; move the workshop to another user or wait until one ends"),
+        });
+    }
+}
+
 /// An active key is deactivated now; an inactive one is deleted once its hold is over.
 fn hold_or_delete(active: bool, until: DateTime<Utc>, now: DateTime<Utc>, why: String) -> Fate {
     if active {
@@ -708,21 +723,35 @@ fn pick_victim(plans: &[KeyPlan]) -> Option<usize> {
 
 /// How many keys on `user` this tool made in the last `VISIBILITY_WINDOW` that IAM does not
 /// list yet: named by a recent credentials file, or by a creation record whose file was never
-/// written (the run died, or the answer was lost).
+/// written (the run died, or the answer was lost) and whose key IAM does not list either.
 fn invisible_keys(
     observed: &Observed,
     user: &str,
     windows: &[Window],
     now: DateTime<Utc>,
+    settled: &[Settled],
 ) -> usize {
     let from_files = windows
         .iter()
         .filter(|w| pending_key(observed, &w.workshop, now).is_some())
         .count();
-    let from_records = observed
+    let from_records = open_creations(observed, user, now)
+        .filter(|(workshop, _)| !settled.iter().any(|s| s.workshop == **workshop))
+        .count();
+    from_files + from_records
+}
+
+/// Creation records on `user` that may still stand for a key IAM does not list: recent, and
+/// not followed by the workshop's credentials file. Oldest first.
+fn open_creations<'o>(
+    observed: &'o Observed,
+    user: &'o str,
+    now: DateTime<Utc>,
+) -> impl Iterator<Item = (&'o String, &'o PendingCreate)> {
+    let mut open: Vec<_> = observed
         .creating
         .iter()
-        .filter(|(workshop, c)| {
+        .filter(move |(workshop, c)| {
             let superseded = observed
                 .files
                 .get(*workshop)
@@ -730,8 +759,47 @@ fn invisible_keys(
                 .is_some_and(|t| t >= c.at);
             c.user == user && (now - c.at).abs() < VISIBILITY_WINDOW && !superseded
         })
-        .count();
-    from_files + from_records
+        .collect();
+    open.sort_by_key(|(workshop, c)| (c.at, *workshop));
+    open.into_iter()
+}
+
+/// Open creation records whose key IAM lists now: a key that was not on the user when the
+/// record was written, that no workshop claims and no credentials file names. Nobody holds
+/// its secret; it is handled like any unclaimed key. Each such key settles one record.
+fn settle_creations(
+    observed: &Observed,
+    user: &str,
+    listed: &[ObservedKey],
+    user_tags: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Vec<Settled> {
+    let mut unexplained: Vec<&ObservedKey> = listed
+        .iter()
+        .filter(|k| {
+            let id = &k.access_key_id;
+            !user_tags.contains_key(id) && !observed.files.values().any(|f| &f.access_key_id == id)
+        })
+        .collect();
+    unexplained.sort_by_key(|k| (k.created, &k.access_key_id));
+    let mut settled = Vec::new();
+    for (workshop, c) in open_creations(observed, user, now) {
+        let Some(before) = &c.keys_before else {
+            continue;
+        };
+        if let Some(i) = unexplained
+            .iter()
+            .position(|k| !before.contains(&k.access_key_id))
+        {
+            let k = unexplained.remove(i);
+            settled.push(Settled {
+                workshop: workshop.clone(),
+                user: user.to_string(),
+                access_key_id: k.access_key_id.clone(),
+            });
+        }
+    }
+    settled
 }
 
 /// A key this tool wrote for `workshop` recently that IAM does not list yet.

@@ -51,6 +51,13 @@ pub fn plan_text(plan: &Plan) -> String {
         );
     }
 
+    for s in &plan.settled {
+        let _ = writeln!(
+            out,
+            "  · settle             interrupted creation [workshop {}]: its key {} on user {} is listed now; nobody holds its secret, so it goes like any unclaimed key",
+            s.workshop, s.access_key_id, s.user
+        );
+    }
     for d in &plan.deliveries {
         let key = d.access_key_id.as_deref().unwrap_or("(the new key)");
         let _ = writeln!(
@@ -81,10 +88,18 @@ pub fn summary_line(plan: &Plan) -> String {
         return NO_CHANGES.to_string();
     }
     let s = plan.summary();
-    format!(
+    let mut line = format!(
         "Plan: {} to create, {} to change, {} to delete, {} blocked.",
         s.create, s.change, s.delete, s.blocked
-    )
+    );
+    if !plan.settled.is_empty() {
+        let _ = write!(
+            line,
+            " {} interrupted creation(s) settled.",
+            plan.settled.len()
+        );
+    }
+    line
 }
 
 pub fn json<T: serde::Serialize>(value: &T) -> String {

@@ -1,7 +1,7 @@
 //! Credentials files: one `<credentials_dir>/<workshop-id>.env` per workshop, mode 0600 in a 0700
 //! directory, written atomically. The secret type here never prints itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -36,6 +36,8 @@ impl std::fmt::Debug for Secret {
 const HEADER: &str = "# workshop-keys:";
 /// `.creating.<workshop>`: a key creation under way (see `begin_create`).
 const CREATING_PREFIX: &str = ".creating.";
+/// The third line of a creation record: the keys the user held just before.
+const KEYS_BEFORE: &str = "keys before: ";
 /// `.deleted.<key id>`: a key this tool deleted, and when (see `record_deleted`).
 const DELETED_PREFIX: &str = ".deleted.";
 
@@ -249,12 +251,14 @@ impl CredentialsDir {
 
     /// Record, before `CreateAccessKey`, that a key for `workshop` on `user` is being made: if
     /// the run dies before the key's file is written, the next run knows a key it cannot see
-    /// may take a slot. No secret in it.
+    /// may take a slot. `keys_before` (the keys IAM lists on the user now) lets a later run
+    /// recognise that key once IAM lists it. No secret in it.
     pub fn begin_create(
         &self,
         workshop: &str,
         user: &str,
         at: DateTime<Utc>,
+        keys_before: Option<&BTreeSet<String>>,
     ) -> Result<(), SecretsError> {
         self.path_for(workshop)?;
         self.check()?;
@@ -271,7 +275,12 @@ impl CredentialsDir {
         }
         let path = self.dir.join(format!("{CREATING_PREFIX}{workshop}"));
         self.injected_fault(workshop, &path)?;
-        fs::write(&path, format!("{user}\n{}\n", tags::format_time(at))).map_err(io("write", &path))
+        let mut record = format!("{user}\n{}\n", tags::format_time(at));
+        if let Some(keys) = keys_before {
+            let ids: Vec<&str> = keys.iter().map(String::as_str).collect();
+            record.push_str(&format!("{KEYS_BEFORE}{}\n", ids.join(" ")));
+        }
+        fs::write(&path, record).map_err(io("write", &path))
     }
 
     /// A full disk, when a test asks for one (see `with_write_fault`).
@@ -361,11 +370,16 @@ impl CredentialsDir {
             let mut lines = text.lines();
             if let (Some(user), Some(at)) = (lines.next(), lines.next().and_then(tags::parse_time))
             {
+                let keys_before = lines
+                    .next()
+                    .and_then(|l| l.strip_prefix(KEYS_BEFORE))
+                    .map(|ids| ids.split_whitespace().map(str::to_string).collect());
                 out.insert(
                     workshop,
                     PendingCreate {
                         user: user.to_string(),
                         at,
+                        keys_before,
                     },
                 );
             }
@@ -521,6 +535,31 @@ mod tests {
             creds.path_for(".."),
             Err(SecretsError::BadId { .. })
         ));
+    }
+
+    #[test]
+    fn creation_records_keep_the_keys_held_before_and_end_cleanly() {
+        let (_tmp, creds) = dir();
+        let t = DateTime::parse_from_rfc3339("2026-12-02T08:00:00Z")
+            .unwrap()
+            .to_utc();
+        let before = BTreeSet::from(["AKIAEXAMPLE000000001".to_string()]);
+        creds.begin_create("a", "wk", t, Some(&before)).unwrap();
+        creds
+            .begin_create("b", "wk", t, Some(&BTreeSet::new()))
+            .unwrap();
+        creds.begin_create("c", "wk", t, None).unwrap();
+        let records = creds.scan_creating().unwrap();
+        assert_eq!(records["a"].keys_before.as_ref(), Some(&before));
+        assert_eq!(records["b"].keys_before, Some(BTreeSet::new()));
+        assert_eq!(records["c"].keys_before, None);
+        assert_eq!((records["a"].user.as_str(), records["a"].at), ("wk", t));
+        for w in ["a", "b", "c"] {
+            creds.end_create(w).unwrap();
+        }
+        assert!(creds.scan_creating().unwrap().is_empty());
+        // Ending a creation twice is fine (a settled record, then the run's own create).
+        creds.end_create("a").unwrap();
     }
 
     #[test]

@@ -690,6 +690,7 @@ fn regression_an_interrupted_creation_holds_the_last_slot_for_a_while() {
         workshop_keys::observed::PendingCreate {
             user: "wk".into(),
             at: t("2026-12-01T10:00:00Z"),
+            keys_before: Some(BTreeSet::from([K1.to_string()])),
         },
     );
     let p = plan(&d, &obs, t("2026-12-01T10:05:00Z"));
@@ -717,5 +718,129 @@ fn regression_deactivating_again_keeps_the_first_deactivation_time() {
     assert_eq!(
         p.actions[0].tags[&tags::deactivated_tag(K1)],
         "2026-11-20T00:00:00Z"
+    );
+}
+
+/// Two workshops on `wk`: `a` holds K1 (claimed, in its file); `b`'s creation was interrupted
+/// at 10:00 (record with the keys the user held then).
+fn interrupted_b(listed: Vec<ObservedKey>, keys_before: Option<&[&str]>) -> (Desired, Observed) {
+    let d = desired(
+        "",
+        &[
+            ("a", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", None),
+            ("b", "2026-12-02T10:00:00Z", "2026-12-02T17:00:00Z", None),
+        ],
+    );
+    let mut obs = observed(vec![managed_user("wk", listed, &[(K1, "a")])]);
+    obs.files.insert(
+        "a".into(),
+        CredentialsFile {
+            access_key_id: K1.into(),
+            written: None,
+        },
+    );
+    obs.creating.insert(
+        "b".into(),
+        workshop_keys::observed::PendingCreate {
+            user: "wk".into(),
+            at: t("2026-12-01T10:00:00Z"),
+            keys_before: keys_before.map(|ids| ids.iter().map(|k| k.to_string()).collect()),
+        },
+    );
+    (d, obs)
+}
+
+/// Caught by the SIGKILL test against the emulator: a run killed while its CreateAccessKey was
+/// in flight left `b`'s record; the key it made showed up unclaimed, was deactivated and then
+/// deleted, yet the record went on holding a slot, so `b` waited although the user had room.
+/// The key IAM lists now, new since the record and claimed by nobody, settles the record.
+#[test]
+fn regression_an_interrupted_creation_is_settled_once_iam_lists_its_key() {
+    let listed = vec![
+        key(K1, KeyStatus::Active, "2026-12-01T09:00:00Z"),
+        key(K2, KeyStatus::Active, "2026-12-01T10:00:01Z"),
+    ];
+    let (d, obs) = interrupted_b(listed, Some(&[K1]));
+    let p = plan(&d, &obs, t("2026-12-01T10:05:00Z"));
+    assert_eq!(
+        p.settled,
+        vec![workshop_keys::plan::Settled {
+            workshop: "b".into(),
+            user: "wk".into(),
+            access_key_id: K2.into(),
+        }]
+    );
+    // K2's secret is nowhere: it goes to make room, and b gets its key in the same run.
+    assert_eq!(
+        lines(&p),
+        vec![
+            format!("deactivate_key wk {K2}"),
+            format!("delete_key wk {K2}"),
+            "create_key wk b".to_string(),
+        ]
+    );
+    assert!(p.waiting.is_empty() && p.blocked.is_empty());
+    let text = render::plan_text(&p);
+    assert!(text.contains("settle"), "{text}");
+    assert!(
+        render::summary_line(&p).ends_with("1 interrupted creation(s) settled."),
+        "{text}"
+    );
+}
+
+/// A key that was already there when the creation began is not its outcome; nor can a
+/// record without the list of earlier keys be matched: both keep counting the slot.
+#[test]
+fn an_interrupted_creation_is_not_settled_by_a_key_it_did_not_make() {
+    let listed = vec![
+        key(K1, KeyStatus::Active, "2026-12-01T09:00:00Z"),
+        key(K2, KeyStatus::Inactive, "2026-12-01T09:30:00Z"),
+    ];
+    for before in [Some(&[K1, K2][..]), None] {
+        let (d, mut obs) = interrupted_b(listed.clone(), before);
+        obs.users[0]
+            .tags
+            .insert(tags::deactivated_tag(K2), "2026-12-01T09:40:00Z".into());
+        let p = plan(&d, &obs, t("2026-12-01T10:05:00Z"));
+        assert!(p.settled.is_empty(), "{before:?}: {:?}", p.settled);
+        // K1 kept, K2 held, one slot possibly taken by b's key: freeing one slot is not
+        // enough, so nothing is deleted and b waits for IAM.
+        assert_eq!(lines(&p), Vec::<String>::new(), "{before:?}");
+        assert_eq!(p.waiting.len(), 1, "{before:?}");
+        assert_eq!(p.waiting[0].workshop, "b");
+    }
+}
+
+/// Found while fixing the settle rule: with a key IAM does not list yet, making room took one
+/// held key when two slots were short, and the create could meet the two-key limit.
+#[test]
+fn regression_a_slot_is_freed_only_when_enough_keys_can_go() {
+    let d = desired(
+        "",
+        &[
+            ("a", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", None),
+            ("c", "2026-12-02T10:00:00Z", "2026-12-02T17:00:00Z", None),
+        ],
+    );
+    let (_, mut obs) = interrupted_b(
+        vec![
+            key(K1, KeyStatus::Active, "2026-12-01T09:00:00Z"),
+            key(K2, KeyStatus::Inactive, "2026-12-01T09:30:00Z"),
+        ],
+        Some(&[K1, K2]),
+    );
+    obs.users[0]
+        .tags
+        .insert(tags::deactivated_tag(K2), "2026-12-01T09:40:00Z".into());
+    // b left the schedule, but its interrupted creation may still hold a slot on wk.
+    let p = plan(&d, &obs, t("2026-12-01T10:05:00Z"));
+    assert_eq!(lines(&p), Vec::<String>::new());
+    assert_eq!(p.waiting.len(), 1);
+    assert_eq!(p.waiting[0].workshop, "c");
+    // Once the window is over, one slot is short: the held key goes.
+    let p = plan(&d, &obs, t("2026-12-01T10:16:00Z"));
+    assert_eq!(
+        lines(&p),
+        vec![format!("delete_key wk {K2}"), "create_key wk c".to_string()]
     );
 }

@@ -1859,3 +1859,86 @@ async fn regression_moving_a_live_workshop_to_another_user_gives_it_a_key_there_
         "live workshop w has no active key on {second}:\n{run}"
     );
 }
+
+/// Caught by the SIGKILL test: a run killed while its CreateAccessKey was in flight leaves the
+/// creation's record and a key whose secret nobody has. Once IAM lists that key, the record is
+/// settled (removed first), the key goes like any unclaimed key, and the workshop gets its key
+/// in the same run instead of waiting out the visibility window.
+#[tokio::test]
+async fn regression_an_interrupted_creation_is_settled_when_iam_lists_its_key() {
+    let fx = Fx::new("settle");
+    let user = fx.name("settle");
+    let who = user.as_str();
+    let (start, end) = ("2026-12-02T09:00:00Z", "2026-12-02T16:00:00Z");
+    // `held` gets its key; `lost` is left out of this first run.
+    fx.write_schedule(who, "", &[workshop("held", None, start, end, "")]);
+    let at = "2026-12-02T08:00:00Z";
+    fx.reconcile_ok(at);
+    let held_key = fx
+        .must_exist(who)
+        .await
+        .keys
+        .into_keys()
+        .next()
+        .expect("held's key");
+    fx.write_schedule(
+        who,
+        "",
+        &[
+            workshop("held", None, start, end, ""),
+            workshop("lost", None, start, end, ""),
+        ],
+    );
+    // What a killed run leaves: the record (written by the tool's own code, with the keys the
+    // user held), then the key IAM made for it.
+    let creds = workshop_keys::secrets::CredentialsDir::new(fx.creds());
+    creds
+        .begin_create(
+            "lost",
+            who,
+            parse_time(&json!(at)),
+            Some(&BTreeSet::from([held_key.clone()])),
+        )
+        .expect("write the creation record");
+    let lost_key = fx.create_key(who).await;
+
+    let plan = fx.plan_json(at);
+    assert_eq!(
+        plan["settled"],
+        json!([{ "workshop": "lost", "user": who, "access_key_id": lost_key }]),
+        "{plan:#}"
+    );
+    assert_eq!(
+        summary(&actions(&plan)),
+        expected_summary(&[
+            ("deactivate_key", who, ""),
+            ("delete_key", who, ""),
+            ("create_key", who, "lost"),
+        ])
+    );
+    let text = fx.run("plan", &["--at", at]);
+    assert!(
+        text.stdout.contains(&format!(
+            "settle             interrupted creation [workshop lost]: its key {lost_key}"
+        )),
+        "{text}"
+    );
+
+    fx.reconcile_ok(at);
+    fx.assert_settled(at);
+    assert!(
+        creds.scan_creating().expect("scan records").is_empty(),
+        "the record is still there: {:?}",
+        dir_contents(&fx.creds())
+    );
+    let u = fx.must_exist(who).await;
+    assert!(!u.keys.contains_key(&lost_key), "{:?}", u.keys);
+    assert_eq!(u.keys.len(), 2, "{:?}", u.keys);
+    let new_key = u
+        .tags
+        .iter()
+        .find(|(_, w)| *w == "lost")
+        .map(|(k, _)| k.clone());
+    let new_key = new_key.expect("lost's new key is claimed");
+    assert_credentials_file(&fx.creds(), "lost", &new_key);
+}

@@ -125,6 +125,12 @@ fn relevant_part(plan: &Plan, id: &str, before: &Schedule, after: &Schedule) -> 
             .filter(|d| d.workshop == id)
             .cloned()
             .collect(),
+        settled: plan
+            .settled
+            .iter()
+            .filter(|s| s.workshop == id)
+            .cloned()
+            .collect(),
     }
 }
 

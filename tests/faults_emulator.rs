@@ -6,7 +6,8 @@
 //! - never more than two keys on a user;
 //! - every active key claimed by a workshop has its secret in the workshop's credentials file (or
 //!   a newer key of the workshop is there: it is about to be replaced);
-//! - after faults stop, two runs reach `No changes.`;
+//! - after faults stop, two runs reach `No changes.` (past the 15-minute visibility window
+//!   when a run died between recording a creation and sending it: no key answers the record);
 //! - nothing outside the managed path or without the managed-by tag is ever written (decoy users
 //!   stay byte for byte the same; every write the proxy saw names a scheduled user);
 //! - after the recovery run no active key lacks its secret, and each live workshop has one key.

@@ -661,66 +661,6 @@ fn regression_a_key_deleted_by_the_tool_but_still_listed_is_gone_for_the_planner
     assert!(p.actions[0].untag.contains(&K1.to_string()));
 }
 
-/// Caught by the simulation: a run whose CreateAccessKey answer was lost (or that died before
-/// writing the key's file) may have made a key IAM does not list yet; it holds the last slot
-/// for the visibility window, and the workshop waits instead of meeting the two-key limit.
-#[test]
-fn regression_an_interrupted_creation_holds_the_last_slot_for_a_while() {
-    let d = desired(
-        "",
-        &[
-            ("a", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", None),
-            ("b", "2026-12-02T10:00:00Z", "2026-12-02T17:00:00Z", None),
-        ],
-    );
-    let mut obs = observed(vec![managed_user(
-        "wk",
-        vec![key(K1, KeyStatus::Active, "2026-12-01T09:00:00Z")],
-        &[(K1, "a")],
-    )]);
-    obs.files.insert(
-        "a".into(),
-        CredentialsFile {
-            access_key_id: K1.into(),
-            written: None,
-        },
-    );
-    obs.creating.insert(
-        "b".into(),
-        workshop_keys::observed::PendingCreate {
-            user: "wk".into(),
-            at: t("2026-12-01T10:00:00Z"),
-            keys_before: Some(BTreeSet::from([K1.to_string()])),
-        },
-    );
-    let p = plan(&d, &obs, t("2026-12-01T10:05:00Z"));
-    assert!(p.actions.is_empty(), "{:?}", lines(&p));
-    assert_eq!(p.waiting.len(), 1);
-    assert_eq!(p.waiting[0].workshop, "b");
-    assert!(p.blocked.is_empty());
-    assert!(render::summary_line(&p).starts_with("No changes. 1 workshop(s) waiting"));
-    // After the window the slot is taken as free (IAM would list such a key by now).
-    let p = plan(&d, &obs, t("2026-12-01T10:16:00Z"));
-    assert_eq!(lines(&p), vec!["create_key wk b".to_string()]);
-}
-
-/// Found by the simulation: a run seconds after a deactivation (IAM still showing the key as
-/// active) deactivated it again and restamped it, so its hold restarted.
-#[test]
-fn regression_deactivating_again_keeps_the_first_deactivation_time() {
-    let obs = observed(vec![managed_user(
-        "wk",
-        vec![key(K1, KeyStatus::Active, "2026-11-01T00:00:00Z")],
-        &[(&tags::deactivated_tag(K1), "2026-11-20T00:00:00Z")],
-    )]);
-    let p = plan(&berlin(), &obs, t("2026-11-20T00:00:10Z"));
-    assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
-    assert_eq!(
-        p.actions[0].tags[&tags::deactivated_tag(K1)],
-        "2026-11-20T00:00:00Z"
-    );
-}
-
 /// Two workshops on `wk`: `a` holds K1 (claimed, in its file); `b`'s creation was interrupted
 /// at 10:00 (record with the keys the user held then).
 fn interrupted_b(listed: Vec<ObservedKey>, keys_before: Option<&[&str]>) -> (Desired, Observed) {
@@ -748,6 +688,41 @@ fn interrupted_b(listed: Vec<ObservedKey>, keys_before: Option<&[&str]>) -> (Des
         },
     );
     (d, obs)
+}
+
+/// Caught by the simulation: a run whose CreateAccessKey answer was lost (or that died before
+/// writing the key's file) may have made a key IAM does not list yet; it holds the last slot
+/// for the visibility window, and the workshop waits instead of meeting the two-key limit.
+#[test]
+fn regression_an_interrupted_creation_holds_the_last_slot_for_a_while() {
+    let listed = vec![key(K1, KeyStatus::Active, "2026-12-01T09:00:00Z")];
+    let (d, obs) = interrupted_b(listed, Some(&[K1]));
+    let p = plan(&d, &obs, t("2026-12-01T10:05:00Z"));
+    assert!(p.actions.is_empty(), "{:?}", lines(&p));
+    assert_eq!(p.waiting.len(), 1);
+    assert_eq!(p.waiting[0].workshop, "b");
+    assert!(p.blocked.is_empty());
+    assert!(render::summary_line(&p).starts_with("No changes. 1 workshop(s) waiting"));
+    // After the window the slot is taken as free (IAM would list such a key by now).
+    let p = plan(&d, &obs, t("2026-12-01T10:16:00Z"));
+    assert_eq!(lines(&p), vec!["create_key wk b".to_string()]);
+}
+
+/// Found by the simulation: a run seconds after a deactivation (IAM still showing the key as
+/// active) deactivated it again and restamped it, so its hold restarted.
+#[test]
+fn regression_deactivating_again_keeps_the_first_deactivation_time() {
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-11-01T00:00:00Z")],
+        &[(&tags::deactivated_tag(K1), "2026-11-20T00:00:00Z")],
+    )]);
+    let p = plan(&berlin(), &obs, t("2026-11-20T00:00:10Z"));
+    assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
+    assert_eq!(
+        p.actions[0].tags[&tags::deactivated_tag(K1)],
+        "2026-11-20T00:00:00Z"
+    );
 }
 
 /// Caught by the SIGKILL test against the emulator: a run killed while its CreateAccessKey was

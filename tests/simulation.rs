@@ -378,6 +378,8 @@ struct Stats {
     actions_failed: u64,
     actions_skipped: u64,
     keys_created: u64,
+    /// Interrupted creations settled once IAM listed their key.
+    creations_settled: u64,
     edits: u64,
     edits_refused: u64,
     lagged_writes: u64,
@@ -405,6 +407,7 @@ impl Stats {
         self.actions_failed += o.actions_failed;
         self.actions_skipped += o.actions_skipped;
         self.keys_created += o.keys_created;
+        self.creations_settled += o.creations_settled;
         self.edits += o.edits;
         self.edits_refused += o.edits_refused;
         self.lagged_writes += o.lagged_writes;
@@ -437,8 +440,12 @@ impl Stats {
                 self.runs, self.follow_up_runs, self.runs_stopped_in_observe
             ),
             format!(
-                "actions applied {} (failed {}, skipped {}), keys created {}",
-                self.actions_ok, self.actions_failed, self.actions_skipped, self.keys_created
+                "actions applied {} (failed {}, skipped {}), keys created {} (interrupted creations settled {})",
+                self.actions_ok,
+                self.actions_failed,
+                self.actions_skipped,
+                self.keys_created,
+                self.creations_settled
             ),
             format!(
                 "schedule edits {} (refused {}), changes by hand in IAM {}",
@@ -1041,6 +1048,7 @@ impl Sim {
             region: "us-east-1",
         };
         let report = block_on(apply(&p, &self.iam, &ctx));
+        self.stats.creations_settled += p.settled.len() as u64;
         self.faults.lock().unwrap().crashed = false;
         self.account(&report);
         let log = self.take_fault_log();

@@ -736,6 +736,7 @@ fn invisible_keys(
         .filter(|w| pending_key(observed, &w.workshop, now).is_some())
         .count();
     let from_records = open_creations(observed, user, now)
+        .into_iter()
         .filter(|(workshop, _)| !settled.iter().any(|s| s.workshop == **workshop))
         .count();
     from_files + from_records
@@ -745,13 +746,13 @@ fn invisible_keys(
 /// not followed by the workshop's credentials file. Oldest first.
 fn open_creations<'o>(
     observed: &'o Observed,
-    user: &'o str,
+    user: &str,
     now: DateTime<Utc>,
-) -> impl Iterator<Item = (&'o String, &'o PendingCreate)> {
+) -> Vec<(&'o String, &'o PendingCreate)> {
     let mut open: Vec<_> = observed
         .creating
         .iter()
-        .filter(move |(workshop, c)| {
+        .filter(|(workshop, c)| {
             let superseded = observed
                 .files
                 .get(*workshop)
@@ -761,7 +762,7 @@ fn open_creations<'o>(
         })
         .collect();
     open.sort_by_key(|(workshop, c)| (c.at, *workshop));
-    open.into_iter()
+    open
 }
 
 /// Open creation records whose key IAM lists now: a key that was not on the user when the

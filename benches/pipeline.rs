@@ -128,7 +128,7 @@ fn main() {
     );
 
     let fake = FakeIam::new();
-    let doc = policy::document(&PolicyChoice::AllModels).to_string();
+    let doc = policy::document(&PolicyChoice::AllModels, None).to_string();
     for u in 0..1_000 {
         let name = format!("user-{u:04}");
         fake.insert_user(

@@ -108,6 +108,19 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Lift AWS's quarantine from a user whose key leaked: delete every exposed key first, then
+    /// detach the quarantine policy. The next reconcile makes fresh keys for live workshops.
+    Release {
+        /// The quarantined IAM user.
+        user: String,
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        /// Show the next reconcile as if the time were TIME (RFC 3339), for rehearsals.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
     /// Add a workshop to the schedule (comments and layout kept; validated before writing).
     Add {
         /// Its id: 1-64 characters of A-Za-z0-9._-

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
 use crate::policy;
-use crate::schedule::Schedule;
+use crate::schedule::{PolicyChoice, Schedule};
 
 /// One workshop's key lifetime on its user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,9 @@ impl Window {
 pub struct Desired {
     /// The IAM path every managed user lives under.
     pub path: String,
-    pub policy_document: Value,
+    pub policy: PolicyChoice,
+    /// `settings.deadline`: the policy carries the `WorkshopKeysDeadline` statement.
+    pub enforce_deadline: bool,
     pub hold: TimeDelta,
     pub rotate_after: Option<TimeDelta>,
     pub rotation_overlap: TimeDelta,
@@ -64,13 +66,35 @@ impl Desired {
         }
         Desired {
             path: s.path.clone(),
-            policy_document: policy::document(&s.policy),
+            policy: s.policy.clone(),
+            enforce_deadline: s.deadline,
             hold: s.hold,
             rotate_after: s.rotate_after,
             rotation_overlap: s.rotation_overlap,
             deliver: s.deliver.is_some(),
             users,
         }
+    }
+
+    /// When AWS stops accepting `user`'s keys for Bedrock: the latest `end + grace` among its
+    /// workshops whose key window has begun by `now` (it stays there after they end), or long
+    /// past while none has. It moves forward only when a window begins, so it is stable
+    /// between runs, and the policy carrying it is written before that window's key is made.
+    pub fn deadline(&self, user: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.users
+            .get(user)
+            .into_iter()
+            .flatten()
+            .filter(|w| w.key_from <= now)
+            .map(|w| w.revoke_at)
+            .max()
+            .unwrap_or(policy::NO_WINDOW_YET)
+    }
+
+    /// The inline policy `user` carries at `now`.
+    pub fn policy_document(&self, user: &str, now: DateTime<Utc>) -> Value {
+        let deadline = self.enforce_deadline.then(|| self.deadline(user, now));
+        policy::document(&self.policy, deadline)
     }
 
     /// The window of a workshop on a given user.

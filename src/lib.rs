@@ -15,6 +15,7 @@ pub mod desired;
 pub mod edit;
 pub mod hooks;
 pub mod iam;
+pub mod limits;
 pub mod observed;
 pub mod plan;
 pub mod planner;

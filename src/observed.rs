@@ -59,6 +59,14 @@ impl ObservedUser {
         tags::is_managed(&self.tags)
     }
 
+    /// AWS's quarantine policy, when AWS attached it because one of the user's keys leaked.
+    pub fn quarantine_policy(&self) -> Option<&str> {
+        self.attached_policies
+            .iter()
+            .map(String::as_str)
+            .find(|arn| crate::policy::is_quarantine(arn))
+    }
+
     pub fn key(&self, id: &str) -> Option<&ObservedKey> {
         self.keys.iter().find(|k| k.access_key_id == id)
     }

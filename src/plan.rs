@@ -168,6 +168,20 @@ pub struct Settled {
     pub access_key_id: String,
 }
 
+/// A managed user to which AWS attached its quarantine policy (a key leaked). The tool never
+/// detaches that policy, deletes the user or makes a key on it; it deactivates the user's keys
+/// and reports the user on every run until `workshop-keys release USER`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quarantined {
+    pub user: String,
+    pub policy_arn: String,
+    /// The keys the user holds (all exposed on a shared user: the whole room saw the secret).
+    pub keys: Vec<String>,
+    /// When the tool first saw the quarantine (absent until it has recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// The moment planned for.
@@ -186,6 +200,9 @@ pub struct Plan {
     /// Interrupted creations whose key IAM lists now: their records go first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub settled: Vec<Settled>,
+    /// Users AWS quarantined: an incident until released.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantined: Vec<Quarantined>,
 }
 
 /// Counts for the summary line.
@@ -202,12 +219,13 @@ impl Plan {
         self.actions.is_empty()
     }
 
-    /// Nothing to do, nothing to hand over and nothing blocked.
+    /// Nothing to do, nothing to hand over, nothing blocked and no user quarantined.
     pub fn is_clean(&self) -> bool {
         self.actions.is_empty()
             && self.blocked.is_empty()
             && self.deliveries.is_empty()
             && self.settled.is_empty()
+            && self.quarantined.is_empty()
     }
 
     pub fn summary(&self) -> Summary {

@@ -13,20 +13,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::desired::{human, Desired, Window};
+use crate::limits::TAGS_PER_USER;
 use crate::observed::{KeyStatus, Observed, ObservedKey, ObservedUser, PendingCreate};
-use crate::plan::{Action, ActionKind, Blocked, Delivery, Effect, Plan, Settled};
+use crate::plan::{Action, ActionKind, Blocked, Delivery, Effect, Plan, Quarantined, Settled};
 use crate::policy::{self, POLICY_NAME};
 use crate::tags;
 
-/// How long a key the tool just wrote (named in a credentials file) may stay invisible in IAM
-/// reads before the tool stops waiting for it: IAM is eventually consistent.
-pub const VISIBILITY_WINDOW: TimeDelta = TimeDelta::minutes(15);
-
-/// AWS allows two access keys per user, active or not.
-pub const KEYS_PER_USER: usize = 2;
+pub use crate::limits::{KEYS_PER_USER, VISIBILITY_WINDOW};
 
 /// Execution order: each action goes in one phase; phases run in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -52,6 +48,7 @@ struct Builder {
     warnings: Vec<String>,
     deliveries: Vec<Delivery>,
     settled: Vec<Settled>,
+    quarantined: Vec<Quarantined>,
 }
 
 impl Builder {
@@ -92,6 +89,7 @@ impl Builder {
         });
         self.settled
             .sort_by(|a, b| (&a.user, &a.workshop).cmp(&(&b.user, &b.workshop)));
+        self.quarantined.sort_by(|a, b| a.user.cmp(&b.user));
         Plan {
             at: now,
             actions: self.actions.into_iter().map(|(_, a)| a).collect(),
@@ -100,6 +98,7 @@ impl Builder {
             warnings: self.warnings,
             deliveries: self.deliveries,
             settled: self.settled,
+            quarantined: self.quarantined,
         }
     }
 }
@@ -135,7 +134,8 @@ pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan 
                 ),
             ),
             Some(u) => {
-                plan_policies(&mut b, desired, u);
+                plan_policies(&mut b, desired, u, now);
+                plan_quarantine(&mut b, observed, u, now);
                 plan_keys(&mut b, desired, observed, name, windows, Some(u), now);
             }
             None => {
@@ -153,7 +153,7 @@ pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan 
                 b.push(Phase::CreateUser, create);
                 b.push(
                     Phase::Policy,
-                    put_policy(desired, name, Effect::Create, "new user"),
+                    put_policy(desired, name, now, Effect::Create, "new user"),
                 );
                 plan_keys(&mut b, desired, observed, name, windows, None, now);
             }
@@ -161,7 +161,11 @@ pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan 
     }
     for u in &observed.users {
         if u.is_managed() && !desired.users.contains_key(&u.name) {
-            plan_user_removal(&mut b, observed, u);
+            if plan_quarantine(&mut b, observed, u, now).is_some() {
+                plan_quarantined_removal(&mut b, observed, u);
+            } else {
+                plan_user_removal(&mut b, observed, u);
+            }
         }
     }
     plan_stale_files(&mut b, desired, observed, now);
@@ -187,29 +191,44 @@ fn refuse_user(
         .push(format!("user {name} {why}: left untouched ({fix})"));
 }
 
-fn put_policy(desired: &Desired, user: &str, effect: Effect, reason: &str) -> Action {
+fn put_policy(
+    desired: &Desired,
+    user: &str,
+    now: DateTime<Utc>,
+    effect: Effect,
+    reason: &str,
+) -> Action {
     let mut a = Action::new(ActionKind::PutUserPolicy, effect, user, reason);
     a.policy_name = Some(POLICY_NAME.to_string());
-    a.policy_document = Some(desired.policy_document.clone());
+    a.policy_document = Some(desired.policy_document(user, now));
     a
 }
 
-/// Exactly the schedule's inline policy; nothing else inline or attached.
-fn plan_policies(b: &mut Builder, desired: &Desired, u: &ObservedUser) {
+/// Exactly the schedule's inline policy, with the user's deadline; nothing else inline or
+/// attached, except AWS's quarantine policy, which only `release` takes off.
+fn plan_policies(b: &mut Builder, desired: &Desired, u: &ObservedUser, now: DateTime<Utc>) {
+    let wanted = desired.policy_document(&u.name, now);
     match u.inline_policies.get(POLICY_NAME) {
         None => b.push(
             Phase::Policy,
-            put_policy(desired, &u.name, Effect::Create, "policy missing"),
+            put_policy(desired, &u.name, now, Effect::Create, "policy missing"),
         ),
-        Some(doc) if !policy::same_document(doc, &desired.policy_document) => b.push(
-            Phase::Policy,
-            put_policy(
-                desired,
-                &u.name,
-                Effect::Change,
-                "policy differs from the schedule's",
-            ),
-        ),
+        Some(doc) if !policy::same_document(doc, &wanted) => {
+            let moved = match (policy::deadline_of(doc), policy::deadline_of(&wanted)) {
+                (Some(old), Some(new)) if old != new && same_but_deadline(doc, &wanted) => {
+                    format!(
+                        "deadline moves from {} to {}",
+                        tags::format_time(old),
+                        tags::format_time(new)
+                    )
+                }
+                _ => "policy differs from the schedule's".to_string(),
+            };
+            b.push(
+                Phase::Policy,
+                put_policy(desired, &u.name, now, Effect::Change, &moved),
+            )
+        }
         Some(_) => {}
     }
     for name in u.inline_policies.keys().filter(|n| *n != POLICY_NAME) {
@@ -222,7 +241,11 @@ fn plan_policies(b: &mut Builder, desired: &Desired, u: &ObservedUser) {
         a.policy_name = Some(name.clone());
         b.push(Phase::PolicyCleanup, a);
     }
-    for arn in &u.attached_policies {
+    for arn in u
+        .attached_policies
+        .iter()
+        .filter(|a| !policy::is_quarantine(a))
+    {
         let mut a = Action::new(
             ActionKind::DetachUserPolicy,
             Effect::Delete,
@@ -232,6 +255,166 @@ fn plan_policies(b: &mut Builder, desired: &Desired, u: &ObservedUser) {
         a.policy_arn = Some(arn.clone());
         b.push(Phase::PolicyCleanup, a);
     }
+}
+
+/// Two documents that differ only in the deadline's time.
+fn same_but_deadline(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    let strip = |d: &serde_json::Value| {
+        let mut d = d.clone();
+        if let Some(list) = d["Statement"].as_array_mut() {
+            list.retain(|s| s["Sid"] != policy::DEADLINE_SID);
+        }
+        d
+    };
+    policy::same_document(&strip(a), &strip(b))
+}
+
+/// AWS's quarantine on a managed user: reported on every run, recorded once (when it was first
+/// seen and which keys were exposed), and its record dropped once the policy is gone. Returns
+/// the quarantine policy's ARN.
+fn plan_quarantine<'u>(
+    b: &mut Builder,
+    observed: &Observed,
+    u: &'u ObservedUser,
+    now: DateTime<Utc>,
+) -> Option<&'u str> {
+    let record = u.tags.get(tags::QUARANTINED);
+    let Some(arn) = u.quarantine_policy() else {
+        if record.is_some() {
+            let mut a = Action::new(
+                ActionKind::TagUser,
+                Effect::Change,
+                &u.name,
+                "AWS's quarantine policy is no longer attached: drop its record",
+            );
+            a.untag = vec![tags::QUARANTINED.to_string()];
+            b.push(Phase::TagUser, a);
+        }
+        return None;
+    };
+    let keys: Vec<String> = u
+        .keys
+        .iter()
+        .filter(|k| !observed.deleted.contains_key(&k.access_key_id))
+        .map(|k| k.access_key_id.clone())
+        .collect();
+    let since = match record {
+        Some(value) => tags::parse_quarantined(value).0,
+        None => {
+            let mut a = Action::new(
+                ActionKind::TagUser,
+                Effect::Change,
+                &u.name,
+                "record when AWS's quarantine was first seen, and the exposed keys",
+            );
+            a.tags.insert(
+                tags::QUARANTINED.to_string(),
+                tags::quarantined_value(now, &keys),
+            );
+            b.push(Phase::TagUser, a);
+            None
+        }
+    };
+    b.quarantined.push(Quarantined {
+        user: u.name.clone(),
+        policy_arn: arn.to_string(),
+        keys,
+        since,
+    });
+    Some(arn)
+}
+
+/// `release USER`, in two steps: first delete every key the user held when the quarantine was
+/// seen and every key it holds now (their secrets are exposed); only when all of those are gone,
+/// detach AWS's quarantine policies and drop the record. Empty when the user is not quarantined.
+pub fn release(u: &ObservedUser, now: DateTime<Utc>) -> (Plan, Plan) {
+    let empty = |actions: Vec<Action>| Plan {
+        at: now,
+        actions,
+        blocked: vec![],
+        waiting: vec![],
+        warnings: vec![],
+        deliveries: vec![],
+        settled: vec![],
+        quarantined: vec![],
+    };
+    if u.quarantine_policy().is_none() {
+        return (empty(vec![]), empty(vec![]));
+    }
+    let recorded = u
+        .tags
+        .get(tags::QUARANTINED)
+        .map(|v| tags::parse_quarantined(v).1)
+        .unwrap_or_default();
+    let exposed: BTreeSet<String> = recorded
+        .into_iter()
+        .chain(u.keys.iter().map(|k| k.access_key_id.clone()))
+        .collect();
+    let deletes = exposed
+        .iter()
+        .map(|id| {
+            let mut a = Action::new(
+                ActionKind::DeleteKey,
+                Effect::Delete,
+                &u.name,
+                "exposed: held by the user when AWS quarantined it",
+            )
+            .key(id);
+            a.workshop = u.tags.get(id).cloned();
+            a
+        })
+        .collect();
+    let mut lift: Vec<Action> = u
+        .attached_policies
+        .iter()
+        .filter(|arn| policy::is_quarantine(arn))
+        .map(|arn| {
+            let mut a = Action::new(
+                ActionKind::DetachUserPolicy,
+                Effect::Delete,
+                &u.name,
+                "release: every exposed key is deleted",
+            );
+            a.policy_arn = Some(arn.clone());
+            a
+        })
+        .collect();
+    let mut untag = Action::new(
+        ActionKind::TagUser,
+        Effect::Change,
+        &u.name,
+        "release: drop the quarantine record",
+    );
+    untag.untag = vec![tags::QUARANTINED.to_string()];
+    lift.push(untag);
+    (empty(deletes), empty(lift))
+}
+
+/// Why nothing new happens on a quarantined user, and what the operator does about it.
+fn quarantine_reason(user: &str, arn: &str) -> String {
+    let name = arn.rsplit('/').next().unwrap_or(arn);
+    format!(
+        "user {user} is quarantined by AWS ({name} attached: one of its keys leaked), so it gets no new key; check CloudTrail for unwanted use, then run `workshop-keys release {user}`, or move the workshop to another user"
+    )
+}
+
+/// A quarantined user the schedule no longer names: its keys are deactivated, and the user,
+/// its keys and AWS's policy stay until `release`; the next reconcile then deletes the user.
+fn plan_quarantined_removal(b: &mut Builder, observed: &Observed, u: &ObservedUser) {
+    let why = "user quarantined by AWS: its keys leaked";
+    for k in u.keys.iter().filter(|k| k.status == KeyStatus::Active) {
+        if !observed.deleted.contains_key(&k.access_key_id) {
+            let workshop = u.tags.get(&k.access_key_id);
+            b.push(
+                Phase::Deactivate,
+                key_action(ActionKind::DeactivateKey, &u.name, k, workshop, why),
+            );
+        }
+    }
+    b.warnings.push(format!(
+        "user {} is no longer in the schedule but quarantined by AWS: it stays until `workshop-keys release {}`; the next reconcile then deletes it",
+        u.name, u.name
+    ));
 }
 
 /// A managed user the schedule no longer names: emptied, then deleted.
@@ -460,6 +643,29 @@ fn plan_keys(
         plans[i].fate = fate;
     }
 
+    // AWS quarantined the user: every active key goes now, none comes.
+    let quarantine = existing.and_then(ObservedUser::quarantine_policy);
+    if let Some(arn) = quarantine {
+        let why = quarantine_reason(user, arn);
+        for p in &mut plans {
+            if matches!(p.fate, Fate::Keep | Fate::Deactivate(_)) {
+                p.fate = Fate::Deactivate(format!(
+                    "user quarantined by AWS ({}): the key leaked",
+                    arn.rsplit('/').next().unwrap_or(arn)
+                ));
+            }
+        }
+        for w in windows.iter().filter(|w| w.is_live(now)) {
+            b.blocked.push(Blocked {
+                workshop: w.workshop.clone(),
+                reason: why.clone(),
+            });
+        }
+    }
+    // IAM refuses a 51st tag: a new key needs room for the tags the tool keeps.
+    let foreign_tags = user_tags.keys().filter(|t| !tags::is_own(t)).count();
+    let tags_full = foreign_tags + tags::MAX_OWN_TAGS > TAGS_PER_USER;
+
     // Inactive keys we keep for a while need a deactivation time to count the hold from.
     for p in &plans {
         let stays_inactive = matches!(p.fate, Fate::Hold { .. });
@@ -479,7 +685,10 @@ fn plan_keys(
 
     // What live workshops need.
     let mut needs: Vec<Need> = Vec::new();
-    for w in windows.iter().filter(|w| w.is_live(now)) {
+    for w in windows
+        .iter()
+        .filter(|w| w.is_live(now) && quarantine.is_none())
+    {
         let current = plans
             .iter()
             .filter(|p| p.fate == Fate::Keep && p.owner.is_some_and(|o| o.workshop == w.workshop))
@@ -563,6 +772,25 @@ fn plan_keys(
     // with deletions, and no slot can be trusted to be free.
     let lagging = keys.len() > KEYS_PER_USER;
     for need in needs {
+        if tags_full {
+            let msg = format!(
+                "user {user} carries {foreign_tags} tags that are not workshop-keys' own; with the up to {} the tool keeps for its keys it would pass IAM's limit of {TAGS_PER_USER} tags per user, and tagging a new key would fail: remove at least {} of them",
+                tags::MAX_OWN_TAGS,
+                foreign_tags + tags::MAX_OWN_TAGS - TAGS_PER_USER
+            );
+            if need.rotation {
+                b.warnings.push(format!(
+                    "workshop {}: rotation postponed: {msg}",
+                    need.window.workshop
+                ));
+            } else {
+                b.blocked.push(Blocked {
+                    workshop: need.window.workshop.clone(),
+                    reason: msg,
+                });
+            }
+            continue;
+        }
         if lagging {
             b.waiting.push(Blocked {
                 workshop: need.window.workshop.clone(),

@@ -1,11 +1,31 @@
 //! The inline policy `BedrockInvokeOnly` that every managed user carries, built from the
-//! schedule's policy choice.
+//! schedule's policy choice and the user's deadline; and AWS's quarantine policies, which the
+//! tool recognises and never detaches.
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::schedule::PolicyChoice;
 
 pub const POLICY_NAME: &str = "BedrockInvokeOnly";
+/// The statement that makes AWS itself refuse Bedrock after the user's last key window ends,
+/// even if no run of the tool ever comes again.
+pub const DEADLINE_SID: &str = "WorkshopKeysDeadline";
+/// The deadline of a user none of whose key windows has begun: long past, so Bedrock is denied.
+pub const NO_WINDOW_YET: DateTime<Utc> = DateTime::UNIX_EPOCH;
+
+/// AWS attaches `AWSCompromisedKeyQuarantine`, `...V2` or `...V3` to a user whose key it found
+/// exposed. Undoing that would revive the leaked key.
+pub const QUARANTINE_ARN_PREFIX: &str = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine";
+
+/// In any partition (`aws`, `aws-cn`, `aws-us-gov`).
+pub fn is_quarantine(policy_arn: &str) -> bool {
+    let rest = QUARANTINE_ARN_PREFIX.trim_start_matches("arn:aws:");
+    policy_arn
+        .strip_prefix("arn:")
+        .and_then(|a| a.split_once(':'))
+        .is_some_and(|(partition, tail)| partition.starts_with("aws") && tail.starts_with(rest))
+}
 pub const ACTIONS: [&str; 2] = [
     "bedrock:InvokeModel",
     "bedrock:InvokeModelWithResponseStream",
@@ -58,8 +78,43 @@ const GEOGRAPHIES: &[(&str, &str, &[&str])] = &[
     ("au", "aws", &["ap-southeast-2", "ap-southeast-4"]),
 ];
 
-/// The policy document for a policy choice.
-pub fn document(choice: &PolicyChoice) -> Value {
+/// The policy document for a policy choice, with the deadline statement when `deadline` is set.
+pub fn document(choice: &PolicyChoice, deadline: Option<DateTime<Utc>>) -> Value {
+    let mut doc = allow_document(choice);
+    if let (Some(at), Some(statements)) = (deadline, doc["Statement"].as_array_mut()) {
+        statements.push(json!({
+            "Sid": DEADLINE_SID,
+            "Effect": "Deny",
+            "Action": "bedrock:*",
+            "Resource": "*",
+            "Condition": {"DateGreaterThan": {"aws:CurrentTime": deadline_text(at)}},
+        }));
+    }
+    doc
+}
+
+/// RFC 3339, UTC, to the second: the form `aws:CurrentTime` is compared with.
+pub fn deadline_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The deadline a document carries, if any.
+pub fn deadline_of(document: &Value) -> Option<DateTime<Utc>> {
+    document["Statement"]
+        .as_array()?
+        .iter()
+        .find(|s| s["Sid"] == DEADLINE_SID)
+        .and_then(|s| s["Condition"]["DateGreaterThan"]["aws:CurrentTime"].as_str())
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.to_utc())
+}
+
+/// The size IAM counts against `limits::INLINE_POLICY_CHARS` for the document the tool writes.
+pub fn size(document: &Value) -> usize {
+    crate::limits::policy_chars(&document.to_string())
+}
+
+fn allow_document(choice: &PolicyChoice) -> Value {
     let resource = match choice {
         PolicyChoice::AllModels => json!("*"),
         PolicyChoice::Restricted { models } => {
@@ -156,7 +211,8 @@ mod tests {
 
     #[test]
     fn all_models_is_the_runbooks_wildcard_policy() {
-        let doc = document(&PolicyChoice::AllModels);
+        let doc = document(&PolicyChoice::AllModels, None);
+        assert_eq!(doc["Statement"].as_array().unwrap().len(), 1);
         assert_eq!(doc["Statement"][0]["Resource"], json!("*"));
         assert_eq!(doc["Statement"][0]["Action"], json!(ACTIONS));
         assert_eq!(doc["Statement"][0]["Effect"], json!("Allow"));
@@ -196,12 +252,15 @@ mod tests {
 
     #[test]
     fn restricted_document_is_sorted_and_deduplicated() {
-        let doc = document(&PolicyChoice::Restricted {
-            models: vec![
-                "amazon.titan-embed-text-v1".into(),
-                "amazon.titan-embed-text-v1".into(),
-            ],
-        });
+        let doc = document(
+            &PolicyChoice::Restricted {
+                models: vec![
+                    "amazon.titan-embed-text-v1".into(),
+                    "amazon.titan-embed-text-v1".into(),
+                ],
+            },
+            None,
+        );
         assert_eq!(
             doc["Statement"][0]["Resource"],
             json!(["arn:aws:bedrock:*::foundation-model/amazon.titan-embed-text-v1"])
@@ -210,7 +269,7 @@ mod tests {
 
     #[test]
     fn documents_compare_as_json_not_text() {
-        let a = document(&PolicyChoice::AllModels);
+        let a = document(&PolicyChoice::AllModels, None);
         let text = serde_json::to_string_pretty(&a).unwrap();
         let b: Value = serde_json::from_str(&text).unwrap();
         assert!(same_document(&a, &b));
@@ -219,5 +278,50 @@ mod tests {
         assert!(same_document(&a, &c));
         c["Statement"][0]["Resource"] = json!(["arn:aws:bedrock:*::foundation-model/x"]);
         assert!(!same_document(&a, &c));
+    }
+
+    #[test]
+    fn deadline_statement_denies_all_of_bedrock_after_the_deadline() {
+        let at = DateTime::parse_from_rfc3339("2026-12-05T18:00:00+01:00")
+            .unwrap()
+            .to_utc();
+        let doc = document(&PolicyChoice::AllModels, Some(at));
+        assert_eq!(
+            doc["Statement"][1],
+            json!({
+                "Sid": "WorkshopKeysDeadline",
+                "Effect": "Deny",
+                "Action": "bedrock:*",
+                "Resource": "*",
+                "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2026-12-05T17:00:00Z"}},
+            })
+        );
+        assert_eq!(deadline_of(&doc), Some(at));
+        assert_eq!(deadline_of(&document(&PolicyChoice::AllModels, None)), None);
+        assert_eq!(deadline_text(NO_WINDOW_YET), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn quarantine_policies_are_recognised_by_their_arn() {
+        for v in ["", "V2", "V3"] {
+            assert!(is_quarantine(&format!(
+                "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine{v}"
+            )));
+        }
+        assert!(is_quarantine(
+            "arn:aws-us-gov:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
+        ));
+        assert!(!is_quarantine("arn:aws:iam::aws:policy/ReadOnlyAccess"));
+        assert!(!is_quarantine(
+            "arn:aws:iam::123456789012:policy/AWSCompromisedKeyQuarantine"
+        ));
+    }
+
+    #[test]
+    fn size_counts_no_white_space() {
+        let doc = document(&PolicyChoice::AllModels, Some(NO_WINDOW_YET));
+        let pretty = serde_json::to_string_pretty(&doc).unwrap();
+        assert_eq!(size(&doc), crate::limits::policy_chars(&pretty));
+        assert!(size(&doc) < pretty.len());
     }
 }

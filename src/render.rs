@@ -36,6 +36,22 @@ pub fn plan_text(plan: &Plan) -> String {
     for a in &plan.actions {
         let _ = writeln!(out, "  {}", action_line(a));
     }
+    for q in &plan.quarantined {
+        let name = q.policy_arn.rsplit('/').next().unwrap_or(&q.policy_arn);
+        let since = q
+            .since
+            .map(|t| format!(" since {}", format_time(t)))
+            .unwrap_or_default();
+        let keys = match q.keys.as_slice() {
+            [] => "no keys left".to_string(),
+            keys => format!("exposed key(s) {}", keys.join(", ")),
+        };
+        let _ = writeln!(
+            out,
+            "  ! quarantined        user {}: AWS attached {name}{since} (a key leaked); {keys}; never detached by reconcile: check CloudTrail, then run `workshop-keys release {}`",
+            q.user, q.user
+        );
+    }
     for b in &plan.blocked {
         let _ = writeln!(
             out,
@@ -97,6 +113,13 @@ pub fn summary_line(plan: &Plan) -> String {
             line,
             " {} interrupted creation(s) settled.",
             plan.settled.len()
+        );
+    }
+    if !plan.quarantined.is_empty() {
+        let _ = write!(
+            line,
+            " {} user(s) quarantined by AWS.",
+            plan.quarantined.len()
         );
     }
     line
@@ -186,6 +209,23 @@ fn opt_time(t: Option<DateTime<Utc>>) -> String {
 /// A table of users and keys, then the workshops and their state.
 pub fn status_text(view: &StatusView) -> String {
     let mut out = format!("Status at {}\n", format_time(view.at));
+    if !view.quarantined.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nQuarantined by AWS (a key leaked; reconcile never undoes this):"
+        );
+        for q in &view.quarantined {
+            let name = q.policy_arn.rsplit('/').next().unwrap_or(&q.policy_arn);
+            let since = q.since.map(format_time).unwrap_or_else(|| "now".into());
+            let _ = writeln!(
+                out,
+                "  user {}: {name} since {since}; exposed key(s): {}\n    next: check CloudTrail for unwanted use, then `workshop-keys release {}`",
+                q.user,
+                if q.keys.is_empty() { "-".to_string() } else { q.keys.join(", ") },
+                q.user
+            );
+        }
+    }
     let _ = writeln!(out, "\nKeys:");
     let header = [
         "USER",

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::desired::{Desired, Window};
 use crate::observed::{KeyStatus, LastUsed, Observed};
+use crate::plan::Quarantined;
 use crate::schedule::Schedule;
 use crate::tags;
 
@@ -86,6 +87,8 @@ pub struct StatusView {
     pub at: DateTime<Utc>,
     pub users: Vec<UserView>,
     pub workshops: Vec<WorkshopView>,
+    /// Users AWS quarantined because a key leaked.
+    pub quarantined: Vec<Quarantined>,
     pub warnings: Vec<String>,
 }
 
@@ -93,6 +96,7 @@ pub fn status_view(
     schedule: &Schedule,
     desired: &Desired,
     observed: &Observed,
+    quarantined: Vec<Quarantined>,
     warnings: Vec<String>,
     now: DateTime<Utc>,
 ) -> StatusView {
@@ -169,6 +173,7 @@ pub fn status_view(
         at: now,
         users,
         workshops,
+        quarantined,
         warnings,
     }
 }

@@ -14,6 +14,14 @@ pub const DEACTIVATED_PREFIX: &str = "workshop-keys:deactivated:";
 pub const VERIFIED_PREFIX: &str = "workshop-keys:verified:";
 /// `workshop-keys:delivered:<key id>` = RFC 3339 time the `deliver` command took the key.
 pub const DELIVERED_PREFIX: &str = "workshop-keys:delivered:";
+/// `workshop-keys:quarantined` = `<RFC 3339 time> <key id> ...`: when the tool first saw AWS's
+/// quarantine policy on the user, and the keys the user held then (their secrets are exposed).
+pub const QUARANTINED: &str = "workshop-keys:quarantined";
+/// The most tags the tool keeps on one user: managed-by, the quarantine record, and for each of
+/// the two keys its claim and three bookkeeping tags. The rest of IAM's 50 are the operator's.
+pub const MAX_OWN_TAGS: usize = 2 + crate::limits::KEYS_PER_USER * TAGS_PER_KEY;
+/// Tags the tool writes about one key (its claim and three bookkeeping tags).
+pub const TAGS_PER_KEY: usize = 4;
 
 pub fn is_managed(tags: &BTreeMap<String, String>) -> bool {
     tags.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE)
@@ -48,13 +56,36 @@ pub fn bookkeeping_key_id(tag: &str) -> Option<&str> {
 }
 
 /// Every tag that concerns one key: its claim and its bookkeeping.
-pub fn tags_of_key(key_id: &str) -> [String; 4] {
+pub fn tags_of_key(key_id: &str) -> [String; TAGS_PER_KEY] {
     [
         key_id.to_string(),
         deactivated_tag(key_id),
         verified_tag(key_id),
         delivered_tag(key_id),
     ]
+}
+
+/// The quarantine record's value.
+pub fn quarantined_value(since: DateTime<Utc>, keys: &[String]) -> String {
+    std::iter::once(format_time(since))
+        .chain(keys.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// When the quarantine was first seen, and the keys the user held then.
+pub fn parse_quarantined(value: &str) -> (Option<DateTime<Utc>>, Vec<String>) {
+    let mut words = value.split_whitespace();
+    let since = words.next().and_then(parse_time);
+    (since, words.map(str::to_string).collect())
+}
+
+/// A tag the tool writes or removes itself (as opposed to the operator's own tags).
+pub fn is_own(tag: &str) -> bool {
+    tag == MANAGED_BY_KEY
+        || tag == QUARANTINED
+        || is_access_key_id(tag)
+        || bookkeeping_key_id(tag).is_some()
 }
 
 pub fn format_time(t: DateTime<Utc>) -> String {
@@ -65,4 +96,31 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.split_whitespace().next()?)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::{ACCESS_KEY_ID_CHARS, TAG_KEY_CHARS, TAG_VALUE_CHARS};
+
+    /// IAM refuses tag keys over 128 characters: the longest key the tool writes, for an access
+    /// key id of the length AWS issues, stays well inside.
+    #[test]
+    fn own_tag_keys_fit_iams_quota() {
+        let id = "AKIA".to_string() + &"Z".repeat(ACCESS_KEY_ID_CHARS - 4);
+        for key in tags_of_key(&id)
+            .iter()
+            .map(String::as_str)
+            .chain([QUARANTINED])
+        {
+            assert!(key.len() <= TAG_KEY_CHARS, "{key}");
+        }
+        let record = quarantined_value(DateTime::UNIX_EPOCH, &[id.clone(), id.clone()]);
+        assert!(record.len() <= TAG_VALUE_CHARS);
+        assert_eq!(
+            parse_quarantined(&record),
+            (Some(DateTime::UNIX_EPOCH), vec![id.clone(), id])
+        );
+        assert_eq!(MAX_OWN_TAGS, 10);
+    }
 }

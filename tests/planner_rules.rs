@@ -18,8 +18,11 @@ fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
 }
 
+/// The deadline statement is off here: these tables are about keys; the deadline's own rules
+/// are tabled in `planner_security.rs`, with it on.
 const SETTINGS: &str = r#"
 [settings]
+deadline = false
 user = "wk"
 path = "/workshop/"
 lead = "24h"
@@ -76,7 +79,7 @@ fn managed_user(name: &str, keys: Vec<ObservedKey>, extra_tags: &[(&str, &str)])
         keys,
         inline_policies: BTreeMap::from([(
             policy::POLICY_NAME.to_string(),
-            policy::document(&PolicyChoice::AllModels),
+            policy::document(&PolicyChoice::AllModels, None),
         )]),
         attached_policies: vec![],
     }
@@ -287,7 +290,7 @@ fn unmanaged_and_outside_path_users_are_never_touched() {
 #[test]
 fn policy_drift_is_repaired_and_extra_policies_removed() {
     let mut u = managed_user("wk", vec![], &[]);
-    let mut drifted = policy::document(&PolicyChoice::AllModels);
+    let mut drifted = policy::document(&PolicyChoice::AllModels, None);
     drifted["Statement"][0]["Action"] = serde_json::json!("*");
     u.inline_policies
         .insert(policy::POLICY_NAME.to_string(), drifted);

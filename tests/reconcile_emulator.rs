@@ -110,13 +110,18 @@ impl Fx {
     }
 
     /// Writes the schedule: lead 24h, grace 1h, hold 24h, credentials in `credentials/`, and no
-    /// Bedrock check of new keys unless `extra` sets `verify`.
+    /// Bedrock check of new keys unless `extra` sets `verify`. The deadline statement is off
+    /// unless `extra` sets `deadline`, so these tests compare the plain policy; the deadline's
+    /// documents are read back in `deadline_emulator.rs`.
     fn write_schedule(&self, user: &str, extra: &str, workshops: &[String]) {
-        let verify = if extra.contains("verify") {
-            ""
+        let mut verify = if extra.contains("verify") {
+            String::new()
         } else {
-            "verify = false\n"
+            "verify = false\n".to_string()
         };
+        if !extra.contains("deadline") {
+            verify.push_str("deadline = false\n");
+        }
         let text = format!(
             "[settings]\nregion = \"{FILE_REGION}\"\nuser = \"{user}\"\npath = \"{path}\"\n\
              lead = \"24h\"\ngrace = \"1h\"\nhold = \"24h\"\ncredentials_dir = \"credentials\"\n\

@@ -221,6 +221,7 @@ fn request<'a>(
         model,
         timeout,
         endpoint_url: Some(endpoint),
+        policy_changed: false,
     }
 }
 
@@ -420,6 +421,45 @@ async fn final_answers_are_classified_after_one_attempt() {
     }
 }
 
+/// Right after the run rewrote the user's policy (e.g. its deadline moved forward), IAM takes
+/// seconds to reach Bedrock: access-denied is "not yet", retried within the timeout.
+#[tokio::test]
+async fn access_denied_is_retried_while_a_policy_change_propagates() {
+    let server = FakeBedrock::start(|n, _| {
+        if n < 2 {
+            Reply::error(
+                403,
+                "AccessDeniedException",
+                "User: arn:aws:iam::123456789012:user/u is not authorized to perform: bedrock:InvokeModel with an explicit deny",
+            )
+        } else {
+            Reply::ok(EMBEDDING)
+        }
+    })
+    .await;
+    let secret = Secret::new(SECRET.into());
+    let mut req = request(&secret, TITAN, Duration::from_secs(30), &server.endpoint);
+    req.policy_changed = true;
+    let v = verify_key_with(&req, &FAST).await;
+    assert_eq!(v.outcome, Outcome::Verified, "{}", v.detail);
+    assert_eq!(v.attempts, 3);
+    // It still ends as access-denied when the denial stays.
+    let denied = FakeBedrock::start(|_, _| {
+        Reply::error(403, "AccessDeniedException", "User: u is not authorized")
+    })
+    .await;
+    let mut req = request(&secret, TITAN, Duration::from_millis(800), &denied.endpoint);
+    req.policy_changed = true;
+    let v = verify_key_with(&req, &FAST).await;
+    assert_eq!(v.outcome, Outcome::AccessDenied);
+    assert!(v.attempts > 1, "attempts: {}", v.attempts);
+    assert!(
+        v.detail.contains("still not accepted after"),
+        "{}",
+        v.detail
+    );
+}
+
 #[tokio::test]
 async fn access_denied_is_not_retried() {
     let server = FakeBedrock::start(|_, _| {
@@ -578,6 +618,7 @@ fn moto_request<'a>(
         model,
         timeout,
         endpoint_url: Some(endpoint),
+        policy_changed: false,
     }
 }
 

@@ -131,6 +131,12 @@ fn relevant_part(plan: &Plan, id: &str, before: &Schedule, after: &Schedule) -> 
             .filter(|s| s.workshop == id)
             .cloned()
             .collect(),
+        quarantined: plan
+            .quarantined
+            .iter()
+            .filter(|q| users.contains(&q.user.as_str()))
+            .cloned()
+            .collect(),
     }
 }
 

@@ -23,7 +23,7 @@ pub(super) async fn status(
     let (observed, _) = observe(s, aws, true).await?;
     let desired = Desired::from_schedule(s);
     let plan = planner::plan(&desired, &observed, now);
-    let view = status::status_view(s, &desired, &observed, plan.warnings, now);
+    let view = status::status_view(s, &desired, &observed, plan.quarantined, plan.warnings, now);
     match output {
         Output::Text => print!("{}", render::status_text(&view)),
         Output::Json => print!("{}", render::json(&view)),
@@ -77,6 +77,7 @@ pub(super) async fn verify_live_keys(
                 &key,
                 now,
                 listed,
+                false,
             )
             .await,
         );

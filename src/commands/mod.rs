@@ -5,6 +5,7 @@ mod edit;
 mod inspect;
 mod lock;
 mod plan_apply;
+mod release;
 mod timeline;
 
 use std::path::PathBuf;
@@ -148,6 +149,18 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             plan_apply::reconcile(&job, at, now, &credentials, saved).await
         }
         Command::Show { planfile, output } => plan_apply::show(&planfile, output),
+        Command::Release {
+            user,
+            schedule,
+            at,
+            aws,
+        } => {
+            let s = schedule::load(&schedule.schedule)?;
+            let now = parse_at(at.as_deref(), now)?;
+            // Not beside a reconcile of the same schedule: both write this user's keys.
+            let _lock = lock::lock(&schedule.schedule, std::time::Duration::ZERO)?;
+            release::release(&s, &user, &aws, now).await
+        }
         Command::Add {
             id,
             start,

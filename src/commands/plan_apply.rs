@@ -6,13 +6,13 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::{observe, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
-use crate::apply::{self, ApplyContext};
+use crate::apply::{self, ApplyContext, Status};
 use crate::cli::{AwsArgs, Output};
 use crate::desired::Desired;
 use crate::hooks;
 use crate::iam::aws::AwsIam;
 use crate::observed::Observed;
-use crate::plan::Plan;
+use crate::plan::{ActionKind, Plan};
 use crate::planner;
 use crate::render;
 use crate::saved_plan::SavedPlan;
@@ -116,6 +116,12 @@ pub(super) async fn reconcile(
     };
     let report = apply::apply(&plan, &iam, &ctx).await;
     // Prove each new key works before anyone relies on it.
+    let policy_changed: std::collections::BTreeSet<&str> = report
+        .results
+        .iter()
+        .filter(|r| r.action.action == ActionKind::PutUserPolicy && r.status == Status::Ok)
+        .map(|r| r.action.user.as_str())
+        .collect();
     let mut checks = Vec::new();
     if s.settings.verify {
         for r in &report.results {
@@ -133,6 +139,7 @@ pub(super) async fn reconcile(
                         key,
                         now,
                         true,
+                        policy_changed.contains(user.as_str()),
                     )
                     .await,
                 );
@@ -142,6 +149,7 @@ pub(super) async fn reconcile(
     let deliveries = hooks::deliver(&plan, &report, s, credentials, &iam, now).await;
     let ok = report.all_ok()
         && plan.blocked.is_empty()
+        && plan.quarantined.is_empty()
         && checks.iter().all(|c| !c.outcome.is_key_fault())
         && deliveries.iter().all(|d| d.ok);
     let mut summary = serde_json::json!({
@@ -166,6 +174,7 @@ pub(super) async fn reconcile(
             if let Some(Err(e)) = &notified {
                 println!("\nwarning: notify failed: {e}");
             }
+            print_quarantine_errors(&plan);
         }
         Output::Json => {
             summary["notify"] = match &notified {
@@ -174,9 +183,20 @@ pub(super) async fn reconcile(
                 Some(Err(e)) => serde_json::json!({ "ok": false, "detail": e }),
             };
             print!("{}", render::json(&summary));
+            print_quarantine_errors(&plan);
         }
     }
     Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// A quarantine is an incident: say so on stderr too, where cron's alerting looks.
+fn print_quarantine_errors(plan: &Plan) {
+    for q in &plan.quarantined {
+        eprintln!(
+            "error: user {} is quarantined by AWS ({}): its keys are deactivated and it gets no new key until `workshop-keys release {}`",
+            q.user, q.policy_arn, q.user
+        );
+    }
 }
 
 /// `show`: render a saved plan.

@@ -21,10 +21,8 @@ use crate::observed::{KeyStatus, LastUsed};
 use crate::secrets::Secret;
 use crate::tags;
 
-/// AWS allows two access keys per user, active or not.
-pub const MAX_KEYS: usize = 2;
-/// AWS allows 50 tags per user.
-pub const MAX_TAGS: usize = 50;
+pub use crate::limits::KEYS_PER_USER as MAX_KEYS;
+pub use crate::limits::TAGS_PER_USER as MAX_TAGS;
 
 /// When a fault hook is asked: before the call takes effect, or after it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,7 @@ use chrono::{DateTime, Utc};
 use super::fields::rfc3339_utc;
 use super::Workshop;
 
-/// AWS allows two access keys per IAM user.
-pub const MAX_KEYS_PER_USER: usize = 2;
+pub use crate::limits::KEYS_PER_USER as MAX_KEYS_PER_USER;
 
 /// Workshops named in a message before it says "and N more".
 const MAX_NAMED: usize = 6;

@@ -63,10 +63,12 @@ pub(crate) fn did_you_mean_hint<'a>(
 pub(crate) fn check_user_name(name: &str) -> Result<(), Problem> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
     let len = name.chars().count();
-    if len == 0 || len > 64 || !name.chars().all(ok_char) {
+    let max = crate::limits::USER_NAME_CHARS;
+    if len == 0 || len > max || !name.chars().all(ok_char) {
         return Err(
-            Problem::new(format!("invalid IAM user name {}", quote(name)))
-                .hint("IAM user names are 1-64 characters of A-Z a-z 0-9 and + = , . @ _ -"),
+            Problem::new(format!("invalid IAM user name {}", quote(name))).hint(format!(
+                "IAM user names are 1-{max} characters of A-Z a-z 0-9 and + = , . @ _ -"
+            )),
         );
     }
     Ok(())

@@ -52,6 +52,8 @@ pub struct Settings {
     pub verify_model: String,
     pub verify_all_models: bool,
     pub verify_timeout: TimeDelta,
+    /// The policy denies Bedrock after the user's deadline (`WorkshopKeysDeadline`).
+    pub deadline: bool,
     /// Command run for each new key, with the credentials as JSON on standard input.
     pub deliver: Option<Vec<String>>,
     /// Command run after each reconcile that changed something, with a JSON summary (no secrets).

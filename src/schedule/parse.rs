@@ -18,6 +18,7 @@ use super::{
     Diagnostic, PolicyChoice, Schedule, ScheduleError, Settings, Workshop, DEFAULT_CREDENTIALS_DIR,
     DEFAULT_PATH, DEFAULT_REGION, DEFAULT_USER, DEFAULT_VERIFY_MODEL, MAX_GRACE,
 };
+use crate::{limits, policy};
 
 const TOP_KEYS: &[&str] = &["settings", "workshop"];
 
@@ -41,6 +42,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "verify_timeout",
     "deliver",
     "notify",
+    "deadline",
 ];
 
 const WORKSHOP_KEYS: &[&str] = &["id", "title", "start", "end", "user", "lead", "grace"];
@@ -540,6 +542,9 @@ impl<'a> Parser<'a> {
                 Err(p) => self.report(at, p),
             }
         }
+        if let Ok(Some(b)) = self.boolean(&f, "deadline") {
+            s.deadline = b;
+        }
         self.policy(&f, s);
 
         match self.duration(&f, "lead", "24h") {
@@ -640,8 +645,12 @@ impl<'a> Parser<'a> {
         match policy {
             None => {}
             Some(("restricted", policy_at)) => match models {
-                Ok(Some((models, _))) if !models.is_empty() => {
-                    s.policy = PolicyChoice::Restricted { models };
+                Ok(Some((models, at))) if !models.is_empty() => {
+                    let choice = PolicyChoice::Restricted { models };
+                    match policy_size_problem(&choice, s.deadline) {
+                        None => s.policy = choice,
+                        Some((message, hint)) => self.error(at, message, Some(hint)),
+                    }
                 }
                 Ok(Some((_, at))) => self.error(
                     at,
@@ -962,6 +971,28 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// IAM refuses `PutUserPolicy` when a user's inline policies exceed
+/// `limits::INLINE_POLICY_CHARS` (the emulator does not): measure the document the tool will
+/// write, deadline statement included (its time has a fixed width).
+fn policy_size_problem(choice: &PolicyChoice, deadline: bool) -> Option<(String, String)> {
+    let doc = policy::document(choice, deadline.then_some(policy::NO_WINDOW_YET));
+    let size = policy::size(&doc);
+    let limit = limits::INLINE_POLICY_CHARS;
+    let PolicyChoice::Restricted { models } = choice else {
+        return None;
+    };
+    (size > limit).then(|| {
+        (
+            format!(
+                "the policy {} for these {} model(s) would be {size} characters (white space not counted); AWS allows {limit} for all of a user's inline policies together and refuses PutUserPolicy beyond that",
+                policy::POLICY_NAME,
+                models.len()
+            ),
+            "list fewer models (an inference profile id such as \"us.…\" adds one ARN per region it routes to), or use policy = \"all-models\"".to_string(),
+        )
+    })
+}
+
 fn default_settings(file: &Path) -> Settings {
     Settings {
         region: DEFAULT_REGION.to_string(),
@@ -980,6 +1011,7 @@ fn default_settings(file: &Path) -> Settings {
         verify_model: DEFAULT_VERIFY_MODEL.to_string(),
         verify_all_models: true,
         verify_timeout: TimeDelta::seconds(60),
+        deadline: true,
         deliver: None,
         notify: None,
     }

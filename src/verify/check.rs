@@ -75,7 +75,9 @@ fn severity(o: Outcome) -> u8 {
 /// Check the key that `workshop`'s credentials file holds, as `user`'s key `access_key_id`.
 /// A file that is missing, or that holds another key, is reported as `invalid-token`: the
 /// secret on this machine cannot prove that key. With `record`, the outcome is written to the
-/// user's tags (not for a key IAM no longer lists: the tag would outlive it).
+/// user's tags (not for a key IAM no longer lists: the tag would outlive it). With
+/// `policy_changed` (this run rewrote the user's policy), `access-denied` is retried while the
+/// change reaches Bedrock.
 #[allow(clippy::too_many_arguments)]
 pub async fn check_key(
     iam: &impl Iam,
@@ -86,6 +88,7 @@ pub async fn check_key(
     access_key_id: &str,
     now: DateTime<Utc>,
     record: bool,
+    policy_changed: bool,
 ) -> KeyCheck {
     let mut check = KeyCheck {
         workshop: workshop.to_string(),
@@ -121,6 +124,7 @@ pub async fn check_key(
             model: &model,
             timeout: verify_timeout(settings),
             endpoint_url: None,
+            policy_changed,
         };
         let v = verify_key(&req).await;
         tracing::info!(%workshop, %user, key = %access_key_id, model = %v.model, outcome = v.outcome.as_str(), attempts = v.attempts, "verified key");

@@ -147,6 +147,9 @@ pub struct VerifyRequest<'a> {
     /// None: `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` or `AWS_ENDPOINT_URL` from the environment (as
     /// aws-config does, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the AWS endpoint.
     pub endpoint_url: Option<&'a str>,
+    /// The user's policy was changed moments ago: IAM takes seconds to reach Bedrock, so
+    /// `access-denied` is retried like an unknown key, within `timeout`.
+    pub policy_changed: bool,
 }
 
 /// The wait between attempts while the key is not recognised: `initial`, doubled each time, at
@@ -189,7 +192,8 @@ pub async fn verify_key(req: &VerifyRequest<'_>) -> Verification {
 }
 
 /// One InvokeModel per attempt; retried only while the answer says the key is unknown
-/// (`UnrecognizedClientException`, `InvalidClientTokenId`, bare 401), until `req.timeout`.
+/// (`UnrecognizedClientException`, `InvalidClientTokenId`, bare 401), or access is denied
+/// right after a policy change, until `req.timeout`.
 pub async fn verify_key_with(req: &VerifyRequest<'_>, backoff: &Backoff) -> Verification {
     let client = client(req);
     let body = request_body(req.model);
@@ -198,7 +202,10 @@ pub async fn verify_key_with(req: &VerifyRequest<'_>, backoff: &Backoff) -> Veri
     let mut attempts: u32 = 0;
     loop {
         attempts += 1;
-        let answer = attempt(&client, req, &body).await;
+        let mut answer = attempt(&client, req, &body).await;
+        if req.policy_changed && answer.outcome == Outcome::AccessDenied {
+            answer.retry = true;
+        }
         tracing::debug!(
             model = req.model,
             access_key_id = req.access_key_id,
@@ -433,6 +440,7 @@ mod tests {
             model: "amazon.titan-embed-text-v1",
             timeout: Duration::from_secs(1),
             endpoint_url: Some("http://127.0.0.1:1"),
+            policy_changed: false,
         };
         let debug = format!("{req:?}");
         assert!(!debug.contains(secret.expose()), "{debug}");
@@ -509,6 +517,7 @@ mod tests {
             verify_model: "amazon.titan-embed-text-v1".into(),
             verify_all_models: true,
             verify_timeout: chrono::TimeDelta::seconds(60),
+            deadline: true,
             deliver: None,
             notify: None,
         };

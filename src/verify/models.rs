@@ -170,6 +170,7 @@ mod tests {
             verify_model: "amazon.titan-embed-text-v1".into(),
             verify_all_models: all,
             verify_timeout: TimeDelta::seconds(60),
+            deadline: true,
             deliver: None,
             notify: None,
         }

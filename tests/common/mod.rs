@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod observed;
 pub mod proxy;
 pub mod run;
 pub mod server;

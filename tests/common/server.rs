@@ -61,6 +61,13 @@ impl MotoServer {
     /// Starts a new server of its own on a free port and waits until it answers. Panics (never
     /// skips) when moto is missing or does not start within 20 s.
     pub fn start() -> MotoServer {
+        MotoServer::start_with_env(&[])
+    }
+
+    /// Like [`MotoServer::start`], with extra environment for moto, e.g.
+    /// `MOTO_IAM_LOAD_MANAGED_POLICIES=true` to have AWS's managed policies (the quarantine
+    /// policies among them) exist.
+    pub fn start_with_env(env: &[(&str, &str)]) -> MotoServer {
         let moto = moto_server_path();
         if !moto.is_file() {
             panic!(
@@ -82,7 +89,7 @@ impl MotoServer {
         for _ in 0..START_ATTEMPTS {
             let port = free_port();
             let log = log_dir.join(format!("{binary}-{}-{port}.log", std::process::id()));
-            match spawn(&moto, port, &log) {
+            match spawn(&moto, port, &log, env) {
                 Ok(server) => return server,
                 Err(why) => failures.push(format!("port {port}: {why} (log: {})", log.display())),
             }
@@ -150,7 +157,7 @@ fn free_port() -> u16 {
         .expect("no free port on 127.0.0.1")
 }
 
-fn spawn(moto: &Path, port: u16, log: &Path) -> Result<MotoServer, String> {
+fn spawn(moto: &Path, port: u16, log: &Path, env: &[(&str, &str)]) -> Result<MotoServer, String> {
     let out = File::create(log).map_err(|e| format!("cannot create the log: {e}"))?;
     let err = out
         .try_clone()
@@ -161,6 +168,7 @@ fn spawn(moto: &Path, port: u16, log: &Path) -> Result<MotoServer, String> {
         .arg(moto)
         .arg(port.to_string())
         .arg(std::process::id().to_string())
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)

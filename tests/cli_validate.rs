@@ -456,3 +456,27 @@ fn a_missing_file_is_an_error_not_a_panic() {
     );
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
 }
+
+/// IAM refuses `PutUserPolicy` past 2,048 non-whitespace characters of inline policy per user;
+/// moto accepts it (measured: 3,716 accepted), so the quota is checked by `validate`, on the
+/// document the tool would write, deadline statement included.
+#[test]
+fn a_policy_over_iams_inline_quota_is_refused_at_the_models_line() {
+    let file = fixture("policy_too_large.toml");
+    let out = validate(&file);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert_eq!(
+        out.stderr.trim_end(),
+        format!(
+            "{file}:4:10: error: the policy BedrockInvokeOnly for these 10 model(s) would be 5751 characters (white space not counted); AWS allows 2048 for all of a user's inline policies together and refuses PutUserPolicy beyond that\n  hint: list fewer models (an inference profile id such as \"us.…\" adds one ARN per region it routes to), or use policy = \"all-models\""
+        )
+    );
+    // Two of the same profiles fit, deadline statement and all.
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small.toml");
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(&file)).unwrap();
+    let head: Vec<&str> = text.lines().take(6).collect();
+    std::fs::write(&small, format!("{}\n]\n", head.join("\n"))).unwrap();
+    let out = validate(small.to_str().unwrap());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}

@@ -377,3 +377,23 @@ pub async fn notify(
     }
     Some(result)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_output_is_one_scrubbed_line_without_terminal_escapes() {
+        let out = b"  first SECRETKEY line \n\n\x1b[31mred\x1b[0m\tend\n";
+        assert_eq!(
+            printed(out, Some("SECRETKEY")),
+            "first <secret> line | \\u{1b}[31mred\\u{1b}[0m\\tend"
+        );
+        assert_eq!(printed(b"", Some("x")), "");
+        // Cut after the secret is replaced: a cut never shows part of it.
+        let long = format!("{}SECRETKEY", "a".repeat(SHOW_OUTPUT - 3));
+        let shown = printed(long.as_bytes(), Some("SECRETKEY"));
+        assert!(shown.ends_with("<se…"), "{shown}");
+        assert!(!shown.contains("SEC"), "{shown}");
+    }
+}

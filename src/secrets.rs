@@ -523,6 +523,17 @@ mod tests {
     }
 
     #[test]
+    fn shell_quote_quotes_only_when_needed() {
+        assert_eq!(shell_quote(Path::new("/srv/keys/creds")), "/srv/keys/creds");
+        assert_eq!(
+            shell_quote(Path::new("sub dir/../creds here")),
+            "'sub dir/../creds here'"
+        );
+        assert_eq!(shell_quote(Path::new("it's")), "'it'\\''s'");
+        assert_eq!(shell_quote(Path::new("$HOME;rm")), "'$HOME;rm'");
+    }
+
+    #[test]
     fn refuses_world_readable_dir_file_in_the_way_and_escaping_ids() {
         let (tmp, creds) = dir();
         fs::create_dir(creds.dir()).unwrap();

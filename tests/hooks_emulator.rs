@@ -393,19 +393,7 @@ fn defect_3_a_hook_timeout_kills_every_process_of_the_hook_group() {
         .trim()
         .parse()
         .unwrap();
-    // SIGKILL is delivered at once, but a process may take a moment to become a zombie.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let alive = live_members(group);
-        if alive.is_empty() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "processes of the hook's group {group} survived the run: {alive:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    assert_group_gone(group, "after the timeout");
     let state = std::fs::read_to_string(format!("/proc/{background}/stat")).unwrap_or_default();
     assert!(
         state.is_empty()
@@ -414,6 +402,89 @@ fn defect_3_a_hook_timeout_kills_every_process_of_the_hook_group() {
                 .is_some_and(|(_, r)| r.starts_with('Z')),
         "the background sleep {background} is alive: {state}"
     );
+}
+
+/// Waits (up to 10 s: SIGKILL is delivered at once, but a process may take a moment to end)
+/// until no process of `group` is alive.
+fn assert_group_gone(group: i32, context: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let alive = live_members(group);
+        if alive.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{context}: processes of the hook's group {group} survived: {alive:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Defect 3, the other way a run ends: the hook's own process group no longer gets the
+/// terminal's Ctrl-C, so workshop-keys, stopped by a signal while a hook runs, kills the hook's
+/// group first, then ends as the signal says.
+#[test]
+fn defect_3_a_signal_that_stops_workshop_keys_also_stops_the_hook_group() {
+    use std::os::unix::process::ExitStatusExt;
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let fx = Fx::new();
+        let group_file = fx.file("hook.pgid");
+        let hook = script(
+            &fx,
+            "slow-deliver.sh",
+            &format!(
+                "cat >/dev/null
+sleep 90 &
+echo $$ > '{}.tmp'
+mv '{0}.tmp' '{0}'
+sleep 90
+",
+                group_file.display()
+            ),
+        );
+        fx.write_schedule(&format!("deliver = [\"{}\"]", hook.display()));
+        let mut cmd = common::shared().command();
+        let mut child = cmd
+            .current_dir(fx.dir.path())
+            .args(["reconcile", "--at", "2026-12-02T12:00:00Z"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !group_file.exists() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "reconcile ended before its hook started"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the hook never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let group: i32 = std::fs::read_to_string(&group_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            !live_members(group).is_empty(),
+            "the hook's group is running"
+        );
+        // SAFETY: signals the workshop-keys process this test started.
+        unsafe {
+            libc::kill(child.id() as i32, signal);
+        }
+        let status = common::proxy::wait_within(child, std::time::Duration::from_secs(30)).status;
+        assert_eq!(
+            status.signal(),
+            Some(signal),
+            "ended by the signal: {status}"
+        );
+        assert_group_gone(group, &format!("after signal {signal}"));
+    }
 }
 
 /// Issue 15, defect 5: a failing deliver hook's stdout was dropped (only stderr was shown).

@@ -85,10 +85,19 @@ pub enum EditError {
     #[error("{reason}; nothing was changed\n  hint: {hint}")]
     Unsupported { reason: String, hint: String },
     #[error(
-        "edit refused: the schedule would not be valid after it; {} is unchanged\n{error}",
+        "edit refused: the schedule would not be valid after it; {} is unchanged (the places \
+         below are in the edited text, not in the file)\n{error}",
         path.display()
     )]
     Invalid { path: PathBuf, error: ScheduleError },
+    /// A command-line argument that no schedule may hold, named as it was given.
+    #[error("{command}: {argument}: {message}; nothing was changed\n  hint: {hint}")]
+    Argument {
+        command: &'static str,
+        argument: String,
+        message: String,
+        hint: String,
+    },
     #[error("{0}")]
     Read(ScheduleError),
     #[error(
@@ -126,6 +135,7 @@ pub fn add(text: &str, w: &NewWorkshop, timezone: Option<Tz>) -> Result<String, 
             line: line_of(text, existing.at),
         });
     }
+    check_arguments(w)?;
     let start = time_value("start", &w.start, timezone)?;
     let end = time_value("end", &w.end, timezone)?;
 
@@ -167,6 +177,53 @@ pub fn add(text: &str, w: &NewWorkshop, timezone: Option<Tz>) -> Result<String, 
         table.push_str(nl);
     }
     Ok([before, &table, after].concat())
+}
+
+/// `add`'s values that `validate` would refuse in any schedule, refused as the arguments they
+/// are (a place in the would-be file does not exist in the real one).
+fn check_arguments(w: &NewWorkshop) -> Result<(), EditError> {
+    let refuse = |argument: String, message: String, hint: Option<String>| EditError::Argument {
+        command: "add",
+        argument,
+        message,
+        hint: hint.unwrap_or_default(),
+    };
+    if let Err(p) = fields::check_workshop_id(&w.id) {
+        let message = "not a valid workshop id".to_string();
+        return Err(refuse(
+            format!("id {}", fields::quote(&w.id)),
+            message,
+            p.hint,
+        ));
+    }
+    if let Some(title) = w
+        .title
+        .as_deref()
+        .filter(|t| t.chars().any(char::is_control))
+    {
+        return Err(refuse(
+            format!("--title {}", fields::quote(title)),
+            "a title must not contain control characters (newlines, tabs, escapes)".into(),
+            Some("write the title on one line, as plain text".into()),
+        ));
+    }
+    if let Some(user) = &w.user {
+        if let Err(p) = fields::check_user_name(user) {
+            let message = "not a valid IAM user name".to_string();
+            return Err(refuse(
+                format!("--user {}", fields::quote(user)),
+                message,
+                p.hint,
+            ));
+        }
+    }
+    for (name, value) in [("lead", &w.lead), ("grace", &w.grace)] {
+        if let Some(Err(p)) = value.as_deref().map(|v| fields::parse_duration(name, v)) {
+            let argument = format!("--{name} {}", fields::quote(value.as_deref().unwrap_or("")));
+            return Err(refuse(argument, p.message, p.hint));
+        }
+    }
+    Ok(())
 }
 
 /// The text without workshop `id`'s table: its header, keys and own comments (see the module
@@ -1195,7 +1252,7 @@ lead = "3h"
         let path_str = path.display().to_string();
         assert!(
             m.starts_with(&format!(
-                "edit refused: the schedule would not be valid after it; {path_str} is unchanged\n{path_str}:"
+                "edit refused: the schedule would not be valid after it; {path_str} is unchanged (the places below are in the edited text, not in the file)\n{path_str}:"
             )),
             "{m}"
         );
@@ -1222,7 +1279,7 @@ lead = "3h"
             m.contains(&format!("{path_str}:{line}:7: error: workshop \"x\" ends (2026-12-03T11:00:00Z) before or when it starts (2026-12-03T12:00:00Z)")),
             "{m}"
         );
-        // Bad values passed through: an invalid id, user, duration.
+        // Bad values are refused as the arguments they are: an invalid id, user, duration.
         for w in [
             new("bad id", "2026-12-09T10:00:00Z", "2026-12-09T11:00:00Z"),
             NewWorkshop {
@@ -1238,9 +1295,8 @@ lead = "3h"
                 ..new("z", "2026-12-09T10:00:00Z", "2026-12-09T11:00:00Z")
             },
         ] {
-            let new_text = add(&once, &w, None).unwrap();
-            let e = write_validated(&path, &once, &new_text).unwrap_err();
-            assert!(matches!(e, EditError::Invalid { .. }), "{e:?}");
+            let e = add(&once, &w, None).unwrap_err();
+            assert!(matches!(e, EditError::Argument { .. }), "{e:?}");
         }
         assert_eq!(fs::read_to_string(&path).unwrap(), once);
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();

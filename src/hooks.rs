@@ -3,12 +3,14 @@
 //! never into arguments, the environment, logs or error messages (the command's own output is
 //! scrubbed of it before it is shown).
 
+use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use zeroize::Zeroizing;
 
 use crate::apply::Report;
@@ -18,8 +20,24 @@ use crate::schedule::Schedule;
 use crate::secrets::CredentialsDir;
 use crate::tags;
 
-/// A hook that takes longer is killed and counts as failed.
+/// A hook that takes longer is killed (with every process it started) and counts as failed.
 pub const HOOK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Test-only override of [`HOOK_TIMEOUT`] (a duration such as "2s"), so that the tests of the
+/// timeout do not wait a minute. Not part of the documented interface.
+const TEST_TIMEOUT_ENV: &str = "WORKSHOP_KEYS_TEST_HOOK_TIMEOUT";
+
+/// At most this much of each of a hook's output streams is kept; the rest is read and dropped.
+const KEEP_OUTPUT: usize = 64 * 1024;
+/// And at most this many characters of each is shown in a report.
+const SHOW_OUTPUT: usize = 300;
+
+fn hook_timeout() -> Duration {
+    std::env::var(TEST_TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| humantime::parse_duration(v.trim()).ok())
+        .unwrap_or(HOOK_TIMEOUT)
+}
 
 /// What happened to one delivery.
 #[derive(Debug, Clone, Serialize)]
@@ -50,51 +68,205 @@ struct Handover<'a> {
 }
 
 /// Run `argv` with `input` on standard input; fail on a non-zero exit, a spawn error or the
-/// timeout. `secret`, when given, is cut out of anything the command printed.
-pub async fn run_hook(argv: &[String], input: &[u8], secret: Option<&str>) -> Result<(), String> {
+/// timeout. `secret`, when given, is cut out of anything the command printed. `schedule_file`
+/// is where a relative program path is resolved from.
+///
+/// The command runs in a process group of its own: on the timeout, and when it is done, the
+/// whole group is killed, so a `gpg` or `curl` it started never outlives the run.
+pub async fn run_hook(
+    argv: &[String],
+    schedule_file: &Path,
+    input: &[u8],
+    secret: Option<&str>,
+) -> Result<(), String> {
     let (program, args) = argv.split_first().ok_or("empty command")?;
-    let mut child = tokio::process::Command::new(program)
+    let path = crate::schedule::hook_program(schedule_file, program);
+    let shown = path.display();
+    let mut group = HookGroup::arm();
+    let mut child = tokio::process::Command::new(&path)
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    let mut stdin = child.stdin.take().ok_or("no stdin")?;
-    let run = async {
-        // A command that exits without reading its input is judged by its exit status.
-        let _ = stdin.write_all(input).await;
-        drop(stdin);
-        child.wait_with_output().await
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    // The group's id is the new process's id (`process_group(0)`).
+    group.started(child.id());
+    let (Some(mut stdin), stdout, stderr) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(format!("cannot run {shown}: no standard input"));
     };
-    let out = match tokio::time::timeout(HOOK_TIMEOUT, run).await {
-        Ok(Ok(out)) => out,
-        Ok(Err(e)) => return Err(format!("{program} failed: {e}")),
+    let timeout = hook_timeout();
+    let run = async {
+        let feed = async {
+            // A command that exits without reading its input is judged by its exit status.
+            let _ = stdin.write_all(input).await;
+            drop(stdin);
+        };
+        let (_, out, err, status) = tokio::join!(feed, keep(stdout), keep(stderr), child.wait());
+        status.map(|status| (status, out, err))
+    };
+    let (status, out, err) = match tokio::time::timeout(timeout, run).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => return Err(format!("{shown} failed: {e}")),
         Err(_) => {
+            group.kill();
+            let _ = child.wait().await;
             return Err(format!(
-                "{program} did not finish within {}s and was stopped",
-                HOOK_TIMEOUT.as_secs()
-            ))
+                "{shown} did not finish within {}s and was stopped, with every process it started",
+                timeout.as_secs()
+            ));
         }
     };
-    if out.status.success() {
+    if status.success() {
         return Ok(());
     }
-    let mut said = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    if let Some(s) = secret.filter(|s| !s.is_empty()) {
-        said = said.replace(s, "<secret>");
-    }
-    let said: String = said.chars().take(300).collect();
+    let said: Vec<String> = [("stdout", &out), ("stderr", &err)]
+        .into_iter()
+        .filter_map(|(name, bytes)| {
+            let text = printed(bytes, secret);
+            (!text.is_empty()).then(|| format!("{name}: {text}"))
+        })
+        .collect();
     Err(format!(
-        "{program} exited with {}{}",
-        out.status,
+        "{shown} exited with {status}{}",
         if said.is_empty() {
             String::new()
         } else {
-            format!(": {said}")
+            format!("; {}", said.join("; "))
         }
     ))
+}
+
+/// The first [`KEEP_OUTPUT`] bytes of a pipe, read to its end (so the command never blocks on
+/// a full pipe). Wiped when dropped: a hook may echo its input, secret included.
+async fn keep(pipe: Option<impl AsyncRead + Unpin>) -> Zeroizing<Vec<u8>> {
+    // Allocated once: growing would leave copies behind that are not wiped.
+    let mut kept = Zeroizing::new(Vec::with_capacity(KEEP_OUTPUT));
+    let Some(mut pipe) = pipe else {
+        return kept;
+    };
+    let mut buf = Zeroizing::new([0u8; 8192]);
+    while let Ok(n @ 1..) = pipe.read(&mut buf[..]).await {
+        let room = KEEP_OUTPUT - kept.len();
+        kept.extend_from_slice(&buf[..n.min(room)]);
+    }
+    kept
+}
+
+/// What a command printed, for a report: the secret cut out first, then one line, control
+/// characters escaped (no terminal escapes from a hook), at most [`SHOW_OUTPUT`] characters.
+fn printed(bytes: &[u8], secret: Option<&str>) -> String {
+    let mut text = Zeroizing::new(String::from_utf8_lossy(bytes).into_owned());
+    if let Some(s) = secret.filter(|s| !s.is_empty()) {
+        text = Zeroizing::new(text.replace(s, "<secret>"));
+    }
+    let mut shown = String::new();
+    let lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    for (i, line) in lines.enumerate() {
+        if i > 0 {
+            shown.push_str(" | ");
+        }
+        for c in line.chars() {
+            if c.is_control() {
+                shown.extend(c.escape_default());
+            } else {
+                shown.push(c);
+            }
+        }
+        if shown.chars().count() > SHOW_OUTPUT {
+            break;
+        }
+    }
+    match shown.char_indices().nth(SHOW_OUTPUT) {
+        Some((cut, _)) => format!("{}…", &shown[..cut]),
+        None => shown,
+    }
+}
+
+/// The process group of the hook that is running (0: none), for [`on_signal`]. Hooks run one
+/// at a time.
+static RUNNING_GROUP: AtomicI32 = AtomicI32::new(0);
+
+/// Signals that end workshop-keys (Ctrl-C, `kill`, a closed terminal). A hook in its own group
+/// no longer gets them from the terminal, so while one runs they are passed on as SIGKILL to
+/// its group before workshop-keys ends as it would have.
+const ENDING_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+extern "C" fn on_signal(signal: libc::c_int) {
+    let group = RUNNING_GROUP.load(Ordering::SeqCst);
+    // SAFETY: kill, signal and raise are async-signal-safe.
+    unsafe {
+        if group > 0 {
+            libc::kill(-group, libc::SIGKILL);
+        }
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
+}
+
+/// A running hook's process group: killed when dropped; meanwhile the ending signals kill it
+/// too (their earlier handling is restored on drop).
+struct HookGroup {
+    group: i32,
+    previous: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl HookGroup {
+    /// Set up the signal handling before the hook starts, so that no signal finds it half done.
+    fn arm() -> HookGroup {
+        let mut previous = Vec::new();
+        for signal in ENDING_SIGNALS {
+            // SAFETY: plain sigaction calls with zeroed, then filled, structures.
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(signal, std::ptr::null(), &mut old) != 0
+                    || old.sa_sigaction == libc::SIG_IGN
+                {
+                    // Ignored (e.g. SIGHUP under nohup): it stays ignored.
+                    continue;
+                }
+                let mut new: libc::sigaction = std::mem::zeroed();
+                new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+                libc::sigemptyset(&mut new.sa_mask);
+                if libc::sigaction(signal, &new, std::ptr::null_mut()) == 0 {
+                    previous.push((signal, old));
+                }
+            }
+        }
+        HookGroup { group: 0, previous }
+    }
+
+    fn started(&mut self, pid: Option<u32>) {
+        self.group = pid.and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+        RUNNING_GROUP.store(self.group, Ordering::SeqCst);
+    }
+
+    fn kill(&self) {
+        if self.group > 0 {
+            // SAFETY: signals only the hook's own group; ESRCH (already gone) is fine.
+            unsafe {
+                libc::kill(-self.group, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for HookGroup {
+    fn drop(&mut self) {
+        // Whatever the hook left behind goes with it.
+        self.kill();
+        for (signal, old) in &self.previous {
+            // SAFETY: puts back the handling read in `arm`.
+            unsafe {
+                libc::sigaction(*signal, old, std::ptr::null_mut());
+            }
+        }
+        RUNNING_GROUP.store(0, Ordering::SeqCst);
+    }
 }
 
 /// Hand over the plan's deliveries: keys created in this run (found in the report) and live
@@ -188,7 +360,7 @@ async fn deliver_one(
         expires: w.revoke_at(),
     };
     let input = Zeroizing::new(serde_json::to_vec(&doc).expect("plain data serialises"));
-    run_hook(argv, &input, Some(secret.expose())).await
+    run_hook(argv, &schedule.file, &input, Some(secret.expose())).await
 }
 
 /// Send the summary of a reconcile that changed something to `settings.notify`. No secrets:
@@ -199,9 +371,29 @@ pub async fn notify(
 ) -> Option<Result<(), String>> {
     let argv = schedule.settings.notify.as_ref()?;
     let input = serde_json::to_vec(summary).expect("plain data serialises");
-    let result = run_hook(argv, &input, None).await;
+    let result = run_hook(argv, &schedule.file, &input, None).await;
     if let Err(e) = &result {
         tracing::warn!("notify failed: {e}");
     }
     Some(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_output_is_one_scrubbed_line_without_terminal_escapes() {
+        let out = b"  first SECRETKEY line \n\n\x1b[31mred\x1b[0m\tend\n";
+        assert_eq!(
+            printed(out, Some("SECRETKEY")),
+            "first <secret> line | \\u{1b}[31mred\\u{1b}[0m\\tend"
+        );
+        assert_eq!(printed(b"", Some("x")), "");
+        // Cut after the secret is replaced: a cut never shows part of it.
+        let long = format!("{}SECRETKEY", "a".repeat(SHOW_OUTPUT - 3));
+        let shown = printed(long.as_bytes(), Some("SECRETKEY"));
+        assert!(shown.ends_with("<se…"), "{shown}");
+        assert!(!shown.contains("SEC"), "{shown}");
+    }
 }

@@ -1,5 +1,6 @@
 //! Entry point: parse arguments, set up logging, read the clock once, map outcomes to exit codes.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -42,8 +43,14 @@ fn error_text(e: &commands::CommandError) -> String {
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Colour codes only for a person at a terminal: a log file or pipe gets plain text.
+    let ansi = workshop_keys::timeline::use_color(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

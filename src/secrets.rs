@@ -52,14 +52,25 @@ pub enum SecretsError {
     },
     #[error("credentials directory {} is not a directory: set settings.credentials_dir to a directory, or move the file away", path.display())]
     NotADirectory { path: PathBuf },
-    #[error("credentials directory {} can be read by other users (mode {mode:03o}): refusing to write secrets there; run `chmod 700 {}`", path.display(), path.display())]
+    #[error("credentials directory {} can be read by other users (mode {mode:03o}): refusing to write secrets there; run `chmod 700 {}`", path.display(), shell_quote(path))]
     Insecure { path: PathBuf, mode: u32 },
-    #[error("credentials file {} can be read by other users (mode {mode:03o}): run `chmod 600 {}`", path.display(), path.display())]
+    #[error("credentials file {} can be read by other users (mode {mode:03o}): run `chmod 600 {}`", path.display(), shell_quote(path))]
     InsecureFile { path: PathBuf, mode: u32 },
     #[error("workshop id {id:?} cannot name a credentials file: it must be 1-64 characters of A-Za-z0-9._-")]
     BadId { id: String },
     #[error("credentials file {} holds no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", path.display())]
     Malformed { path: PathBuf },
+}
+
+/// `path` as one shell word, for hints meant to be pasted: as it is when only safe characters
+/// appear, otherwise in single quotes (a `'` written as `'\''`).
+pub(crate) fn shell_quote(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
+    if !text.is_empty() && text.chars().all(safe) {
+        return text.into_owned();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 fn io<'a>(
@@ -509,6 +520,17 @@ mod tests {
         assert_eq!(removed.len(), 1);
         assert!(creds.scan().unwrap().contains_key("b"));
         assert!(!creds.scan().unwrap().contains_key("a"));
+    }
+
+    #[test]
+    fn shell_quote_quotes_only_when_needed() {
+        assert_eq!(shell_quote(Path::new("/srv/keys/creds")), "/srv/keys/creds");
+        assert_eq!(
+            shell_quote(Path::new("sub dir/../creds here")),
+            "'sub dir/../creds here'"
+        );
+        assert_eq!(shell_quote(Path::new("it's")), "'it'\\''s'");
+        assert_eq!(shell_quote(Path::new("$HOME;rm")), "'$HOME;rm'");
     }
 
     #[test]

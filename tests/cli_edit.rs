@@ -470,14 +470,64 @@ fn duplicate_and_unknown_ids_are_refused() {
         &["nowhere", "--start", &fx.at(50), "--end", &fx.at(51)],
     )
     .stderr_has("no workshop \"nowhere\" in the schedule");
-    // An id validate refuses.
+    // An id validate refuses: named as the argument it is.
+    fx.refused("add", &["../x", "--start", &fx.at(50), "--end", &fx.at(51)])
+        .stderr_has("error: add: id \"../x\": not a valid workshop id; nothing was changed");
+}
+
+/// Issue 15, defect 13: `add "bad/id"` on a file pointed at `workshops.toml:141:6`, a line of
+/// the would-be file that the real file does not have. A bad argument is named as the
+/// argument; what only the edited text shows says that its places are in the edited text.
+#[test]
+fn defect_13_a_refused_edit_points_at_the_argument_not_at_a_line_that_does_not_exist() {
+    let fx = Fx::new("edit-defect-13");
+    let base = fx.base_text();
+    fx.write(&base);
     let path = fx.path_str();
-    let r = fx.refused("add", &["../x", "--start", &fx.at(50), "--end", &fx.at(51)]);
-    assert!(
-        r.stderr.lines().any(|l| l.starts_with(&format!("{path}:"))
-            && l.contains("error: invalid workshop id \"../x\"")),
+    let r = fx.refused(
+        "add",
+        &["bad/id", "--start", &fx.at(50), "--end", &fx.at(51)],
+    );
+    assert_eq!(
+        r.stderr,
+        "error: add: id \"bad/id\": not a valid workshop id; nothing was changed\n  hint: ids \
+         are 1-64 characters of A-Z a-z 0-9 . _ - (not \".\" or \"..\"); they are used in file \
+         names and IAM tags\n",
         "{r}"
     );
+    assert!(!r.stderr.contains(&format!("{path}:")), "{r}");
+    // The other arguments a schedule cannot hold, each by its flag.
+    for (args, want) in [
+        (
+            vec!["--user", "bad user"],
+            "error: add: --user \"bad user\": not a valid IAM user name; nothing was changed",
+        ),
+        (
+            vec!["--lead", "soon"],
+            "error: add: --lead \"soon\": invalid duration \"soon\" for lead",
+        ),
+        (
+            vec!["--title", "two\nlines"],
+            "error: add: --title \"two\\nlines\": a title must not contain control characters",
+        ),
+    ] {
+        let mut all = vec!["ok-id", "--start", &fx.at(50), "--end", &fx.at(51)]
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        all.extend(args.iter().map(|a| a.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        fx.refused("add", &all).stderr_has(want);
+    }
+    // A problem only the edited text has (end before start) says where its place is: the new
+    // table's `end` line, after the last table, a blank line, header, id, start.
+    let line = base.lines().position(|l| l == "lead = \"3h\"").unwrap() + 1 + 5;
+    let r = fx.refused("add", &["x", "--start", &fx.at(50), "--end", &fx.at(49)]);
+    r.stderr_has(&format!(
+        "error: edit refused: the schedule would not be valid after it; {path} is unchanged (the \
+         places below are in the edited text, not in the file)\n{path}:{line}:7: error: workshop \"x\" \
+         ends"
+    ));
 }
 
 #[test]

@@ -479,4 +479,66 @@ fn a_policy_over_iams_inline_quota_is_refused_at_the_models_line() {
     std::fs::write(&small, format!("{}\n]\n", head.join("\n"))).unwrap();
     let out = validate(small.to_str().unwrap());
     assert_eq!(out.code, Some(0), "{}", out.stderr);
+
+// ---- hook programs (issue 15, defect 6) -------------------------------------------------------
+
+/// A schedule in a directory of its own holding `hooks` (TOML lines for [settings]), and an
+/// executable `hooks/deliver.sh` and a non-executable `notify.sh` next to it.
+fn schedule_with_hooks(hooks: &str) -> (tempfile::TempDir, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("hooks")).unwrap();
+    let deliver = dir.path().join("hooks/deliver.sh");
+    std::fs::write(&deliver, "#!/bin/sh\ncat >/dev/null\n").unwrap();
+    std::fs::set_permissions(&deliver, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let notify = dir.path().join("notify.sh");
+    std::fs::write(&notify, "#!/bin/sh\ncat >/dev/null\n").unwrap();
+    std::fs::set_permissions(&notify, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let schedule = dir.path().join("workshops.toml");
+    std::fs::write(
+        &schedule,
+        format!(
+            "[settings]\n{hooks}\n\n[[workshop]]\nid = \"a\"\nstart = 2026-12-03T09:00:00Z\nend = 2026-12-03T17:00:00Z\n"
+        ),
+    )
+    .unwrap();
+    let schedule = schedule.to_str().unwrap().to_string();
+    (dir, schedule)
+}
+
+/// Programs are resolved against the schedule file's directory (validate runs from the crate
+/// root here), bare names in PATH; each missing or non-executable one is a located error.
+#[test]
+fn defect_6_validate_checks_that_hook_programs_exist_and_are_executable() {
+    let (_dir, ok) = schedule_with_hooks(
+        "deliver = [\"hooks/deliver.sh\", \"--to\", \"vault\"]\nnotify = [\"sh\", \"-c\", \"cat >/dev/null\"]",
+    );
+    assert_valid(&ok, 1, 1);
+
+    let (dir, bad) = schedule_with_hooks(
+        "deliver = [\"hooks/missing.sh\"]\nnotify = [\"./notify.sh\", \"http://127.0.0.1:9/\"]",
+    );
+    let root = dir.path().display();
+    assert_invalid_at(
+        &bad,
+        &[
+            &format!(
+                "2:12: error: deliver program \"hooks/missing.sh\" (relative to the schedule file: {root}/hooks/missing.sh) does not exist"
+            ),
+            "  hint: write the path of an executable file, absolute or relative to the directory of the schedule file",
+            &format!(
+                "3:11: error: notify program \"./notify.sh\" (relative to the schedule file: {root}/notify.sh) is not executable"
+            ),
+            &format!("  hint: run `chmod +x {root}/notify.sh`"),
+        ],
+    );
+
+    let (_dir, unknown) = schedule_with_hooks("deliver = [\"no-such-hand-over-program\"]");
+    assert_invalid_at(
+        &unknown,
+        &[
+            "2:12: error: deliver program \"no-such-hand-over-program\" is not found in PATH",
+            "  hint: write the program's absolute path (cron and systemd run commands with a short PATH), or a path relative to the schedule file",
+        ],
+    );
 }

@@ -321,3 +321,246 @@ fn the_gpg_example_hands_over_an_encrypted_file_the_trainer_can_read() {
     assert_eq!(got["access_key_id"], fx.key_id().as_str());
     assert_eq!(got["secret_access_key"], fx.secret().as_str());
 }
+
+/// An executable script `name` in the fixture's directory.
+fn script(fx: &Fx, name: &str, body: &str) -> PathBuf {
+    let path = fx.file(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// The processes of process group `group` that are still alive (zombies are dead already:
+/// they only wait for their parent, here possibly a PID 1 that does not reap).
+fn live_members(group: i32) -> Vec<String> {
+    let mut alive = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+        let Some((head, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() > 2 && fields[2] == group.to_string() && fields[0] != "Z" {
+            alive.push(format!("{head}) {}", fields[0]));
+        }
+    }
+    alive
+}
+
+/// Issue 15, defect 3: a deliver hook `cat >/dev/null; sleep 90` was reported as stopped
+/// after the timeout, but its `sleep` went on. Now the hook runs in a process group of its
+/// own and the whole group is killed: nothing of it survives the run. (The timeout is cut
+/// to 2 s through the test-only `WORKSHOP_KEYS_TEST_HOOK_TIMEOUT`.)
+#[test]
+fn defect_3_a_hook_timeout_kills_every_process_of_the_hook_group() {
+    let fx = Fx::new();
+    let group_file = fx.file("hook.pgid");
+    let background_file = fx.file("hook.background");
+    let hook = script(
+        &fx,
+        "slow-deliver.sh",
+        &format!(
+            "echo $$ > '{}'\nsleep 90 &\necho $! > '{}'\ncat >/dev/null\nsleep 90\n",
+            group_file.display(),
+            background_file.display()
+        ),
+    );
+    fx.write_schedule(&format!("deliver = [\"{}\"]", hook.display()));
+    let mut cmd = common::shared().command();
+    cmd.current_dir(fx.dir.path())
+        .env("WORKSHOP_KEYS_TEST_HOOK_TIMEOUT", "2s");
+    let out = common::run::echoed(cmd, &["reconcile", "--at", "2026-12-02T12:00:00Z"]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(1), "a stopped hook fails: {text}");
+    assert!(
+        text.contains("did not finish within 2s and was stopped, with every process it started"),
+        "{text}"
+    );
+    assert!(!text.contains(&fx.secret()), "the secret leaked: {text}");
+
+    // The script led its own group (its pid is the group's id) and started a background sleep.
+    let group: i32 = std::fs::read_to_string(&group_file)
+        .expect("the hook ran")
+        .trim()
+        .parse()
+        .unwrap();
+    let background: i32 = std::fs::read_to_string(&background_file)
+        .expect("the hook started its background sleep")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_group_gone(group, "after the timeout");
+    let state = std::fs::read_to_string(format!("/proc/{background}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty()
+            || state
+                .rsplit_once(") ")
+                .is_some_and(|(_, r)| r.starts_with('Z')),
+        "the background sleep {background} is alive: {state}"
+    );
+}
+
+/// Waits (up to 10 s: SIGKILL is delivered at once, but a process may take a moment to end)
+/// until no process of `group` is alive.
+fn assert_group_gone(group: i32, context: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let alive = live_members(group);
+        if alive.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{context}: processes of the hook's group {group} survived: {alive:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Defect 3, the other way a run ends: the hook's own process group no longer gets the
+/// terminal's Ctrl-C, so workshop-keys, stopped by a signal while a hook runs, kills the hook's
+/// group first, then ends as the signal says.
+#[test]
+fn defect_3_a_signal_that_stops_workshop_keys_also_stops_the_hook_group() {
+    use std::os::unix::process::ExitStatusExt;
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let fx = Fx::new();
+        let group_file = fx.file("hook.pgid");
+        let hook = script(
+            &fx,
+            "slow-deliver.sh",
+            &format!(
+                "cat >/dev/null
+sleep 90 &
+echo $$ > '{}.tmp'
+mv '{0}.tmp' '{0}'
+sleep 90
+",
+                group_file.display()
+            ),
+        );
+        fx.write_schedule(&format!("deliver = [\"{}\"]", hook.display()));
+        let mut cmd = common::shared().command();
+        let mut child = cmd
+            .current_dir(fx.dir.path())
+            .args(["reconcile", "--at", "2026-12-02T12:00:00Z"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !group_file.exists() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "reconcile ended before its hook started"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the hook never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let group: i32 = std::fs::read_to_string(&group_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            !live_members(group).is_empty(),
+            "the hook's group is running"
+        );
+        // SAFETY: signals the workshop-keys process this test started.
+        unsafe {
+            libc::kill(child.id() as i32, signal);
+        }
+        let status = common::proxy::wait_within(child, std::time::Duration::from_secs(30)).status;
+        assert_eq!(
+            status.signal(),
+            Some(signal),
+            "ended by the signal: {status}"
+        );
+        assert_group_gone(group, &format!("after signal {signal}"));
+    }
+}
+
+/// Issue 15, defect 5: a failing deliver hook's stdout was dropped (only stderr was shown).
+/// Both are shown, each on one line, with the secret cut out.
+#[test]
+fn defect_5_a_failing_deliver_hook_shows_its_stdout_and_stderr_without_the_secret() {
+    let fx = Fx::new();
+    let hook = script(
+        &fx,
+        "chatty.sh",
+        "secret=$(sed 's/.*\"secret_access_key\":\"\\([^\"]*\\)\".*/\\1/')\n\
+         echo \"upload refused for key $secret\"\necho 'second line'\n\
+         echo 'vault said: 403' >&2\nexit 3\n",
+    );
+    fx.write_schedule(&format!("deliver = [\"{}\"]", hook.display()));
+    for output in ["text", "json"] {
+        let out = fx.run(&[
+            "reconcile",
+            "--at",
+            "2026-12-02T12:00:00Z",
+            "--output",
+            output,
+        ]);
+        let text = all_output(&out);
+        let secret = fx.secret();
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(!text.contains(&secret), "the secret leaked: {text}");
+        let detail = if output == "json" {
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            report["deliveries"][0]["detail"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no delivery detail: {text}"))
+                .to_string()
+        } else {
+            assert!(text.contains("FAILED  workshop berlin"), "{text}");
+            text.clone()
+        };
+        assert!(
+            detail.contains(&format!(
+                "{} exited with exit status: 3; stdout: upload refused for key <secret> | second \
+                 line; stderr: vault said: 403; the next run tries again",
+                hook.display()
+            )),
+            "both streams, one line each, the secret cut out: {detail}"
+        );
+    }
+}
+
+/// Issue 15, defect 6: a relative `deliver` program was looked up from the current directory.
+/// It is resolved against the schedule file's directory, like `credentials_dir`.
+#[test]
+fn defect_6_a_relative_deliver_program_is_run_from_the_schedule_directory() {
+    let fx = Fx::new();
+    std::fs::create_dir(fx.file("hooks")).unwrap();
+    let stdin_file = fx.file("relative.stdin");
+    script(
+        &fx,
+        "hooks/deliver.sh",
+        &format!("cat > '{}'\n", stdin_file.display()),
+    );
+    fx.write_schedule("deliver = [\"hooks/deliver.sh\"]");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut cmd = common::shared().command();
+    cmd.current_dir(elsewhere.path());
+    let schedule = fx.file("workshops.toml");
+    let out = common::run::echoed(
+        cmd,
+        &[
+            "reconcile",
+            "--schedule",
+            schedule.to_str().unwrap(),
+            "--at",
+            "2026-12-02T12:00:00Z",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let got: Value = serde_json::from_str(&std::fs::read_to_string(&stdin_file).unwrap()).unwrap();
+    assert_eq!(got["access_key_id"], fx.key_id().as_str());
+}

@@ -94,13 +94,18 @@ end = 2026-12-10T17:00:00Z
 }
 
 fn reconcile(s: &Setup, endpoint: &str, extra: &[&str]) -> Command {
+    reconcile_of(&s.schedule, s, endpoint, extra)
+}
+
+/// `reconcile` of the schedule named `schedule` (the setup's, or another spelling of it).
+fn reconcile_of(schedule: &Path, s: &Setup, endpoint: &str, extra: &[&str]) -> Command {
     let mut cmd = common::shared().command();
     cmd.env("AWS_ENDPOINT_URL", endpoint)
         .env("RUST_LOG", "warn")
         .current_dir(&s.dir)
         .arg("reconcile")
         .arg("--schedule")
-        .arg(&s.schedule)
+        .arg(schedule)
         .args(["--at", AT])
         .args(extra)
         .stdin(Stdio::null())
@@ -259,4 +264,34 @@ fn a_second_reconcile_waits_or_exits_3_and_a_killed_holder_frees_the_lock() {
         t.elapsed(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Issue 15, defect 15: relative and absolute spellings of the schedule shared one lock, but a
+/// run through a symlink to the same file ran beside a holder, so two cron entries could act
+/// at once. The lock is keyed on the fully resolved path: the symlink's run exits 3, naming
+/// the lock next to the real file, before any IAM call.
+#[test]
+fn defect_15_a_run_through_a_symlink_to_the_schedule_meets_the_same_lock() {
+    let s = setup();
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let link = elsewhere.path().join("linked.toml");
+    std::os::unix::fs::symlink(&s.schedule, &link).expect("symlink the schedule");
+    let proxy = Proxy::start(common::shared().endpoint());
+    proxy.set_faults(Faults::delay(proxy::seed("LOCK_SEED"), 600, 600));
+    let holder = start_holder(&s, &proxy);
+
+    let tripwire = Tripwire::new();
+    let through_link = output_within(
+        &mut reconcile_of(&link, &s, &tripwire.endpoint(), &[]),
+        QUICK,
+    );
+    assert_locked(&through_link, &s.lock, "a run through a symlink");
+    tripwire.assert_untouched("a run through a symlink");
+    assert!(
+        !elsewhere.path().join("linked.toml.lock").exists(),
+        "no second lock file next to the symlink"
+    );
+
+    let first = wait_within(holder, RUN_TIMEOUT);
+    assert_eq!(first.status.code(), Some(0), "the holder: {}", text(&first));
 }

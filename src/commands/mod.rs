@@ -82,7 +82,9 @@ impl CommandError {
 pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandError> {
     match command {
         Command::Validate { schedule } => {
-            let s = schedule::load(&schedule.schedule)?;
+            let text = schedule::read(&schedule.schedule)?;
+            let s = schedule::parse(&schedule.schedule, &text)?;
+            schedule::check_hook_programs(&s, &text)?;
             println!(
                 "ok: {} workshops, {} users",
                 s.workshops.len(),

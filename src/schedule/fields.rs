@@ -1,6 +1,8 @@
 //! Checks on single values of a schedule: names, ids, paths, regions, durations, date-times.
 //! Each check returns `Err(Problem)` with a message and an optional hint; the caller locates it.
 
+use std::path::Path;
+
 use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use chrono::{TimeZone, Utc};
 use chrono_tz::Tz;
@@ -143,6 +145,76 @@ pub(crate) fn parse_timezone(name: &str) -> Result<Tz, Problem> {
             .to_string(),
     };
     Err(Problem::new(format!("unknown time zone {}", quote(name))).hint(hint))
+}
+
+/// The program of hook `name` (`deliver`, `notify`) exists and the user running this may run
+/// it: a bare name somewhere in `PATH`, a path (relative to the schedule file's directory)
+/// an executable file.
+pub(crate) fn check_program(
+    name: &str,
+    program: &str,
+    schedule_file: &Path,
+) -> Result<(), Problem> {
+    let path = super::hook_program(schedule_file, program);
+    if !program.contains('/') {
+        let search = std::env::var_os("PATH").unwrap_or_default();
+        if std::env::split_paths(&search).any(|dir| is_executable_file(&dir.join(&path))) {
+            return Ok(());
+        }
+        return Err(Problem::new(format!(
+            "{name} program {} is not found in PATH",
+            quote(program)
+        ))
+        .hint(
+            "write the program's absolute path (cron and systemd run commands with a short \
+             PATH), or a path relative to the schedule file",
+        ));
+    }
+    let shown = if Path::new(program).is_absolute() {
+        quote(program)
+    } else {
+        format!(
+            "{} (relative to the schedule file: {})",
+            quote(program),
+            path.display()
+        )
+    };
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Problem::new(format!(
+            "{name} program {shown} does not exist"
+        ))
+        .hint(
+            "write the path of an executable file, absolute or relative to the directory of \
+             the schedule file",
+        )),
+        Err(e) => Err(
+            Problem::new(format!("{name} program {shown} cannot be read: {e}"))
+                .hint("make it and its directories readable by the user running workshop-keys"),
+        ),
+        Ok(meta) if !meta.is_file() => Err(Problem::new(format!(
+            "{name} program {shown} is not a file"
+        ))
+        .hint("name the executable file itself")),
+        Ok(_) if !is_executable_file(&path) => Err(Problem::new(format!(
+            "{name} program {shown} is not executable"
+        ))
+        .hint(format!(
+            "run `chmod +x {}`",
+            crate::secrets::shell_quote(&path)
+        ))),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// A regular file that this process may execute.
+fn is_executable_file(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) reads the NUL-terminated path and nothing else.
+    let executable = unsafe { libc::access(c_path.as_ptr(), libc::X_OK) } == 0;
+    executable && std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// A human duration ("90m", "24h", "2d", "1h 30m") as a `TimeDelta`, at most `MAX_DURATION`.

@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 pub use diagnostics::{Diagnostic, ScheduleError};
-pub use parse::parse;
+pub use parse::{check_hook_programs, parse};
 
 /// Defaults, as documented in README and `workshops.toml`.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -112,6 +112,22 @@ impl Schedule {
     /// A workshop's key deletion time: `end + grace + hold`.
     pub fn delete_at(&self, w: &Workshop) -> DateTime<Utc> {
         w.revoke_at() + self.settings.hold
+    }
+}
+
+/// The program of a `deliver` or `notify` command as it is run: a bare name (no `/`) is looked
+/// up in `PATH`, as a shell would; a relative path is relative to the schedule file's
+/// directory, like `credentials_dir`, whatever the current directory.
+pub fn hook_program(schedule_file: &Path, program: &str) -> PathBuf {
+    if !program.contains('/') {
+        return PathBuf::from(program);
+    }
+    match schedule_file.parent() {
+        // `./deliver.sh` next to `workshops.toml` in the current directory stays as written:
+        // without its `./` it would be looked up in PATH.
+        None => PathBuf::from(program),
+        Some(dir) if dir.as_os_str().is_empty() => PathBuf::from(program),
+        Some(dir) => dir.join(program.trim_start_matches("./")),
     }
 }
 

@@ -479,6 +479,7 @@ fn a_policy_over_iams_inline_quota_is_refused_at_the_models_line() {
     std::fs::write(&small, format!("{}\n]\n", head.join("\n"))).unwrap();
     let out = validate(small.to_str().unwrap());
     assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
 
 // ---- hook programs (issue 15, defect 6) -------------------------------------------------------
 

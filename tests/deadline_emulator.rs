@@ -112,7 +112,10 @@ async fn a_week_replayed_writes_each_deadline_before_its_key() {
             let put = order.iter().position(|a| *a == "put_user_policy");
             assert!(put.is_some(), "at {at} the deadline should move: {run}");
             if let Some(create) = order.iter().position(|a| *a == "create_key") {
-                assert!(put < Some(create), "policy after the key at {at}: {order:?}");
+                assert!(
+                    put < Some(create),
+                    "policy after the key at {at}: {order:?}"
+                );
             }
         } else {
             assert!(

@@ -66,6 +66,9 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
     let mut user_failed: BTreeSet<String> = BTreeSet::new();
     let mut user_create_failed: BTreeSet<String> = BTreeSet::new();
     let mut delete_failed: BTreeSet<String> = BTreeSet::new();
+    // Users whose policy (and so its deadline) could not be written: a new key there would meet
+    // the old deadline, or the wrong rights.
+    let mut policy_failed: BTreeSet<String> = BTreeSet::new();
     let mut results = Vec::with_capacity(plan.actions.len());
 
     // Before any action: a settled record's key is listed now and counted as such.
@@ -86,6 +89,10 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
         } else if action.action == ActionKind::CreateKey && delete_failed.contains(user) {
             Some(format!(
                 "a key of user {user} could not be deleted, so there may be no free slot"
+            ))
+        } else if action.action == ActionKind::CreateKey && policy_failed.contains(user) {
+            Some(format!(
+                "writing the policy of user {user} failed, so a new key would not get its deadline and rights"
             ))
         } else if action.action == ActionKind::DeleteUser && user_failed.contains(user) {
             Some(format!("an earlier action on user {user} failed"))
@@ -118,6 +125,9 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
                 }
                 ActionKind::DeleteKey | ActionKind::DeactivateKey => {
                     delete_failed.insert(user.clone());
+                }
+                ActionKind::PutUserPolicy => {
+                    policy_failed.insert(user.clone());
                 }
                 _ => {}
             }

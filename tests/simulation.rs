@@ -15,6 +15,9 @@
 //!   outlives `end + grace + hold` by more than one interval;
 //! - nothing outside the managed path or without the managed-by tag is ever written (nor is it
 //!   in a plan);
+//! - once faults have stopped, each managed user's policy carries the deadline the schedule gives
+//!   at the moment of the tick's last run (so no live key is cut short by an old deadline, and no
+//!   deadline reaches past the windows begun);
 //! - once faults have stopped, two runs reach "No changes." (an empty plan).
 //!
 //! Environment:
@@ -1285,6 +1288,8 @@ impl Sim {
             }
         }
 
+        self.check_deadlines(&truth, now)?;
+
         let files = self.creds.scan().expect("credentials directory readable");
         let no_windows = Vec::new();
         let mut need_replacement_check = Vec::new();
@@ -1423,6 +1428,42 @@ impl Sim {
                 .values()
                 .any(|u| u.keys.iter().any(|k| &k.access_key_id == id))
         });
+        Ok(())
+    }
+
+    /// The AWS-enforced deadline, once faults have stopped: the tick's runs (at `now`, and up to
+    /// a third of a tick later) wrote the schedule's deadline of that moment, which only grows.
+    fn check_deadlines(&self, truth: &BTreeMap<String, FakeUser>, now: DateTime<Utc>) -> Check {
+        if self.quiet_since.is_none_or(|q| now < q) || !self.desired.enforce_deadline {
+            return Ok(());
+        }
+        for name in self.desired.users.keys() {
+            let Some(u) = truth.get(name) else { continue };
+            if !tags::is_managed(&u.tags) || !u.path.starts_with(PATH) {
+                continue;
+            }
+            let doc = u
+                .inline_policies
+                .get(workshop_keys::policy::POLICY_NAME)
+                .and_then(|d| serde_json::from_str(d).ok());
+            let written = doc.as_ref().and_then(workshop_keys::policy::deadline_of);
+            let (low, high) = (
+                self.desired.deadline(name, now),
+                self.desired.deadline(name, now + self.cfg.tick),
+            );
+            if written.is_none_or(|d| d < low || d > high) {
+                return Err(violation(
+                    now,
+                    "each user's policy carries the schedule's deadline",
+                    format!(
+                        "user {name}'s policy says {:?}; the schedule's deadline is {} (at most {} by the tick's last run)",
+                        written.map(tags::format_time),
+                        tags::format_time(low),
+                        tags::format_time(high)
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -1648,7 +1689,8 @@ fn simulation_is_deterministic() {
     assert_eq!(a, b);
 }
 
-/// The checks have teeth: a tool that never deactivates, or never deletes, is caught.
+/// The checks have teeth: a tool that never deactivates, never deletes, or never writes the
+/// policy (its deadline), is caught.
 #[test]
 fn the_checks_catch_a_tool_that_leaves_keys_behind() {
     for (sabotage, invariant) in [
@@ -1658,6 +1700,10 @@ fn the_checks_catch_a_tool_that_leaves_keys_behind() {
         ),
         (ActionKind::DeleteKey, "no key outlives end + grace + hold"),
         (ActionKind::CreateUser, "two runs reach No changes."),
+        (
+            ActionKind::PutUserPolicy,
+            "each user's policy carries the schedule's deadline",
+        ),
     ] {
         let cfg = Config {
             seeds: 1,

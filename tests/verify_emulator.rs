@@ -110,7 +110,7 @@ fn a_policy_that_does_not_allow_the_model_reads_access_denied_and_fails_the_run(
     );
     assert!(text.contains("what to do:"), "{text}");
     assert!(
-        text.contains("after 1 attempt(s)"),
+        text.contains("after 1 attempt ("),
         "denied at once, no retry: {text}"
     );
 }

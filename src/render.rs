@@ -563,3 +563,44 @@ pub fn fit_table(
     }
     table(&clipped(&limit), indent)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_lines_folds_under_the_reason_and_never_cuts_a_word() {
+        let line = "  - deactivate_key     key AKIAEXAMPLEEXAMPLE01 of user workshop-bedrock-user: workshop x ended 20h ago; grace over\n";
+        let folded = fit_lines(line, Some(60));
+        assert_eq!(
+            folded,
+            "  - deactivate_key     key AKIAEXAMPLEEXAMPLE01 of user\n                       workshop-bedrock-user: workshop x\n                       ended 20h ago; grace over\n"
+        );
+        assert_eq!(fit_lines(line, None), line);
+        // A word longer than the room stays whole, alone on its line.
+        let long = format!("warning: {} is long", "x".repeat(30));
+        assert_eq!(
+            fit_lines(&long, Some(20)),
+            format!("warning:\n  {}\n  is long", "x".repeat(30))
+        );
+    }
+
+    #[test]
+    fn fit_table_shortens_only_the_columns_it_may() {
+        let rows: Vec<Vec<String>> = [
+            vec!["ID", "NOTE"],
+            vec!["a-long-identifier", "a note that is rather long"],
+        ]
+        .iter()
+        .map(|r| r.iter().map(|s| s.to_string()).collect())
+        .collect();
+        assert_eq!(
+            fit_table(&rows, "", Some(30), &[1]),
+            "ID                 NOTE\na-long-identifier  a note tha\u{2026}\n"
+        );
+        // Not allowed to cut the id: wider than asked.
+        assert_eq!(fit_table(&rows, "", Some(10), &[]), table(&rows, ""));
+        assert_eq!(count(1, "workshop", "workshops"), "1 workshop");
+        assert_eq!(count(0, "user", "users"), "0 users");
+    }
+}

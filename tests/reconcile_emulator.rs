@@ -1663,6 +1663,78 @@ async fn defect_7_status_fits_100_columns() {
     }
 }
 
+/// Issue 15 defect 7: `plan` ignored the terminal's width. With COLUMNS (or a terminal) its
+/// lines fold at spaces, the reason under the reason; ids and key ids are never cut. Without
+/// either (a pipe, a cron log) each action stays on one line.
+#[tokio::test]
+async fn defect_7_plan_fits_the_terminal_without_cutting_ids() {
+    let fx = Fx::new("plan-width");
+    let user = fx.name("workshop-bedrock-user");
+    let t = |s: &str| s.to_string();
+    fx.write_schedule(
+        &user,
+        "",
+        &[
+            workshop(
+                "context-engine-berlin",
+                None,
+                &t("2026-12-03T08:00:00Z"),
+                &t("2026-12-03T16:00:00Z"),
+                "",
+            ),
+            workshop(
+                "agents-lab-paris",
+                None,
+                &t("2026-12-05T09:00:00Z"),
+                &t("2026-12-05T12:30:00Z"),
+                "",
+            ),
+        ],
+    );
+    fx.reconcile_ok("2026-12-03T07:00:00Z");
+    let at = "2026-12-04T12:00:00Z"; // berlin's key goes, paris's comes
+    let flat = fx.run("plan", &["--at", at]);
+    flat.code(0);
+    let deactivate = flat
+        .stdout
+        .lines()
+        .find(|l| l.contains("deactivate_key"))
+        .unwrap_or_else(|| panic!("no deactivation:\n{flat}"));
+    assert!(
+        deactivate.contains("grace over"),
+        "one line without COLUMNS:\n{flat}"
+    );
+    assert!(deactivate.chars().count() > 80, "{flat}");
+
+    let narrow = fx.run_env("plan", &["--at", at], &[("COLUMNS", "80")]);
+    narrow.code(0);
+    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    assert_eq!(
+        words(&narrow.stdout),
+        words(&flat.stdout),
+        "folding changed the words:\n{narrow}"
+    );
+    for line in narrow.stdout.lines() {
+        // Only a single word longer than the room (none here) may overflow.
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80: {line:?}\n{narrow}"
+        );
+    }
+    assert!(
+        narrow.stdout.lines().count() > flat.stdout.lines().count(),
+        "{narrow}"
+    );
+    // The continuation starts under the reason, not at the margin.
+    let i = narrow
+        .stdout
+        .lines()
+        .position(|l| l.contains("deactivate_key"))
+        .unwrap();
+    let next = narrow.stdout.lines().nth(i + 1).unwrap();
+    assert!(next.starts_with(&" ".repeat(23)), "{next:?}\n{narrow}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 8. A bad schedule stops everything before IAM
 

@@ -189,6 +189,13 @@ fn status_shows_the_recorded_outcome() {
         "{recorded}"
     );
     assert_eq!(k["last_used"]["service"], "bedrock-runtime");
-    let text = stdout(&run(&["status"]));
+    // The full table has the recorded time; the default view says how long ago.
+    let text = stdout(&run(&["status", "--wide"]));
     assert!(text.contains(&format!("{time} verified")), "{text}");
+    let text = stdout(&run(&["status"]));
+    assert!(
+        text.lines()
+            .any(|l| l.contains(" verified ") && l.trim_end().ends_with(" ago")),
+        "{text}"
+    );
 }

@@ -585,6 +585,97 @@ mod tests {
         );
     }
 
+    /// README's `status` example is this renderer's output for the repository's schedule and
+    /// the IAM state it describes (built here: a real run's key ids and times differ), so the
+    /// example cannot drift from the format.
+    #[test]
+    fn the_readme_status_example_is_what_status_prints() {
+        use crate::observed::{
+            CredentialsFile, KeyStatus, LastUsed, Observed, ObservedKey, ObservedUser,
+        };
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let schedule = crate::schedule::load(&root.join("workshops.toml")).unwrap();
+        // (user, key, status, created, workshop, last used)
+        let keys = [
+            (
+                "workshop-bedrock-user",
+                "AKIARZPUZDIK5IULCF5S",
+                KeyStatus::Active,
+                "2026-12-02T08:00:00Z",
+                "context-engine-berlin",
+                Some("2026-12-03T10:00:00Z"),
+            ),
+            (
+                "workshop-bedrock-user",
+                "AKIARZPUZDIKAJXZA7CY",
+                KeyStatus::Active,
+                "2026-12-03T08:00:00Z",
+                "context-engine-berlin-2",
+                None,
+            ),
+            (
+                "workshop-bedrock-user-uk",
+                "AKIARZPUZDIKQ3MFXW2N",
+                KeyStatus::Inactive,
+                "2026-12-01T09:00:00Z",
+                "rag-basics-london",
+                Some("2026-12-02T16:00:00Z"),
+            ),
+        ];
+        let mut observed = Observed::default();
+        for name in ["workshop-bedrock-user", "workshop-bedrock-user-uk"] {
+            let mut user = ObservedUser {
+                name: name.into(),
+                path: "/workshop/".into(),
+                tags: [(
+                    crate::tags::MANAGED_BY_KEY.to_string(),
+                    crate::tags::MANAGED_BY_VALUE.to_string(),
+                )]
+                .into(),
+                keys: vec![],
+                inline_policies: Default::default(),
+                attached_policies: vec![],
+            };
+            for (_, id, status, created, workshop, used) in keys.iter().filter(|k| k.0 == name) {
+                user.keys.push(ObservedKey {
+                    access_key_id: id.to_string(),
+                    status: *status,
+                    created: at(created),
+                    last_used: Some(LastUsed {
+                        at: used.map(at),
+                        service: used.map(|_| "bedrock".into()),
+                        region: used.map(|_| "us-east-1".into()),
+                    }),
+                });
+                user.tags.insert(id.to_string(), workshop.to_string());
+                user.tags
+                    .insert(crate::tags::verified_tag(id), format!("{created} verified"));
+                observed.files.insert(
+                    workshop.to_string(),
+                    CredentialsFile {
+                        access_key_id: id.to_string(),
+                        written: Some(at(created)),
+                    },
+                );
+            }
+            observed.users.push(user);
+        }
+        let now = at("2026-12-03T12:00:00Z");
+        let desired = crate::desired::Desired::from_schedule(&schedule);
+        let view = crate::status::status_view(&schedule, &desired, &observed, vec![], now);
+        let printed = status_text_fitted(&view, 100);
+
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        let command = "$ COLUMNS=100 workshop-keys status --at 2026-12-03T12:00:00Z\n";
+        let start = readme.find(command).expect("README shows a status example") + command.len();
+        let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+        assert!(
+            printed == shown,
+            "README's status example differs from what status prints; replace it with:\n{printed}"
+        );
+    }
+
     #[test]
     fn fit_table_shortens_only_the_columns_it_may() {
         let rows: Vec<Vec<String>> = [

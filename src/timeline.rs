@@ -917,7 +917,8 @@ fn row_cells(row: &Row, grid: &Grid) -> Vec<Cell> {
                     _ => c,
                 }
             };
-            let phase = cells[at].map_or(Phase::Hold, |(p, _)| p);
+            // Coloured as the key's first phase shown, wherever it sits.
+            let phase = cells[c].map_or(Phase::Hold, |(p, _)| p);
             cells[at] = Some((phase, Some(bar.tag)));
         }
     }

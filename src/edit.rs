@@ -453,6 +453,37 @@ pub fn list(schedule: &Schedule, now: DateTime<Utc>) -> Vec<ListedWorkshop> {
     out
 }
 
+/// `list_text` fitted to `width` (unchanged without one): when the full table is wider, each
+/// workshop's user and title go on a line of their own under it, wrapped, and times are
+/// shortened to `2026-12-02 09:00` (UTC). Ids are never cut.
+pub fn list_text_fitted(workshops: &[ListedWorkshop], width: Option<usize>) -> String {
+    let full = list_text(workshops);
+    let Some(width) = width else {
+        return full;
+    };
+    if workshops.is_empty() || full.lines().all(|l| l.chars().count() <= width) {
+        return full;
+    }
+    let short = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let mut rows: Vec<Vec<String>> = vec![["WORKSHOP", "STATE", "START", "END"]
+        .map(String::from)
+        .to_vec()];
+    for w in workshops {
+        rows.push(vec![
+            w.id.clone(),
+            w.state.as_str().to_string(),
+            short(w.start),
+            short(w.end),
+        ]);
+        let mut about = format!("  user {}", w.user);
+        if let Some(title) = &w.title {
+            about.push_str(&format!(" · {title}"));
+        }
+        rows.push(vec![about]);
+    }
+    crate::render::fit_lines(&crate::render::table(&rows, ""), Some(width))
+}
+
 /// A table with a header (times in UTC), or `No workshops.`.
 pub fn list_text(workshops: &[ListedWorkshop]) -> String {
     if workshops.is_empty() {

@@ -522,7 +522,7 @@ fn an_unreadable_schedule_is_refused() {
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         assert_eq!(
             String::from_utf8_lossy(&o.stdout).trim(),
-            "ok: 1 workshops, 1 users"
+            "ok: 1 workshop, 1 user"
         );
     } else {
         c.assert_schedule_refused(&c.schedule, "permission denied", "mode 000");

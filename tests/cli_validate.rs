@@ -1,5 +1,5 @@
 //! `workshop-keys validate --schedule FILE` on the fixtures in tests/fixtures/schedules:
-//! valid files print `ok: N workshops, M users` and exit 0; invalid ones exit 1 and print every
+//! valid files print `ok: N workshops, M users` (singular for one) and exit 0; invalid ones exit 1 and print every
 //! problem as `PATH:LINE:COLUMN: error: ...` (PATH as given) followed by its `  hint: ...`.
 
 use std::path::Path;
@@ -53,7 +53,11 @@ fn assert_valid(schedule: &str, workshops: usize, users: usize) {
     );
     assert_eq!(
         out.stdout.trim_end(),
-        format!("ok: {workshops} workshops, {users} users"),
+        format!(
+            "ok: {workshops} workshop{}, {users} user{}",
+            if workshops == 1 { "" } else { "s" },
+            if users == 1 { "" } else { "s" }
+        ),
         "stderr: {}",
         out.stderr
     );

@@ -705,7 +705,7 @@ fn regression_an_interrupted_creation_holds_the_last_slot_for_a_while() {
     assert_eq!(p.waiting.len(), 1);
     assert_eq!(p.waiting[0].workshop, "b");
     assert!(p.blocked.is_empty());
-    assert!(render::summary_line(&p).starts_with("No changes. 1 workshop(s) waiting"));
+    assert!(render::summary_line(&p).starts_with("No changes. 1 workshop waiting"));
     // After the window the slot is taken as free (IAM would list such a key by now).
     let p = plan(&d, &obs, t("2026-12-01T10:16:00Z"));
     assert_eq!(lines(&p), vec!["create_key wk b".to_string()]);
@@ -761,7 +761,7 @@ fn regression_an_interrupted_creation_is_settled_once_iam_lists_its_key() {
     let text = render::plan_text(&p);
     assert!(text.contains("settle"), "{text}");
     assert!(
-        render::summary_line(&p).ends_with("1 interrupted creation(s) settled."),
+        render::summary_line(&p).ends_with("1 interrupted creation settled."),
         "{text}"
     );
 }

@@ -19,13 +19,18 @@ pub(super) async fn status(
     aws: &AwsArgs,
     now: DateTime<Utc>,
     output: Output,
+    wide: bool,
 ) -> Result<u8, CommandError> {
     let (observed, _) = observe(s, aws, true).await?;
     let desired = Desired::from_schedule(s);
     let plan = planner::plan(&desired, &observed, now);
     let view = status::status_view(s, &desired, &observed, plan.quarantined, plan.warnings, now);
     match output {
-        Output::Text => print!("{}", render::status_text(&view)),
+        Output::Text if wide => print!("{}", render::status_text(&view)),
+        Output::Text => {
+            let width = super::text_width().unwrap_or(crate::timeline::DEFAULT_WIDTH);
+            print!("{}", render::status_text_fitted(&view, width));
+        }
         Output::Json => print!("{}", render::json(&view)),
     }
     Ok(EXIT_OK)

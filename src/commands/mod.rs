@@ -86,9 +86,9 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             let s = schedule::parse(&schedule.schedule, &text)?;
             schedule::check_hook_programs(&s, &text)?;
             println!(
-                "ok: {} workshops, {} users",
-                s.workshops.len(),
-                s.users().len()
+                "ok: {}, {}",
+                crate::render::count(s.workshops.len(), "workshop", "workshops"),
+                crate::render::count(s.users().len(), "user", "users")
             );
             Ok(EXIT_OK)
         }
@@ -203,6 +203,7 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             schedule,
             from,
             days,
+            at,
             output,
             file,
         } => timeline::timeline(
@@ -211,7 +212,7 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             days,
             output,
             file.as_deref(),
-            now,
+            parse_at(at.as_deref(), now)?,
         ),
         Command::Completions { shell } => {
             let mut script = Vec::new();
@@ -238,11 +239,12 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             schedule,
             at,
             output,
+            wide,
             aws,
         } => {
             let s = schedule::load(&schedule.schedule)?;
             let now = parse_at(at.as_deref(), now)?;
-            inspect::status(&s, &aws, now, output).await
+            inspect::status(&s, &aws, now, output, wide).await
         }
     }
 }
@@ -254,6 +256,17 @@ pub(super) fn write_stdout(bytes: &[u8]) -> Result<u8, CommandError> {
         .and_then(|()| out.flush())
         .map_err(|source| CommandError::Output { source })?;
     Ok(EXIT_OK)
+}
+
+/// The width text output should fit: `COLUMNS`, else the terminal's (the same detection as
+/// `timeline`), else `None` (stdout is a pipe or a file).
+pub(super) fn text_width() -> Option<usize> {
+    crate::timeline::known_width(std::env::var("COLUMNS").ok().as_deref(), terminal_width())
+}
+
+/// The terminal's width, when stdout is one.
+pub(super) fn terminal_width() -> Option<usize> {
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
 }
 
 fn parse_at(at: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, CommandError> {

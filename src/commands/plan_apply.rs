@@ -33,7 +33,10 @@ pub(super) async fn observe_and_plan(
 
 pub(super) fn print_plan(plan: &Plan, output: Output) {
     match output {
-        Output::Text => print!("{}", render::plan_text(plan)),
+        Output::Text => print!(
+            "{}",
+            render::fit_lines(&render::plan_text(plan), super::text_width())
+        ),
         Output::Json => print!("{}", render::json(plan)),
     }
 }
@@ -167,10 +170,20 @@ pub(super) async fn reconcile(
     };
     match output {
         Output::Text => {
-            print!("{}", render::plan_text(&plan));
-            print!("{}", render::report_text(&report));
-            print!("{}", render::checks_text(&checks));
-            print!("{}", render::deliveries_text(&deliveries));
+            let width = super::text_width();
+            print!("{}", render::fit_lines(&render::plan_text(&plan), width));
+            print!(
+                "{}",
+                render::fit_lines(&render::report_text(&report), width)
+            );
+            print!(
+                "{}",
+                render::fit_lines(&render::checks_text(&checks), width)
+            );
+            print!(
+                "{}",
+                render::fit_lines(&render::deliveries_text(&deliveries), width)
+            );
             if let Some(Err(e)) = &notified {
                 println!("\nwarning: notify failed: {e}");
             }
@@ -210,7 +223,10 @@ pub(super) fn show(path: &Path, output: Output) -> Result<u8, CommandError> {
                 saved.schedule.display(),
                 &saved.schedule_sha256[..12]
             );
-            print!("{}", render::plan_text(&saved.plan));
+            print!(
+                "{}",
+                render::fit_lines(&render::plan_text(&saved.plan), super::text_width())
+            );
         }
         Output::Json => print!("{}", render::json(&saved.plan)),
     }

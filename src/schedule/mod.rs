@@ -136,6 +136,29 @@ pub fn load(file: &Path) -> Result<Schedule, ScheduleError> {
     parse(file, &read(file)?)
 }
 
+/// `load`, but a user needing a third key is a warning (`PATH:LINE:COLUMN: warning: ...` plus
+/// its hint, one string each) rather than an error.
+pub fn load_allowing_collisions(file: &Path) -> Result<(Schedule, Vec<String>), ScheduleError> {
+    let (schedule, collisions) = parse::parse_allowing_collisions(file, &read(file)?)?;
+    let warnings = collisions
+        .iter()
+        .map(|d| {
+            let mut w = format!(
+                "{}:{}:{}: warning: {}",
+                file.display(),
+                d.line,
+                d.column,
+                d.message
+            );
+            if let Some(hint) = &d.hint {
+                w.push_str(&format!("\n  hint: {hint}"));
+            }
+            w
+        })
+        .collect();
+    Ok((schedule, warnings))
+}
+
 /// The schedule file's text, refusing what cannot be a schedule (directory, device, huge or
 /// binary file). `reconcile` reads it again before applying, to refuse a file changed meanwhile.
 pub fn read(file: &Path) -> Result<String, ScheduleError> {

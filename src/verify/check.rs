@@ -43,10 +43,10 @@ impl KeyCheck {
             .filter(|m| m.outcome != Outcome::Verified)
         {
             s.push_str(&format!(
-                "\n    {}: {} after {} attempt(s) ({})",
+                "\n    {}: {} after {} ({})",
                 m.model,
                 m.outcome.as_str(),
-                m.attempts,
+                crate::render::count(m.attempts as usize, "attempt", "attempts"),
                 m.detail
             ));
         }

@@ -44,7 +44,8 @@ pub fn plan_text(plan: &Plan) -> String {
             .unwrap_or_default();
         let keys = match q.keys.as_slice() {
             [] => "no keys left".to_string(),
-            keys => format!("exposed key(s) {}", keys.join(", ")),
+            [key] => format!("exposed key {key}"),
+            keys => format!("exposed keys {}", keys.join(", ")),
         };
         let _ = writeln!(
             out,
@@ -122,8 +123,8 @@ pub fn summary_line(plan: &Plan) -> String {
     if !plan.quarantined.is_empty() {
         let _ = write!(
             line,
-            " {} user(s) quarantined by AWS.",
-            plan.quarantined.len()
+            " {} quarantined by AWS.",
+            count(plan.quarantined.len(), "user", "users")
         );
     }
     line
@@ -226,7 +227,7 @@ fn quarantine_text(view: &StatusView) -> String {
         };
         let _ = writeln!(
             out,
-            "  user {}: {name} since {since}\n    exposed key(s): {keys}\n    next: check CloudTrail for unwanted use, then `workshop-keys release {}`",
+            "  user {}: {name} since {since}\n    exposed keys: {keys}\n    next: check CloudTrail for unwanted use, then `workshop-keys release {}`",
             q.user, q.user
         );
     }

@@ -472,7 +472,7 @@ fn a_policy_over_iams_inline_quota_is_refused_at_the_models_line() {
     assert_eq!(
         out.stderr.trim_end(),
         format!(
-            "{file}:4:10: error: the policy BedrockInvokeOnly for these 10 model(s) would be 5751 characters (white space not counted); AWS allows 2048 for all of a user's inline policies together and refuses PutUserPolicy beyond that\n  hint: list fewer models (an inference profile id such as \"us.…\" adds one ARN per region it routes to), or use policy = \"all-models\""
+            "{file}:4:10: error: the policy BedrockInvokeOnly for these 10 models would be 5751 characters (white space not counted); AWS allows 2048 for all of a user's inline policies together and refuses PutUserPolicy beyond that\n  hint: list fewer models (an inference profile id such as \"us.…\" adds one ARN per region it routes to), or use policy = \"all-models\""
         )
     );
     // Two of the same profiles fit, deadline statement and all.

@@ -1062,9 +1062,12 @@ fn policy_size_problem(choice: &PolicyChoice, deadline: bool) -> Option<(String,
     (size > limit).then(|| {
         (
             format!(
-                "the policy {} for these {} model(s) would be {size} characters (white space not counted); AWS allows {limit} for all of a user's inline policies together and refuses PutUserPolicy beyond that",
+                "the policy {} for these {} would be {size} characters (white space not counted); AWS allows {limit} for all of a user's inline policies together and refuses PutUserPolicy beyond that",
                 policy::POLICY_NAME,
-                models.len()
+                match models.len() {
+                    1 => "1 model".to_string(),
+                    n => format!("{n} models"),
+                }
             ),
             "list fewer models (an inference profile id such as \"us.…\" adds one ARN per region it routes to), or use policy = \"all-models\"".to_string(),
         )

@@ -137,7 +137,9 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
                     }
                 }
             }
-            let credentials = credentials_dir(&s)?;
+            // Not checked here: a credentials directory unfit for new secrets must not stop
+            // revocation. The planner refuses only the new keys then.
+            let credentials = CredentialsDir::new(&s.settings.credentials_dir);
             let _lock = lock::lock(&schedule.schedule, lock_timeout.into())?;
             let job = plan_apply::Job {
                 schedule: &s,
@@ -251,13 +253,6 @@ fn parse_at(at: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Comma
                 reason: e.to_string(),
             }),
     }
-}
-
-/// The credentials directory, refused before any IAM call if secrets would not be safe there.
-fn credentials_dir(s: &Schedule) -> Result<CredentialsDir, CommandError> {
-    let dir = CredentialsDir::new(&s.settings.credentials_dir);
-    dir.check()?;
-    Ok(dir)
 }
 
 pub(super) async fn iam_client(aws: &AwsArgs) -> AwsIam {

@@ -549,6 +549,24 @@ fn plan_keys(
                             None => "is missing".to_string(),
                             Some(f) => format!("holds another key ({})", f.access_key_id),
                         };
+                        // A key claimed for the workshop that IAM does not list may be one
+                        // made moments ago (its file lost with the folder): it takes a slot
+                        // that cannot be counted, so wait for IAM rather than meet the limit.
+                        let unlisted_claim = user_tags.iter().find(|(id, claim)| {
+                            **claim == w.workshop
+                                && tags::is_access_key_id(id)
+                                && !listed.iter().any(|l| &l.access_key_id == *id)
+                        });
+                        if let Some((id, _)) = unlisted_claim {
+                            b.waiting.push(Blocked {
+                                workshop: w.workshop.clone(),
+                                reason: format!(
+                                    "key {} has lost its secret (no {}.env here), but key {id} claimed for the workshop is not listed in IAM yet; it is replaced once IAM shows that key, or its claim is removed",
+                                    k.access_key_id, w.workshop
+                                ),
+                            });
+                            continue;
+                        }
                         // Said where `status` shows it too.
                         b.warnings.push(format!(
                             "workshop {}: its live key {} has no credentials file here ({}.env {why}): its secret is lost, so the key is replaced",

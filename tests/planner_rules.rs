@@ -217,6 +217,21 @@ fn regression_a_live_key_whose_secret_is_lost_is_replaced() {
     let p = plan(&d, &fresh, t("2026-12-03T12:00:10Z"));
     assert!(p.is_clean(), "{:?}", lines(&p));
 
+    // The file went with a key made moments ago that IAM does not list yet, but whose claim
+    // it does: that key holds a slot, so the replacement waits instead of meeting the limit.
+    let mut just_made = obs.clone();
+    just_made.users[0].tags.insert(K2.into(), "berlin".into());
+    let p = plan(&d, &just_made, t("2026-12-03T12:00:10Z"));
+    assert!(
+        p.actions.iter().all(|a| a.action != ActionKind::CreateKey),
+        "{:?}",
+        lines(&p)
+    );
+    assert_eq!(p.waiting.len(), 1, "{p:?}");
+    assert!(p.waiting[0]
+        .reason
+        .contains(&format!("key {K2} claimed for the workshop is not listed")));
+
     // No free slot: the workshop is blocked (it cannot run), not silently postponed.
     let two = desired(
         "",

@@ -82,8 +82,17 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
     match command {
         Command::Validate { schedule } => {
             let s = schedule::load(&schedule.schedule)?;
+            let warnings = schedule::warnings(&s);
+            if !warnings.is_empty() {
+                eprintln!("{}", schedule::render_warnings(&s.file, &warnings));
+            }
+            let noted = match warnings.len() {
+                0 => String::new(),
+                1 => ", 1 warning".to_string(),
+                n => format!(", {n} warnings"),
+            };
             println!(
-                "ok: {} workshops, {} users",
+                "ok: {} workshops, {} users{noted}",
                 s.workshops.len(),
                 s.users().len()
             );

@@ -138,7 +138,7 @@ fn regression_rotate_after_that_the_capacity_cannot_honour_is_a_warning() {
     // Issue 15, defect 4: two week-long workshops on one user with rotate_after = "2d" could
     // never rotate (each run said "rotation postponed"). Valid, but validate says so, at each
     // workshop, with what it means; the workshop alone later on is fine.
-    let schedule = fixture("rotation_without_a_free_slot.toml");
+    let schedule = fixture("valid_rotation_without_a_free_slot.toml");
     let out = validate(&schedule);
     assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
     assert_eq!(

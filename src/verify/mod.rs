@@ -115,9 +115,9 @@ impl Outcome {
                  the key's fault: check connectivity, region and endpoint, then verify again"
             }
             Outcome::NoSecret => {
-                "the key's secret is not on this machine, so nobody here can use the key: the next \
-                 reconcile replaces it (new key and credentials file; the old key is deactivated \
-                 after rotation_overlap); or restore the credentials file first"
+                "the key's secret is not on this machine, so the workshop cannot use this key; the \
+                 next reconcile replaces it (a new key and credentials file; the old key is \
+                 deactivated after rotation_overlap), unless the credentials file is restored first"
             }
         }
     }

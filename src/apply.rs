@@ -238,15 +238,17 @@ async fn run(
                 IamErrorKind::NoSuchEntity,
             )
             .map_err(e)?;
+            // The local records and files are bookkeeping: the key is gone whatever they say.
+            // Without the record, the next runs count the key until IAM stops listing it.
             if let Err(err) = ctx.credentials.record_deleted(id, plan.at) {
-                tracing::warn!("{err}");
+                tracing::warn!("key {id} deleted, but recording it locally failed: {err}");
             }
-            let removed = ctx
-                .credentials
-                .remove_key(id)
-                .map_err(|err| format!("key deleted, but its credentials file stays: {err}"))?;
-            if let Some(path) = removed.into_iter().next() {
-                result.credentials_file = Some(path);
+            match ctx.credentials.remove_key(id) {
+                Ok(removed) => result.credentials_file = removed.into_iter().next(),
+                // Its secret is dead now; the next plan names a file left behind.
+                Err(err) => {
+                    tracing::warn!("key {id} deleted, but its credentials file stays: {err}")
+                }
             }
             tolerate(
                 iam.untag_user(user, &tags::tags_of_key(id)).await,

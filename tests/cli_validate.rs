@@ -137,6 +137,38 @@ fn a_valid_schedule_by_absolute_path() {
     assert_valid(path.to_str().unwrap(), 1, 1);
 }
 
+#[test]
+fn regression_rotate_after_that_the_capacity_cannot_honour_is_a_warning() {
+    // Issue 15, defect 4: two week-long workshops on one user with rotate_after = "2d" could
+    // never rotate (each run said "rotation postponed"). Valid, but validate says so, at each
+    // workshop, with what it means; the workshop alone later on is fine.
+    let schedule = fixture("valid_rotation_without_a_free_slot.toml");
+    let out = validate(&schedule);
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout.trim_end(),
+        "ok: 3 workshops, 1 users, 2 warnings"
+    );
+    let warning = |line: usize, id: &str, other: &str| {
+        format!(
+            "{schedule}:{line}:1: warning: rotate_after = \"2d\" cannot be honoured for workshop {id}: \
+             its key is due for rotation at 2026-12-08T09:00:00Z, but user workshop-bedrock-user then \
+             also holds the key of workshop {other} (until 2026-12-13T18:00:00Z), and a rotation needs \
+             a third key for rotation_overlap (1h); the key stays active until 2026-12-13T18:00:00Z, \
+             7d 9h instead of at most 2d 1h\n  hint: give workshop {id} or {other} a `user = ...` of its \
+             own, or accept the longer key life (a warning: the schedule is valid)"
+        )
+    };
+    assert_eq!(
+        out.stderr.trim_end(),
+        format!(
+            "{}\n{}",
+            warning(9, "week-a", "week-b"),
+            warning(14, "week-b", "week-a")
+        )
+    );
+}
+
 // ---- one rule per file ----------------------------------------------------------------------
 
 #[test]

@@ -85,8 +85,16 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             let text = schedule::read(&schedule.schedule)?;
             let s = schedule::parse(&schedule.schedule, &text)?;
             schedule::check_hook_programs(&s, &text)?;
+            let warnings = schedule::warnings(&s);
+            if !warnings.is_empty() {
+                eprintln!("{}", schedule::render_warnings(&s.file, &warnings));
+            }
+            let noted = match warnings.len() {
+                0 => String::new(),
+                n => format!(", {}", crate::render::count(n, "warning", "warnings")),
+            };
             println!(
-                "ok: {}, {}",
+                "ok: {}, {}{noted}",
                 crate::render::count(s.workshops.len(), "workshop", "workshops"),
                 crate::render::count(s.users().len(), "user", "users")
             );
@@ -140,7 +148,9 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
                     }
                 }
             }
-            let credentials = credentials_dir(&s)?;
+            // Not checked here: a credentials directory unfit for new secrets must not stop
+            // revocation. The planner refuses only the new keys then.
+            let credentials = CredentialsDir::new(&s.settings.credentials_dir);
             let _lock = lock::lock(&schedule.schedule, lock_timeout.into())?;
             let job = plan_apply::Job {
                 schedule: &s,
@@ -279,13 +289,6 @@ fn parse_at(at: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Comma
                 reason: e.to_string(),
             }),
     }
-}
-
-/// The credentials directory, refused before any IAM call if secrets would not be safe there.
-fn credentials_dir(s: &Schedule) -> Result<CredentialsDir, CommandError> {
-    let dir = CredentialsDir::new(&s.settings.credentials_dir);
-    dir.check()?;
-    Ok(dir)
 }
 
 pub(super) async fn iam_client(aws: &AwsArgs) -> AwsIam {

@@ -150,7 +150,13 @@ pub(super) async fn reconcile(
         }
     }
     let deliveries = hooks::deliver(&plan, &report, s, credentials, &iam, now).await;
+    // A credentials directory unfit for new secrets fails every run until it is fixed, even
+    // when no key was due: the next one would be refused.
+    if let Some(problem) = &observed.credentials_problem {
+        tracing::error!("{}", problem.message);
+    }
     let ok = report.all_ok()
+        && observed.credentials_problem.is_none()
         && plan.blocked.is_empty()
         && plan.quarantined.is_empty()
         && checks.iter().all(|c| !c.outcome.is_key_fault())

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-pub use diagnostics::{Diagnostic, ScheduleError};
+pub use diagnostics::{render_warnings, Diagnostic, ScheduleError};
 pub use parse::{check_hook_programs, parse};
 
 /// Defaults, as documented in README and `workshops.toml`.
@@ -129,6 +129,20 @@ pub fn hook_program(schedule_file: &Path, program: &str) -> PathBuf {
         Some(dir) if dir.as_os_str().is_empty() => PathBuf::from(program),
         Some(dir) => dir.join(program.trim_start_matches("./")),
     }
+}
+
+/// What a valid schedule asks for but cannot get: `rotate_after` with a rotation due while
+/// another workshop's key holds the user's second slot. Located at the workshop.
+pub fn warnings(schedule: &Schedule) -> Vec<Diagnostic> {
+    let s = &schedule.settings;
+    let Some(rotate_after) = s.rotate_after else {
+        return Vec::new();
+    };
+    let w = &schedule.workshops;
+    capacity::rotation_conflicts(w, rotate_after, s.rotation_overlap)
+        .into_iter()
+        .map(|c| Diagnostic::new(w[c.at].line, 1, c.message(w)).with_hint(c.hint(w)))
+        .collect()
 }
 
 /// Read and validate a schedule file. Every problem is reported, located in the file.

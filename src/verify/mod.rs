@@ -45,16 +45,20 @@ pub enum Outcome {
     Throttled,
     /// No usable answer (connection, timeout, service error): could not check.
     Network,
+    /// The key's secret is not on this machine (its credentials file is missing, holds another
+    /// key or cannot be read): nothing was sent to Bedrock.
+    NoSecret,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Verified,
         Outcome::AccessDenied,
         Outcome::ModelNotEnabled,
         Outcome::InvalidToken,
         Outcome::Throttled,
         Outcome::Network,
+        Outcome::NoSecret,
     ];
 
     /// The kebab-case word, as in JSON output.
@@ -66,6 +70,7 @@ impl Outcome {
             Outcome::InvalidToken => "invalid-token",
             Outcome::Throttled => "throttled",
             Outcome::Network => "network",
+            Outcome::NoSecret => "no-secret",
         }
     }
 
@@ -79,7 +84,10 @@ impl Outcome {
     pub fn is_key_fault(&self) -> bool {
         matches!(
             self,
-            Outcome::AccessDenied | Outcome::ModelNotEnabled | Outcome::InvalidToken
+            Outcome::AccessDenied
+                | Outcome::ModelNotEnabled
+                | Outcome::InvalidToken
+                | Outcome::NoSecret
         )
     }
 
@@ -106,6 +114,11 @@ impl Outcome {
                 "could not reach Bedrock (network, timeout or service error); could not check, not \
                  the key's fault: check connectivity, region and endpoint, then verify again"
             }
+            Outcome::NoSecret => {
+                "the key's secret is not on this machine, so the workshop cannot use this key; the \
+                 next reconcile replaces it (a new key and credentials file; the old key is \
+                 deactivated after rotation_overlap), unless the credentials file is restored first"
+            }
         }
     }
 }
@@ -119,7 +132,7 @@ impl fmt::Display for Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "unknown verification outcome `{0}` (expected verified, access-denied, model-not-enabled, \
-     invalid-token, throttled or network)"
+     invalid-token, throttled, network or no-secret)"
 )]
 pub struct ParseOutcomeError(pub String);
 
@@ -411,7 +424,7 @@ mod tests {
     fn ok_and_fault_partition() {
         use Outcome::*;
         assert!(Verified.is_ok());
-        for o in [AccessDenied, ModelNotEnabled, InvalidToken] {
+        for o in [AccessDenied, ModelNotEnabled, InvalidToken, NoSecret] {
             assert!(o.is_key_fault() && !o.is_ok(), "{o}");
         }
         for o in [Verified, Throttled, Network] {

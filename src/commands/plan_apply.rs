@@ -11,6 +11,7 @@ use crate::cli::{AwsArgs, Output};
 use crate::desired::Desired;
 use crate::hooks;
 use crate::iam::aws::AwsIam;
+use crate::metrics::{self, Gauges};
 use crate::observed::Observed;
 use crate::plan::{ActionKind, Plan};
 use crate::planner;
@@ -18,6 +19,7 @@ use crate::render;
 use crate::saved_plan::SavedPlan;
 use crate::schedule::{self, Schedule};
 use crate::secrets::CredentialsDir;
+use crate::status;
 use crate::verify::check::check_key;
 
 /// Observe IAM and the credentials files, and plan for `at`.
@@ -89,7 +91,7 @@ pub(super) async fn reconcile(
     now: DateTime<Utc>,
     credentials: &CredentialsDir,
     saved: Option<(&Path, SavedPlan)>,
-) -> Result<u8, CommandError> {
+) -> Result<(u8, Gauges), CommandError> {
     let Job {
         schedule: s,
         text,
@@ -147,6 +149,17 @@ pub(super) async fn reconcile(
         }
     }
     let deliveries = hooks::deliver(&plan, &report, s, credentials, &iam, now).await;
+    // For --metrics-file: IAM as this run left it, judged at the plan's time.
+    let after = metrics::after_run(&observed, &report, &checks, now);
+    let view = status::status_view(
+        s,
+        &Desired::from_schedule(s),
+        &after,
+        plan.quarantined.clone(),
+        Vec::new(),
+        plan.at,
+    );
+    let gauges = metrics::gauges(&view, &plan.blocked);
     let ok = report.all_ok()
         && plan.blocked.is_empty()
         && plan.quarantined.is_empty()
@@ -186,7 +199,7 @@ pub(super) async fn reconcile(
             print_quarantine_errors(&plan);
         }
     }
-    Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+    Ok((if ok { EXIT_OK } else { EXIT_FAILED }, gauges))
 }
 
 /// A quarantine is an incident: say so on stderr too, where cron's alerting looks.

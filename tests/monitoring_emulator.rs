@@ -461,10 +461,47 @@ async fn status_check_exit_codes() {
 }
 
 #[tokio::test]
-async fn status_check_with_verification_off_needs_only_an_active_key() {
+async fn verification_off_needs_only_an_active_key_and_a_blocked_workshop_is_reported() {
     let fx = Fx::new(false);
     fx.run("reconcile", &["--at", LIVE]).code(0);
     let ok = fx.run("status", &["--check", "--at", LIVE]);
     ok.code(0)
         .stdout_line_with(&["OK:", "verification is off: settings.verify = false"]);
+
+    // A workshop for a user that exists outside the managed path is blocked.
+    let elsewhere = format!("elsewhere-{}", common::unique_suffix());
+    fx.iam
+        .create_user()
+        .user_name(&elsewhere)
+        .send()
+        .await
+        .expect("CreateUser outside the managed path");
+    let mut text = fs::read_to_string(fx.schedule()).unwrap();
+    text.push_str(&format!(
+        "\n[[workshop]]\nid = \"lisbon\"\nuser = \"{elsewhere}\"\nstart = 2026-12-10T09:00:00Z\nend = 2026-12-10T17:00:00Z\n"
+    ));
+    fs::write(fx.schedule(), text).unwrap();
+    fx.run("status", &["--check", "--at", LIVE])
+        .code(1)
+        .stdout_line_with(&[&format!(
+            "CRITICAL: workshop lisbon (user {elsewhere}): blocked:"
+        )])
+        .stdout_line_with(&["CRITICAL: 1 problem (3 workshops, 1 active key)"]);
+    let file = fx.dir.path().join("workshop_keys.prom");
+    fx.run(
+        "reconcile",
+        &["--at", LIVE, "--metrics-file", file.to_str().unwrap()],
+    )
+    .code(1);
+    let m = parse_metrics(&file);
+    assert_names(&m, &ALL_METRICS);
+    assert_eq!(value(&m, "workshop_keys_run_ok"), 0.0);
+    assert_eq!(value(&m, "workshop_keys_workshops{state=blocked}"), 1.0);
+    assert_eq!(value(&m, "workshop_keys_workshops{state=live}"), 1.0);
+    assert_eq!(value(&m, "workshop_keys_workshops{state=waiting}"), 0.0);
+    // Never succeeded with this file: 0, so that the age alert fires.
+    assert_eq!(
+        value(&m, "workshop_keys_last_success_timestamp_seconds"),
+        0.0
+    );
 }

@@ -105,6 +105,11 @@ pub enum Command {
         /// schedule file or the observed IAM state no longer match it.
         #[arg(long, value_name = "PLANFILE", conflicts_with = "at")]
         plan: Option<PathBuf>,
+        /// Write the run's outcome and the keys' state to PATH (atomically), in Prometheus's text
+        /// format for node_exporter's textfile collector, e.g.
+        /// /var/lib/prometheus/node-exporter/workshop_keys.prom. Written when the run fails too.
+        #[arg(long, value_name = "PATH", conflicts_with = "dry_run")]
+        metrics_file: Option<PathBuf>,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -222,6 +227,11 @@ pub enum Command {
         /// wide; by default the text fits the terminal (COLUMNS, else 100 columns).
         #[arg(long)]
         wide: bool,
+        /// A monitoring check: one line per problem, exit 1 when a key is active outside its
+        /// window, a live or imminent workshop has no verified key, or anything is blocked or
+        /// quarantined; exit 0 when all is well.
+        #[arg(long)]
+        check: bool,
         #[command(flatten)]
         aws: AwsArgs,
     },

@@ -126,39 +126,65 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             dry_run,
             lock_timeout,
             plan,
+            metrics_file,
             aws,
         } => {
-            let text = schedule::read(&schedule.schedule)?;
-            let s = schedule::parse(&schedule.schedule, &text)?;
-            let saved = match &plan {
-                Some(path) => Some((path.as_path(), SavedPlan::read(path)?)),
-                None => None,
-            };
-            let at = match &saved {
-                Some((_, saved)) => saved.plan.at,
-                None => parse_at(at.as_deref(), now)?,
-            };
-            if dry_run {
-                match saved {
-                    Some((path, _)) => return plan_apply::show(path, output),
-                    None => {
-                        let (plan, _, _) = plan_apply::observe_and_plan(&s, &aws, at).await?;
-                        plan_apply::print_plan(&plan, output);
-                        return Ok(EXIT_OK);
+            // The lock is kept until the metrics file is written, by the run that holds it.
+            let mut held = None;
+            let mut gauges = None;
+            let result: Result<u8, CommandError> = async {
+                let text = schedule::read(&schedule.schedule)?;
+                let s = schedule::parse(&schedule.schedule, &text)?;
+                let saved = match &plan {
+                    Some(path) => Some((path.as_path(), SavedPlan::read(path)?)),
+                    None => None,
+                };
+                let at = match &saved {
+                    Some((_, saved)) => saved.plan.at,
+                    None => parse_at(at.as_deref(), now)?,
+                };
+                if dry_run {
+                    match saved {
+                        Some((path, _)) => return plan_apply::show(path, output),
+                        None => {
+                            let (plan, _, _) = plan_apply::observe_and_plan(&s, &aws, at).await?;
+                            plan_apply::print_plan(&plan, output);
+                            return Ok(EXIT_OK);
+                        }
                     }
                 }
+                // Not checked here: a credentials directory unfit for new secrets must not stop
+                // revocation. The planner refuses only the new keys then.
+                let credentials = CredentialsDir::new(&s.settings.credentials_dir);
+                held = Some(lock::lock(&schedule.schedule, lock_timeout.into())?);
+                let job = plan_apply::Job {
+                    schedule: &s,
+                    text: &text,
+                    aws: &aws,
+                    output,
+                };
+                let (code, g) = plan_apply::reconcile(&job, at, now, &credentials, saved).await?;
+                gauges = Some(g);
+                Ok(code)
             }
-            // Not checked here: a credentials directory unfit for new secrets must not stop
-            // revocation. The planner refuses only the new keys then.
-            let credentials = CredentialsDir::new(&s.settings.credentials_dir);
-            let _lock = lock::lock(&schedule.schedule, lock_timeout.into())?;
-            let job = plan_apply::Job {
-                schedule: &s,
-                text: &text,
-                aws: &aws,
-                output,
+            .await;
+            let result = match &metrics_file {
+                // A run that found the lock taken did nothing: the run holding it writes the file.
+                Some(path) if !matches!(result, Err(CommandError::Locked { .. })) => {
+                    let ok = matches!(result, Ok(EXIT_OK));
+                    match (write_metrics(path, now, ok, gauges.as_ref()), result) {
+                        (Ok(()), result) => result,
+                        (Err(e), Ok(_)) => Err(e),
+                        (Err(e), Err(run)) => {
+                            eprintln!("error: {e}");
+                            Err(run)
+                        }
+                    }
+                }
+                _ => result,
             };
-            plan_apply::reconcile(&job, at, now, &credentials, saved).await
+            drop(held);
+            result
         }
         Command::Show { planfile, output } => plan_apply::show(&planfile, output),
         Command::Release {
@@ -250,10 +276,14 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             at,
             output,
             wide,
+            check,
             aws,
         } => {
             let s = schedule::load(&schedule.schedule)?;
             let now = parse_at(at.as_deref(), now)?;
+            if check {
+                return inspect::check(&s, &aws, now, output).await;
+            }
             inspect::status(&s, &aws, now, output, wide).await
         }
     }
@@ -289,6 +319,29 @@ fn parse_at(at: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Comma
                 reason: e.to_string(),
             }),
     }
+}
+
+/// Write `reconcile --metrics-file`: this run (at the real clock's `now`), the last success
+/// carried over from the file's previous text when this run failed, and the state gauges when
+/// the run got that far.
+fn write_metrics(
+    path: &std::path::Path,
+    now: DateTime<Utc>,
+    ok: bool,
+    gauges: Option<&crate::metrics::Gauges>,
+) -> Result<(), CommandError> {
+    use crate::metrics::{render, RunInfo};
+    let previous = match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read the previous metrics file; its last success time is lost");
+            }
+            None
+        }
+    };
+    let run = RunInfo::new(now, ok, previous.as_deref());
+    crate::edit::write_atomically(path, &render(&run, gauges)).map_err(CommandError::from)
 }
 
 pub(super) async fn iam_client(aws: &AwsArgs) -> AwsIam {

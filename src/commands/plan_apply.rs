@@ -11,6 +11,7 @@ use crate::cli::{AwsArgs, Output};
 use crate::desired::Desired;
 use crate::hooks;
 use crate::iam::aws::AwsIam;
+use crate::metrics::{self, Gauges};
 use crate::observed::Observed;
 use crate::plan::{ActionKind, Plan};
 use crate::planner;
@@ -18,6 +19,7 @@ use crate::render;
 use crate::saved_plan::SavedPlan;
 use crate::schedule::{self, Schedule};
 use crate::secrets::CredentialsDir;
+use crate::status;
 use crate::verify::check::check_key;
 
 /// Observe IAM and the credentials files, and plan for `at`.
@@ -92,7 +94,7 @@ pub(super) async fn reconcile(
     now: DateTime<Utc>,
     credentials: &CredentialsDir,
     saved: Option<(&Path, SavedPlan)>,
-) -> Result<u8, CommandError> {
+) -> Result<(u8, Gauges), CommandError> {
     let Job {
         schedule: s,
         text,
@@ -155,6 +157,17 @@ pub(super) async fn reconcile(
     if let Some(problem) = &observed.credentials_problem {
         tracing::error!("{}", problem.message);
     }
+    // For --metrics-file: IAM as this run left it, judged at the plan's time.
+    let after = metrics::after_run(&observed, &report, &checks, now);
+    let view = status::status_view(
+        s,
+        &Desired::from_schedule(s),
+        &after,
+        plan.quarantined.clone(),
+        Vec::new(),
+        plan.at,
+    );
+    let gauges = metrics::gauges(&view, &plan.blocked);
     let ok = report.all_ok()
         && observed.credentials_problem.is_none()
         && plan.blocked.is_empty()
@@ -205,7 +218,7 @@ pub(super) async fn reconcile(
             print_quarantine_errors(&plan);
         }
     }
-    Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+    Ok((if ok { EXIT_OK } else { EXIT_FAILED }, gauges))
 }
 
 /// A quarantine is an incident: say so on stderr too, where cron's alerting looks.

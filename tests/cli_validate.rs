@@ -145,10 +145,7 @@ fn regression_rotate_after_that_the_capacity_cannot_honour_is_a_warning() {
     let schedule = fixture("valid_rotation_without_a_free_slot.toml");
     let out = validate(&schedule);
     assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
-    assert_eq!(
-        out.stdout.trim_end(),
-        "ok: 3 workshops, 1 users, 2 warnings"
-    );
+    assert_eq!(out.stdout.trim_end(), "ok: 3 workshops, 1 user, 2 warnings");
     let warning = |line: usize, id: &str, other: &str| {
         format!(
             "{schedule}:{line}:1: warning: rotate_after = \"2d\" cannot be honoured for workshop {id}: \

@@ -186,7 +186,14 @@ async fn regression_an_unsafe_or_broken_credentials_folder_does_not_block_revoca
             .iter()
             .map(|a| a["action"].as_str().unwrap())
             .collect();
-        assert_eq!(kinds, vec!["deactivate_key"], "{context}: {planned}");
+        // The deadline moves as the next window begins (a policy repair goes ahead too); no
+        // key is created.
+        let revocations: Vec<&str> = kinds
+            .iter()
+            .copied()
+            .filter(|k| *k != "put_user_policy")
+            .collect();
+        assert_eq!(revocations, vec!["deactivate_key"], "{context}: {planned}");
         assert_eq!(p["blocked"][0]["workshop"], "next", "{context}: {planned}");
 
         // `reconcile` deactivates the ended workshop's key, refuses the new one, exits 1 with

@@ -151,7 +151,16 @@ fn deadline_is_written_before_the_new_windows_key_and_is_stable() {
     let written = p.actions[0].policy_document.clone().unwrap();
     let k = key(K1, Active, "2026-12-09T09:00:00Z");
     let u = managed_user("wk", vec![k], &[(K1, "a")], written);
-    assert!(plan(&d, &observed(vec![u]), now).is_empty());
+    let mut obs = observed(vec![u]);
+    obs.files.insert(
+        "a".into(),
+        workshop_keys::observed::CredentialsFile {
+            access_key_id: K1.into(),
+            written: Some(now),
+        },
+    );
+    let again = plan(&d, &obs, now);
+    assert!(again.is_empty(), "{:?}", lines(&again));
 }
 
 #[test]

@@ -41,7 +41,10 @@ fn error_text(e: &commands::CommandError) -> String {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Without RUST_LOG: our warnings, and only errors from the AWS SDK and other crates (their
+    // warnings repeat, in SDK terms, what our error message says).
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("error,workshop_keys=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -198,7 +198,9 @@ fn demo_succeeds_with_another_cargo_target_dir() {
             continue;
         }
         assert!(
-            readme.lines().any(|l| l.trim_start_matches('#').trim() == section),
+            readme
+                .lines()
+                .any(|l| l.trim_start_matches('#').trim() == section),
             "the demo names README section {section:?}, which README.md lacks"
         );
     }

@@ -42,7 +42,10 @@ fn error_text(e: &commands::CommandError) -> String {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Without RUST_LOG: our warnings, and only errors from the AWS SDK and other crates (their
+    // warnings repeat, in SDK terms, what our error message says).
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("error,workshop_keys=warn"));
     // Colour codes only for a person at a terminal: a log file or pipe gets plain text.
     let ansi = workshop_keys::timeline::use_color(
         std::io::stderr().is_terminal(),

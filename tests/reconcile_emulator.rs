@@ -1843,7 +1843,8 @@ fn a_missing_or_invalid_schedule_fails_before_any_iam_call() {
     let run = offline(&["plan", "--schedule", valid]);
     run.code(1);
     assert!(
-        run.stderr.contains("reading IAM failed") && run.stderr.contains("ListUsers"),
+        run.stderr
+            .contains("error: cannot reach the AWS endpoint http://127.0.0.1:9 for iam:ListUsers"),
         "{run}"
     );
 }

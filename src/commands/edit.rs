@@ -76,7 +76,8 @@ pub(super) async fn edit(
             );
         }
         Err(e) => println!(
-            "\nnote: could not read IAM to show what the next reconcile would do about it ({e}); run `workshop-keys plan`"
+            "\nnote: could not read IAM to show what the next reconcile would do about it ({}); run `workshop-keys plan`",
+            e.to_string().replace('\n', "; ")
         ),
     }
     Ok(EXIT_OK)

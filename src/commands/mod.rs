@@ -368,6 +368,16 @@ pub(super) async fn observe(
         Some(&credentials),
         &opts,
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        iam::observe::ObserveError::Iam(e) => {
+            let profile = aws
+                .profile
+                .clone()
+                .or_else(|| std::env::var("AWS_PROFILE").ok());
+            iam::observe::ObserveError::Iam(e.with_setup(profile.as_deref(), Some(iam.endpoint())))
+        }
+        other => other,
+    })?;
     Ok((observed, iam))
 }

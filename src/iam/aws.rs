@@ -14,7 +14,7 @@ use aws_sdk_iam::types::{StatusType, Tag};
 use aws_smithy_http_client::tls;
 use chrono::{DateTime, Utc};
 
-use super::{Iam, IamError, IamErrorKind, KeyMeta, NewKey, UserSummary};
+use super::{AccessProblem, Iam, IamError, IamErrorKind, KeyMeta, NewKey, UserSummary};
 use crate::observed::{KeyStatus, LastUsed};
 use crate::secrets::Secret;
 
@@ -44,10 +44,15 @@ pub async fn load_sdk_config(profile: Option<&str>, region: Option<&str>) -> Sdk
     loader.load().await
 }
 
+/// IAM's global endpoint, named in errors when no other endpoint is configured.
+pub const IAM_DEFAULT_ENDPOINT: &str = "https://iam.amazonaws.com";
+
 /// [`Iam`] over `aws_sdk_iam`.
 #[derive(Debug, Clone)]
 pub struct AwsIam {
     client: aws_sdk_iam::Client,
+    /// `AWS_ENDPOINT_URL` (or the configured endpoint), for error messages.
+    endpoint: Option<String>,
 }
 
 impl AwsIam {
@@ -59,11 +64,20 @@ impl AwsIam {
         }
         AwsIam {
             client: aws_sdk_iam::Client::from_conf(builder.build()),
+            endpoint: config.endpoint_url().map(str::to_string),
         }
     }
 
     pub fn from_client(client: aws_sdk_iam::Client) -> Self {
-        AwsIam { client }
+        AwsIam {
+            client,
+            endpoint: None,
+        }
+    }
+
+    /// The endpoint IAM calls go to, as far as the configuration tells.
+    pub fn endpoint(&self) -> &str {
+        self.endpoint.as_deref().unwrap_or(IAM_DEFAULT_ENDPOINT)
     }
 
     pub fn client(&self) -> &aws_sdk_iam::Client {
@@ -167,8 +181,123 @@ fn is_local_dispatch_failure(err: &aws_sdk_iam::error::ConnectorError) -> bool {
     false
 }
 
+/// The sources of the default credential chain, in words, by the names aws-config gives them.
+fn credential_source_in_words(name: &str) -> String {
+    match name {
+        "Environment" => "environment variables (AWS_ACCESS_KEY_ID)".to_string(),
+        "Profile" => "the profile in ~/.aws/config and ~/.aws/credentials".to_string(),
+        "WebIdentityToken" => "a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)".to_string(),
+        "EcsContainer" => "container credentials (ECS, EKS)".to_string(),
+        "Ec2InstanceMetadata" => "EC2 instance metadata".to_string(),
+        other => other.to_string(),
+    }
+}
+
+type ErrorRef<'a> = &'a (dyn std::error::Error + 'static);
+
+/// `err` and its sources, outermost first.
+fn error_chain<'a>(err: ErrorRef<'a>) -> impl Iterator<Item = ErrorRef<'a>> {
+    std::iter::successors(Some(err), |e| e.source())
+}
+
+/// The sources' messages joined on one line: what the SDK says, without its Debug rendering.
+pub(crate) fn chain_text(err: ErrorRef<'_>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in error_chain(err) {
+        let text = e.to_string().replace('\n', " ");
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// Credentials that could not be had, from aws-config's typed errors in the chain.
+fn credentials_problem(err: ErrorRef<'_>) -> Option<AccessProblem> {
+    use aws_credential_types::provider::error::{CredentialsError, TokenError};
+    let (position, outer) = error_chain(err)
+        .enumerate()
+        .find_map(|(i, e)| e.downcast_ref::<CredentialsError>().map(|c| (i, c)))?;
+    let below = || error_chain(err).skip(position + 1);
+    if let Some(chain) = below()
+        .find_map(|e| e.downcast_ref::<aws_config::meta::ProviderChainError<CredentialsError>>())
+    {
+        let tried = chain
+            .attempts()
+            .iter()
+            .map(|a| credential_source_in_words(a.name()))
+            .collect();
+        return Some(AccessProblem::NoCredentials { tried });
+    }
+    // Only SSO logins resolve a token on the way to credentials.
+    if below().any(|e| e.downcast_ref::<TokenError>().is_some()) {
+        return Some(AccessProblem::SsoLogin { profile: None });
+    }
+    let reason = match std::error::Error::source(outer) {
+        Some(source) => chain_text(source),
+        None => outer.to_string(),
+    };
+    Some(AccessProblem::CredentialsFailed { reason })
+}
+
+/// A request that got no answer: why, in a few words (the I/O error's kind when there is one).
+fn unreachable_reason(err: ErrorRef<'_>, timed_out: bool) -> String {
+    if timed_out {
+        return "timed out".to_string();
+    }
+    match error_chain(err).find_map(|e| e.downcast_ref::<std::io::Error>()) {
+        Some(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+            std::io::ErrorKind::ConnectionReset => "connection reset".to_string(),
+            std::io::ErrorKind::TimedOut => "timed out".to_string(),
+            _ => io.to_string(),
+        },
+        None => "no connection".to_string(),
+    }
+}
+
+/// The caller's AWS setup at fault, if that is what `err` shows: typed SDK errors for
+/// credentials and connections, the service's code for rejected keys.
+pub(crate) fn access_problem<E, R>(
+    err: &SdkError<E, R>,
+    code: Option<&str>,
+) -> Option<AccessProblem>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match err {
+        SdkError::ServiceError(_) => match code? {
+            "InvalidClientTokenId" | "UnrecognizedClientException" | "InvalidAccessKeyId" => {
+                Some(AccessProblem::InvalidKey)
+            }
+            "SignatureDoesNotMatch" | "IncompleteSignature" | "InvalidSignatureException" => {
+                Some(AccessProblem::WrongSecret)
+            }
+            "ExpiredToken" | "ExpiredTokenException" => Some(AccessProblem::ExpiredToken),
+            _ => None,
+        },
+        SdkError::DispatchFailure(d) => {
+            let connector = d.as_connector_error()?;
+            if connector.is_io() || connector.is_timeout() {
+                Some(AccessProblem::Unreachable {
+                    reason: unreachable_reason(connector, connector.is_timeout()),
+                    endpoint: None,
+                })
+            } else {
+                credentials_problem(connector)
+            }
+        }
+        SdkError::TimeoutError(_) => Some(AccessProblem::Unreachable {
+            reason: "timed out".to_string(),
+            endpoint: None,
+        }),
+        _ => credentials_problem(err),
+    }
+}
+
 /// Maps an SDK error to the tool's terms. Messages carry the service's message or the error
-/// chain, never a request body.
+/// chain, never a request body; the SDK's full rendering goes to the debug log only.
 pub(crate) fn map_sdk_error<E>(
     operation: &'static str,
     user: Option<&str>,
@@ -178,9 +307,18 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let status = err.raw_response().map(|r| r.status().as_u16());
+    // An error body the SDK could not decode (moto answers some in another XML shape): its code.
+    let body_code = match (&err, err.code()) {
+        (SdkError::ServiceError(_), None) => err
+            .raw_response()
+            .and_then(|r| r.body().bytes())
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|b| crate::verify::classify::parse_error_body(b).code),
+        _ => None,
+    };
     let (failure, code, message) = match &err {
         SdkError::ServiceError(_) => {
-            let code = err.code();
+            let code = err.code().or(body_code.as_deref());
             let message = match (err.message(), code, status) {
                 (Some(m), _, _) => m.to_string(),
                 (None, None, Some(s)) => format!("HTTP {s} with an error the SDK could not decode"),
@@ -199,7 +337,7 @@ where
                 Some(s) => format!("HTTP {s}"),
                 None => "ResponseError".to_string(),
             },
-            DisplayErrorContext(&err).to_string(),
+            chain_text(&err),
         ),
         SdkError::DispatchFailure(d) => {
             let local = d
@@ -212,28 +350,27 @@ where
                     Failure::Dispatch
                 },
                 "DispatchFailure".to_string(),
-                DisplayErrorContext(&err).to_string(),
+                chain_text(&err),
             )
         }
-        SdkError::TimeoutError(_) => (
-            Failure::Timeout,
-            "Timeout".to_string(),
-            DisplayErrorContext(&err).to_string(),
-        ),
+        SdkError::TimeoutError(_) => (Failure::Timeout, "Timeout".to_string(), chain_text(&err)),
         SdkError::ConstructionFailure(_) => (
             Failure::Local,
             "ConstructionFailure".to_string(),
-            DisplayErrorContext(&err).to_string(),
+            chain_text(&err),
         ),
-        _ => (
-            Failure::Local,
-            "SdkError".to_string(),
-            DisplayErrorContext(&err).to_string(),
-        ),
+        _ => (Failure::Local, "SdkError".to_string(), chain_text(&err)),
     };
     let kind = classify(failure);
-    tracing::debug!(operation, user, ?kind, code = %code, status, "iam call failed");
-    IamError::new(operation, user, kind, code, message)
+    let problem = access_problem(&err, err.code().or(body_code.as_deref()));
+    // The SDK's full rendering, for the debug log only; never of a response (whose body might
+    // hold a new key's secret).
+    let detail = match &err {
+        SdkError::ServiceError(_) | SdkError::ResponseError(_) => chain_text(&err),
+        _ => DisplayErrorContext(&err).to_string(),
+    };
+    tracing::debug!(operation, user, ?kind, code = %code, status, error = %detail, "iam call failed");
+    IamError::new(operation, user, kind, code, message).with_problem(problem)
 }
 
 fn other(operation: &'static str, user: Option<&str>, message: impl Into<String>) -> IamError {
@@ -1095,6 +1232,12 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.kind, IamErrorKind::Other, "{err}");
+        assert_eq!(
+            err.problem.as_deref(),
+            Some(&AccessProblem::CredentialsFailed {
+                reason: "no credentials in this test".to_string()
+            })
+        );
         assert!(canned.requests().is_empty());
     }
 
@@ -1132,6 +1275,68 @@ mod tests {
         let err = iam.delete_user("u").await.unwrap_err();
         assert_eq!(err.kind, IamErrorKind::Transient, "{err}");
         assert_eq!(err.code, "DispatchFailure");
+        assert_eq!(
+            err.problem.as_deref(),
+            Some(&AccessProblem::Unreachable {
+                reason: "connection refused".to_string(),
+                endpoint: None
+            })
+        );
+        assert!(err.message.is_empty(), "the SDK's rendering: {err:?}");
+        let err = err.with_setup(Some("p"), Some(&format!("http://127.0.0.1:{port}")));
+        assert_eq!(
+            err.report(),
+            format!(
+                "cannot reach the AWS endpoint http://127.0.0.1:{port} for iam:DeleteUser \
+                 (connection refused)\nhint: check the network, a proxy, and AWS_ENDPOINT_URL if \
+                 set; nothing was changed, the next run retries"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn rejected_keys_are_access_problems() {
+        let cases = [
+            (
+                error(403, "InvalidClientTokenId", "bad key"),
+                AccessProblem::InvalidKey,
+            ),
+            (
+                error(403, "SignatureDoesNotMatch", "bad signature"),
+                AccessProblem::WrongSecret,
+            ),
+            (
+                error(403, "ExpiredToken", "expired"),
+                AccessProblem::ExpiredToken,
+            ),
+            // An XML shape the SDK does not decode (as moto sends): the code read from the body.
+            (
+                (
+                    403,
+                    "<Response><Errors><Error><Code>InvalidClientTokenId</Code>\
+                     <Message>unknown</Message></Error></Errors></Response>"
+                        .into(),
+                ),
+                AccessProblem::InvalidKey,
+            ),
+        ];
+        for (answer, problem) in cases {
+            let shown = answer.clone();
+            let err = Canned::new([answer])
+                .iam()
+                .list_users("/")
+                .await
+                .unwrap_err();
+            assert_eq!(err.problem.as_deref(), Some(&problem), "{shown:?}: {err}");
+            assert_eq!(err.kind, IamErrorKind::AccessDenied, "{shown:?}");
+        }
+        // A denial of the action is about permissions, not the key.
+        let err = Canned::new([error(403, "AccessDenied", "not allowed")])
+            .iam()
+            .list_users("/")
+            .await
+            .unwrap_err();
+        assert_eq!(err.problem, None, "{err}");
     }
 
     #[test]

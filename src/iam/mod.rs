@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-pub use error::{IamError, IamErrorKind};
+pub use error::{AccessProblem, IamError, IamErrorKind};
 pub use observe::{observe, ObserveOptions};
 
 use crate::observed::{KeyStatus, LastUsed};

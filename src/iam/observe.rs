@@ -30,7 +30,8 @@ impl Default for ObserveOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
-    #[error("reading IAM failed: {0}")]
+    /// A problem with the caller's AWS setup is the whole story; other IAM errors say IAM.
+    #[error("{}", if .0.problem.is_some() { .0.report() } else { format!("reading IAM failed: {}", .0) })]
     Iam(#[from] IamError),
     #[error("reading credentials files failed: {0}")]
     Secrets(#[from] SecretsError),

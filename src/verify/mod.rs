@@ -7,7 +7,7 @@
 //! credentials provider; details, logs and Debug output never carry it.
 
 pub mod check;
-mod classify;
+pub(crate) mod classify;
 mod models;
 
 use std::fmt;
@@ -339,7 +339,13 @@ async fn attempt(
     };
     let Some(raw) = err.raw_response() else {
         // Dispatch failure, timeout, request construction: no answer from the service.
-        let detail = redact(&DisplayErrorContext(&err).to_string(), req.secret);
+        tracing::debug!(
+            model = req.model,
+            error = %redact(&DisplayErrorContext(&err).to_string(), req.secret),
+            "bedrock call got no answer"
+        );
+        // The sources' messages only: the SDK's Debug rendering stays in the debug log.
+        let detail = redact(&crate::iam::aws::chain_text(&err), req.secret);
         let c = classify::classify_full(None, None, None, None);
         return Answer {
             outcome: c.outcome,

@@ -1177,6 +1177,10 @@ impl Sim {
                 .creds
                 .scan_deleted()
                 .expect("credentials directory readable"),
+            tokens: self
+                .creds
+                .scan_tokens()
+                .expect("credentials directory readable"),
         }
     }
 

@@ -71,12 +71,17 @@ pub async fn observe(
         Some(dir) => (dir.scan()?, dir.scan_creating()?, dir.scan_deleted()?),
         None => Default::default(),
     };
+    let tokens = match credentials {
+        Some(dir) => dir.scan_tokens()?,
+        None => Default::default(),
+    };
     Ok(Observed {
         users,
         outside_path,
         files,
         creating,
         deleted,
+        tokens,
     })
 }
 

@@ -344,7 +344,7 @@ pub async fn deliver(
             Err(e) => {
                 // A renewed token of a key handed over before: without the record of that
                 // hand-over, the next run hands the key (and its current token) over again.
-                if d.access_key_id.is_some() {
+                if d.reason == crate::plan::TOKEN_RENEWED {
                     let tag = [tags::delivered_tag(&key_id)];
                     if let Err(untag) = iam.untag_user(&d.user, &tag).await {
                         tracing::warn!(workshop = %d.workshop, "cannot drop the record of an earlier hand-over: {untag}");

@@ -160,6 +160,9 @@ pub struct Blocked {
     pub reason: String,
 }
 
+/// The reason of a delivery that hands over a renewed bearer token of a key handed over before.
+pub const TOKEN_RENEWED: &str = "bearer token renewed";
+
 /// A key to hand over with `settings.deliver`: a key created in this run (no id yet), or a
 /// live key whose earlier delivery has not succeeded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

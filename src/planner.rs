@@ -1194,7 +1194,7 @@ fn plan_bearer_tokens(b: &mut Builder, desired: &Desired, observed: &Observed, n
                     workshop: w.workshop.clone(),
                     user: user.clone(),
                     access_key_id: Some(id.clone()),
-                    reason: "bearer token renewed".into(),
+                    reason: crate::plan::TOKEN_RENEWED.into(),
                 });
             }
         }

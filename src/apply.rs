@@ -68,6 +68,9 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
     let mut user_failed: BTreeSet<String> = BTreeSet::new();
     let mut user_create_failed: BTreeSet<String> = BTreeSet::new();
     let mut delete_failed: BTreeSet<String> = BTreeSet::new();
+    // Users whose policy (and so its deadline) could not be written: a new key there would meet
+    // the old deadline, or the wrong rights.
+    let mut policy_failed: BTreeSet<String> = BTreeSet::new();
     let mut results = Vec::with_capacity(plan.actions.len());
 
     // Before any action: a settled record's key is listed now and counted as such.
@@ -88,6 +91,10 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
         } else if action.action == ActionKind::CreateKey && delete_failed.contains(user) {
             Some(format!(
                 "a key of user {user} could not be deleted, so there may be no free slot"
+            ))
+        } else if action.action == ActionKind::CreateKey && policy_failed.contains(user) {
+            Some(format!(
+                "writing the policy of user {user} failed, so a new key would not get its deadline and rights"
             ))
         } else if action.action == ActionKind::DeleteUser && user_failed.contains(user) {
             Some(format!("an earlier action on user {user} failed"))
@@ -120,6 +127,9 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
                 }
                 ActionKind::DeleteKey | ActionKind::DeactivateKey => {
                     delete_failed.insert(user.clone());
+                }
+                ActionKind::PutUserPolicy => {
+                    policy_failed.insert(user.clone());
                 }
                 _ => {}
             }
@@ -230,15 +240,17 @@ async fn run(
                 IamErrorKind::NoSuchEntity,
             )
             .map_err(e)?;
+            // The local records and files are bookkeeping: the key is gone whatever they say.
+            // Without the record, the next runs count the key until IAM stops listing it.
             if let Err(err) = ctx.credentials.record_deleted(id, plan.at) {
-                tracing::warn!("{err}");
+                tracing::warn!("key {id} deleted, but recording it locally failed: {err}");
             }
-            let removed = ctx
-                .credentials
-                .remove_key(id)
-                .map_err(|err| format!("key deleted, but its credentials file stays: {err}"))?;
-            if let Some(path) = removed.into_iter().next() {
-                result.credentials_file = Some(path);
+            match ctx.credentials.remove_key(id) {
+                Ok(removed) => result.credentials_file = removed.into_iter().next(),
+                // Its secret is dead now; the next plan names a file left behind.
+                Err(err) => {
+                    tracing::warn!("key {id} deleted, but its credentials file stays: {err}")
+                }
             }
             tolerate(
                 iam.untag_user(user, &tags::tags_of_key(id)).await,

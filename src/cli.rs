@@ -105,6 +105,11 @@ pub enum Command {
         /// schedule file or the observed IAM state no longer match it.
         #[arg(long, value_name = "PLANFILE", conflicts_with = "at")]
         plan: Option<PathBuf>,
+        /// Write the run's outcome and the keys' state to PATH (atomically), in Prometheus's text
+        /// format for node_exporter's textfile collector, e.g.
+        /// /var/lib/prometheus/node-exporter/workshop_keys.prom. Written when the run fails too.
+        #[arg(long, value_name = "PATH", conflicts_with = "dry_run")]
+        metrics_file: Option<PathBuf>,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -184,10 +189,14 @@ pub enum Command {
         /// Days shown.
         #[arg(long, default_value_t = 14, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=366))]
         days: u32,
+        /// Draw the now marker at TIME (RFC 3339) instead of the clock's time.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
         /// `text` for the terminal (honours NO_COLOR and COLUMNS), `svg` to write FILE.
-        #[arg(long, value_enum, default_value_t = TimelineOutput::Text)]
-        output: TimelineOutput,
-        /// The SVG file to write (with --output svg).
+        /// Default: `svg` when FILE ends in `.svg`, else `text`.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        output: Option<TimelineOutput>,
+        /// The SVG file to write (`-`: standard output).
         #[arg(value_name = "FILE", required_if_eq("output", "svg"))]
         file: Option<PathBuf>,
     },
@@ -214,6 +223,15 @@ pub enum Command {
         at: Option<String>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
+        /// The full table (exact times, key windows, last use with service and region), however
+        /// wide; by default the text fits the terminal (COLUMNS, else 100 columns).
+        #[arg(long)]
+        wide: bool,
+        /// A monitoring check: one line per problem, exit 1 when a key is active outside its
+        /// window, a live or imminent workshop has no verified key, or anything is blocked or
+        /// quarantined; exit 0 when all is well.
+        #[arg(long)]
+        check: bool,
         #[command(flatten)]
         aws: AwsArgs,
     },

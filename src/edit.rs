@@ -29,7 +29,7 @@ use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
 use std::ops::Range;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -331,7 +331,10 @@ pub fn write_validated(path: &Path, original: &str, new_text: &str) -> Result<Sc
     Ok(schedule)
 }
 
-fn write_atomically(path: &Path, text: &str) -> Result<(), EditError> {
+/// Replace `path` with `text` atomically (see [`write_validated`]); also used for the metrics
+/// file. A file that does not exist yet is created with mode 0644, readable by a collector
+/// running as another user.
+pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<(), EditError> {
     let fail = |action: &'static str| {
         move |source: std::io::Error| EditError::Write {
             path: path.to_path_buf(),
@@ -339,9 +342,19 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), EditError> {
             source,
         }
     };
-    let target = fs::canonicalize(path).map_err(fail("resolving the path"))?;
-    let meta = fs::metadata(&target).map_err(fail("reading the file's permissions"))?;
-    let dir = target.parent().unwrap_or_else(|| Path::new("/"));
+    let (target, meta) = match fs::canonicalize(path) {
+        Ok(target) => {
+            let meta = fs::metadata(&target).map_err(fail("reading the file's permissions"))?;
+            (target, Some(meta))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (path.to_path_buf(), None),
+        Err(e) => return Err(fail("resolving the path")(e)),
+    };
+    let dir = match target.parent() {
+        Some(p) if p.as_os_str().is_empty() => Path::new("."),
+        Some(p) => p,
+        None => Path::new("/"),
+    };
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -370,13 +383,17 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), EditError> {
     let result = (|| {
         file.write_all(text.as_bytes())
             .map_err(fail("writing the temporary file"))?;
-        file.set_permissions(meta.permissions())
+        let mode = meta
+            .as_ref()
+            .map(|m| m.permissions())
+            .unwrap_or_else(|| fs::Permissions::from_mode(0o644));
+        file.set_permissions(mode)
             .map_err(fail("setting the temporary file's permissions"))?;
         // Keep owner and group when allowed (e.g. root editing a user's file); best effort.
         let own = file
             .metadata()
             .map_err(fail("reading the temporary file"))?;
-        if (own.uid(), own.gid()) != (meta.uid(), meta.gid()) {
+        if let Some(meta) = meta.filter(|m| (own.uid(), own.gid()) != (m.uid(), m.gid())) {
             let _ = std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid()));
         }
         file.sync_all()
@@ -390,7 +407,7 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), EditError> {
     }
     // The new text is in place; a failed directory sync only weakens durability.
     if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
-        tracing::warn!(dir = %dir.display(), error = %e, "could not sync the schedule's directory");
+        tracing::warn!(dir = %dir.display(), error = %e, "could not sync the directory of a file just written");
     }
     Ok(())
 }
@@ -451,6 +468,37 @@ pub fn list(schedule: &Schedule, now: DateTime<Utc>) -> Vec<ListedWorkshop> {
         .collect();
     out.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
     out
+}
+
+/// `list_text` fitted to `width` (unchanged without one): when the full table is wider, each
+/// workshop's user and title go on a line of their own under it, wrapped, and times are
+/// shortened to `2026-12-02 09:00` (UTC). Ids are never cut.
+pub fn list_text_fitted(workshops: &[ListedWorkshop], width: Option<usize>) -> String {
+    let full = list_text(workshops);
+    let Some(width) = width else {
+        return full;
+    };
+    if workshops.is_empty() || full.lines().all(|l| l.chars().count() <= width) {
+        return full;
+    }
+    let short = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let mut rows: Vec<Vec<String>> = vec![["WORKSHOP", "STATE", "START", "END"]
+        .map(String::from)
+        .to_vec()];
+    for w in workshops {
+        rows.push(vec![
+            w.id.clone(),
+            w.state.as_str().to_string(),
+            short(w.start),
+            short(w.end),
+        ]);
+        let mut about = format!("  user {}", w.user);
+        if let Some(title) = &w.title {
+            about.push_str(&format!(" · {title}"));
+        }
+        rows.push(vec![about]);
+    }
+    crate::render::fit_lines(&crate::render::table(&rows, ""), Some(width))
 }
 
 /// A table with a header (times in UTC), or `No workshops.`.

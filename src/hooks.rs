@@ -258,6 +258,19 @@ impl HookGroup {
                 }
             }
         }
+        // `main` restores SIGPIPE's default (so `status | head` ends quietly): a hook that exits
+        // before reading its input would then kill workshop-keys with it. While a hook runs, a
+        // closed pipe is an error to handle, not a signal.
+        // SAFETY: as above; restored on drop like the others.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            let mut ignore: libc::sigaction = std::mem::zeroed();
+            ignore.sa_sigaction = libc::SIG_IGN;
+            libc::sigemptyset(&mut ignore.sa_mask);
+            if libc::sigaction(libc::SIGPIPE, &ignore, &mut old) == 0 {
+                previous.push((libc::SIGPIPE, old));
+            }
+        }
         HookGroup { group: 0, previous }
     }
 
@@ -423,6 +436,32 @@ pub async fn notify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hook that closes its input without reading it, while workshop-keys runs with SIGPIPE's
+    /// default disposition (as `main` sets it): the run goes on and reports the hook's exit,
+    /// instead of dying of SIGPIPE (seen as a reconcile ending by a signal with `notify =
+    /// ["/bin/false"]`). The input is larger than a pipe's buffer, so the write meets the closed
+    /// pipe every time.
+    #[test]
+    fn a_hook_that_ignores_its_input_does_not_end_the_run_by_sigpipe() {
+        // SAFETY: sets and puts back a signal disposition; no other test relies on SIGPIPE.
+        let before = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        let argv = ["/bin/sh", "-c", "exec 0<&-; exit 3"].map(String::from);
+        let input = vec![b'x'; 1 << 20];
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let result = runtime.block_on(run_hook(&argv, Path::new("w.toml"), &input, None));
+        let after = unsafe { libc::signal(libc::SIGPIPE, before) };
+        let err = result.unwrap_err();
+        assert!(err.contains("exit status: 3"), "{err}");
+        assert_eq!(
+            after,
+            libc::SIG_DFL,
+            "the disposition is put back after the hook"
+        );
+    }
 
     #[test]
     fn printed_output_is_one_scrubbed_line_without_terminal_escapes() {

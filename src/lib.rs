@@ -5,7 +5,8 @@
 //! `iam::observe` (IAM + credentials files -> Observed) -> `planner::plan(desired, observed, now)`
 //! -> `plan::Plan` -> `render` (text | JSON) and `apply` (Plan -> Report, through `iam::Iam`).
 //! Around it: `verify` (a new key calls Bedrock), `hooks` (deliver, notify), `saved_plan`,
-//! `edit` (schedule edits), `timeline`, `status`. Only `iam::aws`, `verify`, `hooks`, `secrets`,
+//! `edit` (schedule edits), `timeline`, `status`, `health` (`status --check`), `metrics`
+//! (`reconcile --metrics-file`). Only `iam::aws`, `verify`, `hooks`, `secrets`,
 //! `edit` and `commands` touch the outside world; the planner reads no clock.
 
 pub mod apply;
@@ -14,9 +15,11 @@ pub mod cli;
 pub mod commands;
 pub mod desired;
 pub mod edit;
+pub mod health;
 pub mod hooks;
 pub mod iam;
 pub mod limits;
+pub mod metrics;
 pub mod observed;
 pub mod plan;
 pub mod planner;

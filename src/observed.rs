@@ -123,6 +123,22 @@ pub struct Observed {
     /// workshop id, as its comment line says. Never the token.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tokens: BTreeMap<String, DateTime<Utc>>,
+    /// Why the credentials directory is no safe place for a new secret, when it is not: no key
+    /// is created then, but revocation goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_problem: Option<CredentialsProblem>,
+}
+
+/// The credentials directory cannot take new secrets (open to others, not a directory,
+/// unreadable, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialsProblem {
+    /// What is wrong and what to do, as one sentence.
+    pub message: String,
+    /// Its files could not be listed: `files`, `creating` and `deleted` are unknown (empty),
+    /// so a missing file there says nothing about a lost secret.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unlisted: bool,
 }
 
 impl Observed {

@@ -171,6 +171,12 @@ pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan 
         }
     }
     plan_stale_files(&mut b, desired, observed, now);
+    if let Some(problem) = &observed.credentials_problem {
+        b.warnings.push(format!(
+            "{}. Keys are still deactivated and deleted on time, but no new key is created until this is fixed",
+            problem.message
+        ));
+    }
     plan_bearer_tokens(&mut b, desired, observed, now);
     b.finish(now)
 }
@@ -493,7 +499,10 @@ struct KeyPlan<'a> {
 struct Need<'a> {
     window: &'a Window,
     reason: String,
+    /// The workshop holds a key already (rotation, or a replacement).
     rotation: bool,
+    /// Replaces a key whose secret is lost: the workshop cannot run without it.
+    lost_secret: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -688,6 +697,10 @@ fn plan_keys(
 
     // What live workshops need.
     let mut needs: Vec<Need> = Vec::new();
+    let files_unknown = observed
+        .credentials_problem
+        .as_ref()
+        .is_some_and(|p| p.unlisted);
     for w in windows
         .iter()
         .filter(|w| w.is_live(now) && quarantine.is_none())
@@ -720,12 +733,14 @@ fn plan_keys(
                     window: w,
                     reason,
                     rotation: false,
+                    lost_secret: false,
                 });
             }
             Some(k) => {
                 match observed.files.get(&w.workshop) {
                     Some(f) if f.access_key_id == k.access_key_id => {
-                        let delivered = user_tags.contains_key(&tags::delivered_tag(&k.access_key_id));
+                        let delivered =
+                            user_tags.contains_key(&tags::delivered_tag(&k.access_key_id));
                         if desired.deliver && !delivered {
                             b.deliveries.push(Delivery {
                                 workshop: w.workshop.clone(),
@@ -735,10 +750,51 @@ fn plan_keys(
                             });
                         }
                     }
-                    _ => b.warnings.push(format!(
-                        "workshop {}: key {} has no credentials file here ({}.env): its secret is not on this machine",
-                        w.workshop, k.access_key_id, w.workshop
-                    )),
+                    // A newer key written moments ago that IAM does not list yet: in hand.
+                    _ if pending_key(observed, &w.workshop, now).is_some() => {}
+                    // The files could not be listed: nothing is known about the secret.
+                    _ if files_unknown => {}
+                    // The secret is gone: nobody can run the workshop with this key, so it
+                    // is replaced like a rotation (the old key goes after the overlap).
+                    other => {
+                        let why = match other {
+                            None => "is missing".to_string(),
+                            Some(f) => format!("holds another key ({})", f.access_key_id),
+                        };
+                        // A key claimed for the workshop that IAM does not list may be one
+                        // made moments ago (its file lost with the folder): it takes a slot
+                        // that cannot be counted, so wait for IAM rather than meet the limit.
+                        let unlisted_claim = user_tags.iter().find(|(id, claim)| {
+                            **claim == w.workshop
+                                && tags::is_access_key_id(id)
+                                && !listed.iter().any(|l| &l.access_key_id == *id)
+                        });
+                        if let Some((id, _)) = unlisted_claim {
+                            b.waiting.push(Blocked {
+                                workshop: w.workshop.clone(),
+                                reason: format!(
+                                    "key {} has lost its secret (no {}.env here), but key {id} claimed for the workshop is not listed in IAM yet; it is replaced once IAM shows that key, or its claim is removed",
+                                    k.access_key_id, w.workshop
+                                ),
+                            });
+                            continue;
+                        }
+                        // Said where `status` shows it too.
+                        b.warnings.push(format!(
+                            "workshop {}: its live key {} has no credentials file here ({}.env {why}): its secret is lost, so the key is replaced",
+                            w.workshop, k.access_key_id, w.workshop
+                        ));
+                        needs.push(Need {
+                            window: w,
+                            reason: format!(
+                                "replace key {} of workshop {}: its credentials file {}.env {why}, so its secret is lost",
+                                k.access_key_id, w.workshop, w.workshop
+                            ),
+                            rotation: true,
+                            lost_secret: true,
+                        });
+                        continue;
+                    }
                 }
                 if let Some(rotate_after) = desired.rotate_after {
                     let worth_it = now + desired.rotation_overlap < w.revoke_at;
@@ -753,6 +809,7 @@ fn plan_keys(
                                 human(rotate_after)
                             ),
                             rotation: true,
+                            lost_secret: false,
                         });
                     }
                 }
@@ -775,6 +832,18 @@ fn plan_keys(
     // with deletions, and no slot can be trusted to be free.
     let lagging = keys.len() > KEYS_PER_USER;
     for need in needs {
+        // A new secret needs a safe place; without one the key is not made (nothing else
+        // waits for it: revocations go on).
+        if let Some(problem) = &observed.credentials_problem {
+            b.blocked.push(Blocked {
+                workshop: need.window.workshop.clone(),
+                reason: format!(
+                    "{}, but no key is created: {}",
+                    need.reason, problem.message
+                ),
+            });
+            continue;
+        }
         if tags_full {
             let msg = format!(
                 "user {user} carries {foreign_tags} tags that are not workshop-keys' own; with the up to {} the tool keeps for its keys it would pass IAM's limit of {TAGS_PER_USER} tags per user, and tagging a new key would fail: remove at least {} of them",
@@ -908,7 +977,15 @@ fn no_slot(b: &mut Builder, plans: &[KeyPlan], user: &str, need: &Need, invisibl
         "user {user} already holds two keys in use: {}",
         holders.join(", ")
     );
-    if need.rotation {
+    if need.lost_secret {
+        b.blocked.push(Blocked {
+            workshop,
+            reason: format!(
+                "{}, but {msg}; restore the credentials file, or move a workshop to another user",
+                need.reason
+            ),
+        });
+    } else if need.rotation {
         b.warnings
             .push(format!("workshop {workshop}: rotation postponed: {msg}"));
     } else {
@@ -1141,6 +1218,10 @@ fn plan_bearer_tokens(b: &mut Builder, desired: &Desired, observed: &Observed, n
             }
             _ => {}
         }
+    }
+    // A directory unfit for secrets gets none written, renewed tokens included.
+    if observed.credentials_problem.is_some() {
+        return;
     }
     for (user, windows) in &desired.users {
         let Some(u) = observed.user(user) else {

@@ -209,5 +209,41 @@ pub fn describe_changes(before: &Observed, after: &Observed) -> Vec<String> {
             ));
         }
     }
+    if before.credentials_problem != after.credentials_problem {
+        out.push(match &after.credentials_problem {
+            Some(p) => format!(
+                "the credentials directory cannot take new secrets: {}",
+                p.message
+            ),
+            None => "the credentials directory can take new secrets again".into(),
+        });
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observed::CredentialsProblem;
+
+    #[test]
+    fn a_credentials_directory_that_broke_or_was_mended_is_named() {
+        let fine = Observed::default();
+        let broken = Observed {
+            credentials_problem: Some(CredentialsProblem {
+                message: "credentials directory c is not a directory".into(),
+                unlisted: true,
+            }),
+            ..Observed::default()
+        };
+        assert_ne!(observed_fingerprint(&fine), observed_fingerprint(&broken));
+        assert_eq!(
+            describe_changes(&fine, &broken),
+            vec!["the credentials directory cannot take new secrets: credentials directory c is not a directory"]
+        );
+        assert_eq!(
+            describe_changes(&broken, &fine),
+            vec!["the credentials directory can take new secrets again"]
+        );
+    }
 }

@@ -79,11 +79,16 @@ pub fn start_of_day(now: DateTime<Utc>) -> DateTime<Utc> {
 /// Columns to draw in: `COLUMNS` when it is a positive number, else the terminal's width, else
 /// `DEFAULT_WIDTH`.
 pub fn width_from(columns_env: Option<&str>, terminal: Option<usize>) -> usize {
+    known_width(columns_env, terminal).unwrap_or(DEFAULT_WIDTH)
+}
+
+/// `COLUMNS` when it is a positive number, else the terminal's width, else nothing (output to a
+/// pipe or file, where `plan` and `list` keep each item on one line for grep).
+pub fn known_width(columns_env: Option<&str>, terminal: Option<usize>) -> Option<usize> {
     columns_env
         .and_then(|c| c.trim().parse::<usize>().ok())
         .filter(|&c| c > 0)
         .or(terminal.filter(|&c| c > 0))
-        .unwrap_or(DEFAULT_WIDTH)
 }
 
 /// Colour only when stdout is a terminal and `NO_COLOR` is unset (or empty, as no-color.org
@@ -649,15 +654,76 @@ fn clip_str(s: &str, width: usize) -> String {
     out
 }
 
-/// A row's label in at most `width` characters: a long user name is cut before the slot
-/// suffix, which shortens to `/1` on narrow terminals.
-fn fit_label(row: &Row, width: usize) -> String {
+/// `name` in at most `width` characters, cut in the middle (`works…er-uk`): as much of both
+/// ends as fits, with the cut placed where `name` stays apart from each of `peers` cut the
+/// same way (names that differ only at the end keep their ends).
+fn shorten_middle(name: &str, width: usize, peers: &[&str]) -> String {
+    let count = name.chars().count();
+    if count <= width {
+        return name.to_string();
+    }
+    if width < 3 {
+        return clip_str(name, width);
+    }
+    let keep = width - 1;
+    let cut = |s: &str, head: usize| -> String {
+        let c: Vec<char> = s.chars().collect();
+        if c.len() <= width {
+            return s.to_string();
+        }
+        let tail = keep - head;
+        let mut out: String = c[..head].iter().collect();
+        out.push('…');
+        out.extend(&c[c.len() - tail..]);
+        out
+    };
+    let balanced = keep.div_ceil(2);
+    // From the balanced cut outwards, giving the end more room first.
+    let mut heads = vec![balanced];
+    for d in 1..=keep {
+        if let Some(h) = balanced.checked_sub(d).filter(|&h| h >= 1) {
+            heads.push(h);
+        }
+        if balanced + d < keep {
+            heads.push(balanced + d);
+        }
+    }
+    for head in heads {
+        let mine = cut(name, head);
+        if peers
+            .iter()
+            .filter(|p| **p != name)
+            .all(|p| cut(p, head) != mine)
+        {
+            return mine;
+        }
+    }
+    cut(name, balanced)
+}
+
+/// A row's label in at most `width` characters: a long user name is shortened in the middle
+/// (apart from the other users) before the slot suffix, which shortens to `/1` on narrow
+/// terminals; a long workshop id is shortened in the middle apart from the other ids.
+fn fit_label(row: &Row, width: usize, t: &Timeline) -> String {
     let full = row.label();
     if full.chars().count() <= width {
         return full;
     }
+    let mut ids: Vec<&str> = Vec::new();
+    let mut users: Vec<&str> = Vec::new();
+    for r in &t.rows {
+        match &r.kind {
+            RowKind::Workshop { id, .. } => ids.push(id),
+            RowKind::Slot { user, .. } | RowKind::Collision { user } => users.push(user),
+        }
+    }
     let (user, suffixes) = match &row.kind {
-        RowKind::Workshop { .. } => return clip_str(&full, width),
+        RowKind::Workshop { id, tag, .. } => {
+            return match width.checked_sub(2).filter(|&w| w >= 3) {
+                Some(w) => format!("{tag} {}", shorten_middle(id, w, &ids)),
+                None => clip_str(&full, width),
+            }
+        }
         RowKind::Slot { user, slot } => (
             user,
             vec![
@@ -672,7 +738,7 @@ fn fit_label(row: &Row, width: usize) -> String {
     for suffix in &suffixes {
         let n = suffix.chars().count();
         if width >= n + keep {
-            return format!("{}{suffix}", clip_str(user, width - n));
+            return format!("{}{suffix}", shorten_middle(user, width - n, &users));
         }
     }
     let last = suffixes.last().map_or("", String::as_str);
@@ -814,8 +880,12 @@ fn row_cells(row: &Row, grid: &Grid) -> Vec<Cell> {
     unseen.sort_by_key(|&i| (std::cmp::Reverse(spans[i].0.phase.rank()), spans[i].1, i));
     for i in unseen {
         let (_, lo, hi) = spans[i];
+        // Its own columns first, else the one just before or after it: a phase shifted by a
+        // cell is better than a phase not drawn.
         let free = (lo..hi)
             .rev()
+            .chain(lo.checked_sub(1))
+            .chain(Some(hi).filter(|&c| c < grid.cols))
             .find(|&c| owner[c].is_none_or(|o| count[o] > 1));
         if let Some(c) = free {
             if let Some(o) = owner[c] {
@@ -830,18 +900,26 @@ fn row_cells(row: &Row, grid: &Grid) -> Vec<Cell> {
         .map(|o| o.map(|i| (spans[i].0.phase, None)))
         .collect();
     if matches!(row.kind, RowKind::Slot { .. }) {
-        // Mark where each workshop's key enters the slot (or the range) with its tag.
+        // Mark where each workshop's key enters the slot (or the range) with its tag, on its
+        // first cell unless that is the only cell of a phase: then on the cell before it.
         for bar in &row.bars {
-            let first = bar
-                .spans
+            let first = cells
                 .iter()
-                .filter_map(|s| grid.cols_of(s.from, s.to))
-                .map(|(lo, _)| lo)
-                .min();
-            if let Some(c) = first {
-                let phase = cells[c].map_or(Phase::Hold, |(p, _)| p);
-                cells[c] = Some((phase, Some(bar.tag)));
-            }
+                .zip(&owner)
+                .position(|(_, o)| o.is_some_and(|o| bar.spans.contains(spans[o].0)));
+            let Some(c) = first else { continue };
+            let only_cell = |c: usize| owner[c].is_some_and(|o| count[o] <= 1);
+            let at = if !only_cell(c) {
+                c
+            } else {
+                match c.checked_sub(1) {
+                    Some(b) if !only_cell(b) && cells[b].is_none_or(|(_, tag)| tag.is_none()) => b,
+                    _ => c,
+                }
+            };
+            // Coloured as the key's first phase shown, wherever it sits.
+            let phase = cells[c].map_or(Phase::Hold, |(p, _)| p);
+            cells[at] = Some((phase, Some(bar.tag)));
         }
     }
     cells
@@ -939,7 +1017,7 @@ pub fn render_text(t: &Timeline, opts: &TimelineOptions) -> String {
             RowKind::Collision { .. } => Style::Alert,
             _ => Style::Plain,
         };
-        line.push_str(&fit_label(row, grid.label_w), label_style);
+        line.push_str(&fit_label(row, grid.label_w, t), label_style);
         line.pad_to(grid.label_w + 1);
         for (c, cell) in row_cells(row, &grid).into_iter().enumerate() {
             match cell {
@@ -1724,7 +1802,7 @@ mod tests {
                     .iter()
                     .filter(|l| !l.replace('│', " ").trim().is_empty()),
             ) {
-                let label = fit_label(row, Grid::new(&t, width).label_w);
+                let label = fit_label(row, Grid::new(&t, width).label_w, &t);
                 assert!(
                     line.starts_with(&label),
                     "{line:?} should start with {label:?}"
@@ -1777,11 +1855,22 @@ mod tests {
             },
             bars: vec![],
         };
-        assert_eq!(fit_label(&row, 40), "workshop-bedrock-user-uk / slot 2");
-        assert_eq!(fit_label(&row, 20), "workshop-b… / slot 2");
-        assert_eq!(fit_label(&row, 10), "worksh… /2");
-        assert_eq!(fit_label(&row, 6), "wor…/2");
-        assert_eq!(fit_label(&row, 4), "wor…");
+        // Beside workshop-bedrock-user: shortened in the middle, the ends kept apart.
+        let t = model(&known(), &opts(100, false));
+        assert_eq!(fit_label(&row, 40, &t), "workshop-bedrock-user-uk / slot 2");
+        assert_eq!(fit_label(&row, 20, &t), "works…er-uk / slot 2");
+        assert_eq!(fit_label(&row, 10, &t), "wor…-uk /2");
+        assert_eq!(fit_label(&row, 6, &t), "wo…k/2");
+        assert_eq!(fit_label(&row, 4, &t), "wor…");
+        let other = Row {
+            kind: RowKind::Slot {
+                user: U.into(),
+                slot: 2,
+            },
+            bars: vec![],
+        };
+        assert_eq!(fit_label(&other, 20, &t), "works…-user / slot 2");
+        assert_eq!(fit_label(&other, 10, &t), "wor…ser /2");
         assert_eq!(clip_str("agents-lab-paris", 8), "agents-…");
     }
 

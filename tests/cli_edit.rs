@@ -651,3 +651,60 @@ fn a_missing_or_invalid_schedule_is_not_touched() {
     fx.write("[settings\nverify = false\n");
     fx.refused("add", &["x", "--start", &fx.at(2), "--end", &fx.at(3)]);
 }
+
+/// Issue 15 defect 7: `list` ignored the terminal's width. With COLUMNS it fits: each
+/// workshop's user and title go on a line of their own under it, times shorten to
+/// `2026-12-02 09:00`; ids are never cut. Without COLUMNS (a pipe) it is the full table.
+#[test]
+fn defect_7_list_fits_the_terminal_without_cutting_ids() {
+    let schedule = concat!(env!("CARGO_MANIFEST_DIR"), "/workshops.toml");
+    let list = |columns: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_workshop-keys"));
+        cmd.args(["list", "--schedule", schedule])
+            .env("RUST_LOG", "warn")
+            .env_remove("COLUMNS");
+        if let Some(c) = columns {
+            cmd.env("COLUMNS", c);
+        }
+        let r = run(cmd, format!("COLUMNS={columns:?} workshop-keys list"));
+        r.code(0);
+        r
+    };
+    let ids = [
+        "rag-basics-london",
+        "context-engine-berlin",
+        "context-engine-berlin-2",
+        "agents-lab-paris",
+    ];
+    let full = list(None);
+    assert!(
+        full.stdout.lines().any(|l| l.chars().count() > 100),
+        "{full}"
+    );
+    for columns in ["100", "80", "60"] {
+        let r = list(Some(columns));
+        let width: usize = columns.parse().unwrap();
+        for line in r.stdout.lines() {
+            assert!(
+                line.chars().count() <= width,
+                "wider than {width}: {line:?}\n{r}"
+            );
+        }
+        for id in ids {
+            assert!(
+                r.stdout
+                    .lines()
+                    .any(|l| l.split_whitespace().next() == Some(id)),
+                "{id} not whole at the start of a row:\n{r}"
+            );
+        }
+        for word in [
+            "workshop-bedrock-user-uk",
+            "Retrieval-augmented",
+            "London",
+            "2026-12-05",
+        ] {
+            assert!(r.stdout.contains(word), "{word} lost at {width}:\n{r}");
+        }
+    }
+}

@@ -267,3 +267,242 @@ fn a_bad_from_is_refused() {
         out.stderr
     );
 }
+
+/// Run `timeline ARGS` in `dir` with `COLUMNS=columns` and `NO_COLOR=1`.
+fn run_in(dir: &Path, args: &[&str], columns: &str) -> Outcome {
+    let out = Command::new(BIN)
+        .arg("timeline")
+        .args(args)
+        .current_dir(dir)
+        .env("COLUMNS", columns)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run workshop-keys");
+    Outcome {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Issue 15, defect 8: at COLUMNS=60 the two users' slot rows read alike
+/// (`workshop-bedro… / slot 1`) and agents-lab-paris (lead 3h, live 3.5h, grace 30m) lost its
+/// live cell. Names are now shortened in the middle, apart from each other, and every phase
+/// keeps a cell.
+#[test]
+fn defect_8_a_narrow_timeline_keeps_names_apart_and_every_phase() {
+    let mut args = WEEK.to_vec();
+    args.extend(["--at", "2026-12-03T12:00:00Z"]);
+    for columns in ["60", "50"] {
+        let stdout = ok(&args, columns, true);
+        let width: usize = columns.parse().unwrap();
+        assert!(
+            stdout.lines().all(|l| l.chars().count() <= width),
+            "{stdout}"
+        );
+        let slot_labels: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.starts_with("wo"))
+            .map(|l| l.split("  ").next().unwrap().trim_end())
+            .collect();
+        assert_eq!(slot_labels.len(), 4, "{stdout}");
+        let distinct: std::collections::BTreeSet<&str> = slot_labels.iter().copied().collect();
+        assert_eq!(
+            distinct.len(),
+            4,
+            "slot labels read alike: {slot_labels:?}\n{stdout}"
+        );
+        // The row of the short workshop shows lead, live, grace and hold.
+        let paris = stdout
+            .lines()
+            .find(|l| l.starts_with("D "))
+            .unwrap_or_else(|| panic!("no row D:\n{stdout}"));
+        for glyph in ['░', '█', '▒', '·'] {
+            assert!(
+                paris.contains(glyph),
+                "{glyph} missing in {paris:?}\n{stdout}"
+            );
+        }
+        // In its user's slot, the tag D and then its live cell.
+        let slot = stdout
+            .lines()
+            .find(|l| l.starts_with("wo") && l.contains('D'))
+            .unwrap_or_else(|| panic!("no slot row with D:\n{stdout}"));
+        let after_d = &slot[slot.rfind('D').unwrap()..];
+        assert!(
+            after_d.contains('█'),
+            "live cell missing after D in {slot:?}\n{stdout}"
+        );
+    }
+}
+
+/// The README's timeline block: its `$ ...` command line and the output shown under it.
+fn readme_timeline_block() -> (Vec<(String, String)>, Vec<String>, String) {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    let mut lines = readme.lines();
+    let command = lines
+        .by_ref()
+        .find(|l| l.starts_with("$ ") && l.contains("workshop-keys timeline"))
+        .expect("README shows a `$ ... workshop-keys timeline` example");
+    let shown: Vec<&str> = lines.take_while(|l| !l.starts_with("```")).collect();
+    let mut env = Vec::new();
+    let mut words = command[2..].split_whitespace();
+    for word in words.by_ref() {
+        match word.split_once('=') {
+            Some((k, v)) if word != "workshop-keys" => env.push((k.to_string(), v.to_string())),
+            _ => {
+                assert_eq!(word, "workshop-keys", "unexpected word in {command:?}");
+                break;
+            }
+        }
+    }
+    let args: Vec<String> = words.map(String::from).collect();
+    (env, args, shown.join("\n") + "\n")
+}
+
+/// Issue 15, defect 9: README drew agents-lab-paris a day late. Its timeline example is now
+/// the output of the command it shows, run on the repository's workshops.toml (fixed `--at`
+/// and COLUMNS), and this test keeps it so.
+#[test]
+fn defect_9_the_readme_timeline_is_a_real_run() {
+    let (env, args, shown) = readme_timeline_block();
+    assert!(
+        args.iter().any(|a| a == "--at"),
+        "the README example needs a fixed --at: {args:?}"
+    );
+    let mut cmd = Command::new(BIN);
+    cmd.args(&args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "warn")
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR");
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run workshop-keys");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let actual = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        actual == shown,
+        "README's timeline example differs from a real run of `{}`; replace it with:\n{actual}",
+        args.join(" ")
+    );
+    // What the defect was about: Paris's key starts on Sat 05 06:00Z, so under Sat's column.
+    let days = shown.lines().find(|l| l.contains("Sat 05")).unwrap();
+    let paris = shown
+        .lines()
+        .find(|l| l.contains("agents-lab-paris"))
+        .unwrap();
+    let sat = days.chars().take_while(|&c| c != 'S').count();
+    let first = paris.chars().position(|c| "░█▒·".contains(c)).unwrap();
+    assert!((sat..sat + 9).contains(&first), "{shown}");
+}
+
+/// Issue 15, defect 10: `timeline out.svg` printed text and wrote nothing; `--output svg -`
+/// wrote a file named `-`. Now the `.svg` name picks SVG, `-` is standard output, and a FILE
+/// that would not be written is refused.
+#[test]
+fn defect_10_svg_from_the_file_name_and_dash_for_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/workshops.toml"),
+        dir.path().join("workshops.toml"),
+    )
+    .unwrap();
+    let week = ["--from", "2026-12-01", "--days", "7"];
+
+    let mut args = week.to_vec();
+    args.push("out.svg");
+    let out = run_in(dir.path(), &args, "100");
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let svg = std::fs::read_to_string(dir.path().join("out.svg")).expect("out.svg written");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(out.stdout.trim_end(), "Wrote out.svg.");
+
+    let mut args = week.to_vec();
+    args.extend(["--output", "svg", "-"]);
+    let out = run_in(dir.path(), &args, "100");
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.starts_with("<svg"), "{}", out.stdout);
+    assert!(out.stdout.trim_end().ends_with("</svg>"));
+    assert!(!dir.path().join("-").exists(), "a file named - was written");
+
+    for args in [vec!["out.txt"], vec!["--output", "text", "out.svg"]] {
+        let out = run_in(dir.path(), &args, "100");
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stdout);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+        assert!(
+            out.stderr.contains("writes only SVG to a file") && out.stderr.contains("--output svg"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    assert!(!dir.path().join("out.txt").exists());
+}
+
+/// Issue 15, defect 14: the legend's `!` could never show, since a schedule needing a third
+/// key was refused. It is drawn now, `!` where the clash is, with validate's message as a
+/// warning on stderr.
+#[test]
+fn defect_14_a_third_key_is_drawn_with_bang_and_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("workshops.toml"),
+        "[settings]\nuser = \"trainer\"\n\n\
+         [[workshop]]\nid = \"one\"\nstart = 2026-12-03T09:00:00Z\nend = 2026-12-03T17:00:00Z\n\n\
+         [[workshop]]\nid = \"two\"\nstart = 2026-12-03T10:00:00Z\nend = 2026-12-03T12:00:00Z\n\n\
+         [[workshop]]\nid = \"three\"\nstart = 2026-12-03T13:00:00Z\nend = 2026-12-03T15:00:00Z\n",
+    )
+    .unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "--from",
+            "2026-12-01",
+            "--days",
+            "5",
+            "--at",
+            "2026-12-01T00:00:00Z",
+        ],
+        "100",
+    );
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    let bang = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("trainer / !"))
+        .unwrap_or_else(|| panic!("no ! row:\n{}", out.stdout));
+    assert!(bang["trainer / !".len()..].contains('!'), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("! trainer needs 3 keys at once 2026-12-02 13:00 – 2026-12-03 13:00 UTC"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(
+            "workshops.toml:14:1: warning: user trainer would need 3 keys at once from 2026-12-02T13:00:00Z to 2026-12-03T13:00:00Z (workshops one, two, three); AWS allows two per user"
+        ),
+        "stderr: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: move one workshop"),
+        "{}",
+        out.stderr
+    );
+    // validate still refuses it.
+    let v = Command::new(BIN)
+        .args(["validate"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(v.status.code(), Some(1));
+}

@@ -1,5 +1,5 @@
 //! `workshop-keys validate --schedule FILE` on the fixtures in tests/fixtures/schedules:
-//! valid files print `ok: N workshops, M users` and exit 0; invalid ones exit 1 and print every
+//! valid files print `ok: N workshops, M users` (singular for one) and exit 0; invalid ones exit 1 and print every
 //! problem as `PATH:LINE:COLUMN: error: ...` (PATH as given) followed by its `  hint: ...`.
 
 use std::path::Path;
@@ -53,7 +53,11 @@ fn assert_valid(schedule: &str, workshops: usize, users: usize) {
     );
     assert_eq!(
         out.stdout.trim_end(),
-        format!("ok: {workshops} workshops, {users} users"),
+        format!(
+            "ok: {workshops} workshop{}, {users} user{}",
+            if workshops == 1 { "" } else { "s" },
+            if users == 1 { "" } else { "s" }
+        ),
         "stderr: {}",
         out.stderr
     );
@@ -131,6 +135,38 @@ fn valid_back_to_back() {
 fn a_valid_schedule_by_absolute_path() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture("valid_minimal.toml"));
     assert_valid(path.to_str().unwrap(), 1, 1);
+}
+
+#[test]
+fn regression_rotate_after_that_the_capacity_cannot_honour_is_a_warning() {
+    // Issue 15, defect 4: two week-long workshops on one user with rotate_after = "2d" could
+    // never rotate (each run said "rotation postponed"). Valid, but validate says so, at each
+    // workshop, with what it means; the workshop alone later on is fine.
+    let schedule = fixture("valid_rotation_without_a_free_slot.toml");
+    let out = validate(&schedule);
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout.trim_end(),
+        "ok: 3 workshops, 1 users, 2 warnings"
+    );
+    let warning = |line: usize, id: &str, other: &str| {
+        format!(
+            "{schedule}:{line}:1: warning: rotate_after = \"2d\" cannot be honoured for workshop {id}: \
+             its key is due for rotation at 2026-12-08T09:00:00Z, but user workshop-bedrock-user then \
+             also holds the key of workshop {other} (until 2026-12-13T18:00:00Z), and a rotation needs \
+             a third key for rotation_overlap (1h); the key stays active until 2026-12-13T18:00:00Z, \
+             7d 9h instead of at most 2d 1h\n  hint: give workshop {id} or {other} a `user = ...` of its \
+             own, or accept the longer key life (a warning: the schedule is valid)"
+        )
+    };
+    assert_eq!(
+        out.stderr.trim_end(),
+        format!(
+            "{}\n{}",
+            warning(9, "week-a", "week-b"),
+            warning(14, "week-b", "week-a")
+        )
+    );
 }
 
 // ---- one rule per file ----------------------------------------------------------------------
@@ -468,7 +504,7 @@ fn a_policy_over_iams_inline_quota_is_refused_at_the_models_line() {
     assert_eq!(
         out.stderr.trim_end(),
         format!(
-            "{file}:4:10: error: the policy BedrockInvokeOnly for these 10 model(s) would be 5751 characters (white space not counted); AWS allows 2048 for all of a user's inline policies together and refuses PutUserPolicy beyond that\n  hint: list fewer models (an inference profile id such as \"us.…\" adds one ARN per region it routes to), or use policy = \"all-models\""
+            "{file}:4:10: error: the policy BedrockInvokeOnly for these 10 models would be 5751 characters (white space not counted); AWS allows 2048 for all of a user's inline policies together and refuses PutUserPolicy beyond that\n  hint: list fewer models (an inference profile id such as \"us.…\" adds one ARN per region it routes to), or use policy = \"all-models\""
         )
     );
     // Two of the same profiles fit, deadline statement and all.

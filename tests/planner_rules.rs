@@ -6,7 +6,9 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use workshop_keys::desired::Desired;
-use workshop_keys::observed::{CredentialsFile, KeyStatus, Observed, ObservedKey, ObservedUser};
+use workshop_keys::observed::{
+    CredentialsFile, CredentialsProblem, KeyStatus, Observed, ObservedKey, ObservedUser,
+};
 use workshop_keys::plan::{ActionKind, Plan};
 use workshop_keys::planner::plan;
 use workshop_keys::policy;
@@ -111,6 +113,18 @@ fn lines(p: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// `workshop.env` holds `key` (written long ago).
+fn with_file(mut obs: Observed, workshop: &str, key: &str) -> Observed {
+    obs.files.insert(
+        workshop.into(),
+        CredentialsFile {
+            access_key_id: key.into(),
+            written: None,
+        },
+    );
+    obs
+}
+
 const K1: &str = "AKIAAAAAAAAAAAAAAAA1";
 const K2: &str = "AKIAAAAAAAAAAAAAAAA2";
 
@@ -157,29 +171,187 @@ fn live_claimed_key_with_file_means_no_changes() {
 }
 
 #[test]
-fn missing_credentials_file_is_a_warning_not_an_action() {
+fn regression_a_live_key_whose_secret_is_lost_is_replaced() {
+    // Defect 2 of issue 15: berlin's file is gone, so nobody can run the workshop with K1.
+    let d = berlin();
     let obs = observed(vec![managed_user(
         "wk",
         vec![key(K1, KeyStatus::Active, "2026-12-02T09:00:00Z")],
         &[(K1, "berlin")],
     )]);
-    let p = plan(&berlin(), &obs, t("2026-12-03T12:00:00Z"));
-    assert!(p.actions.is_empty());
-    assert!(
-        p.warnings[0].contains("no credentials file"),
-        "{:?}",
-        p.warnings
+    let p = plan(&d, &obs, t("2026-12-03T12:00:00Z"));
+    assert_eq!(lines(&p), vec!["create_key wk berlin"]);
+    assert_eq!(
+        p.actions[0].reason,
+        format!("replace key {K1} of workshop berlin: its credentials file berlin.env is missing, so its secret is lost")
     );
+    assert_eq!(
+        p.warnings,
+        vec![format!("workshop berlin: its live key {K1} has no credentials file here (berlin.env is missing): its secret is lost, so the key is replaced")]
+    );
+
+    // A file holding another key (not one written moments ago): the same.
+    let other = with_file(obs.clone(), "berlin", K2);
+    let p = plan(&d, &other, t("2026-12-03T12:00:00Z"));
+    assert_eq!(lines(&p), vec!["create_key wk berlin"]);
+    assert!(p.actions[0]
+        .reason
+        .contains(&format!("holds another key ({K2})")));
+
+    // The replacement is made: it is current, and K1 goes after the rotation overlap.
+    let mut replaced = with_file(obs.clone(), "berlin", K2);
+    replaced.users[0]
+        .keys
+        .push(key(K2, KeyStatus::Active, "2026-12-03T12:00:00Z"));
+    replaced.users[0].tags.insert(K2.into(), "berlin".into());
+    assert!(plan(&d, &replaced, t("2026-12-03T12:30:00Z")).is_clean());
+    let p = plan(&d, &replaced, t("2026-12-03T13:00:00Z"));
+    assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
+
+    // Moments after the create, IAM may not list K2 yet: its fresh file is no lost secret.
+    let mut fresh = obs.clone();
+    fresh.files.insert(
+        "berlin".into(),
+        CredentialsFile {
+            access_key_id: K2.into(),
+            written: Some(t("2026-12-03T12:00:00Z")),
+        },
+    );
+    let p = plan(&d, &fresh, t("2026-12-03T12:00:10Z"));
+    assert!(p.is_clean(), "{:?}", lines(&p));
+
+    // The file went with a key made moments ago that IAM does not list yet, but whose claim
+    // it does: that key holds a slot, so the replacement waits instead of meeting the limit.
+    let mut just_made = obs.clone();
+    just_made.users[0].tags.insert(K2.into(), "berlin".into());
+    let p = plan(&d, &just_made, t("2026-12-03T12:00:10Z"));
+    assert!(
+        p.actions.iter().all(|a| a.action != ActionKind::CreateKey),
+        "{:?}",
+        lines(&p)
+    );
+    assert_eq!(p.waiting.len(), 1, "{p:?}");
+    assert!(p.waiting[0]
+        .reason
+        .contains(&format!("key {K2} claimed for the workshop is not listed")));
+
+    // No free slot: the workshop is blocked (it cannot run), not silently postponed.
+    let two = desired(
+        "",
+        &[
+            ("a", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", None),
+            ("b", "2026-12-02T09:00:00Z", "2026-12-02T17:00:00Z", None),
+        ],
+    );
+    let full = with_file(
+        observed(vec![managed_user(
+            "wk",
+            vec![
+                key(K1, KeyStatus::Active, "2026-12-01T09:00:00Z"),
+                key(K2, KeyStatus::Active, "2026-12-01T09:00:00Z"),
+            ],
+            &[(K1, "a"), (K2, "b")],
+        )]),
+        "b",
+        K2,
+    );
+    let p = plan(&two, &full, t("2026-12-02T10:00:00Z"));
+    assert!(p.actions.is_empty(), "{:?}", lines(&p));
+    assert_eq!(p.blocked.len(), 1, "{:?}", p.blocked);
+    assert_eq!(p.blocked[0].workshop, "a");
+    assert!(
+        p.blocked[0].reason.contains("secret is lost")
+            && p.blocked[0].reason.contains("already holds two keys"),
+        "{}",
+        p.blocked[0].reason
+    );
+}
+
+#[test]
+fn regression_an_unsafe_credentials_folder_blocks_only_new_keys() {
+    // Defect 1 of issue 15: revocation and policy repair go on; only the creates are refused,
+    // each reported, with one warning about the folder.
+    let d = desired(
+        "",
+        &[
+            ("old", "2026-12-01T09:00:00Z", "2026-12-01T17:00:00Z", None),
+            ("new", "2026-12-03T09:00:00Z", "2026-12-03T17:00:00Z", None),
+        ],
+    );
+    let mut user = managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-11-30T09:00:00Z")],
+        &[(K1, "old")],
+    );
+    user.inline_policies.insert(
+        policy::POLICY_NAME.into(),
+        serde_json::json!({"drifted": true}),
+    );
+    let message = "credentials directory /srv/creds can be read by other users (mode 755): refusing to write secrets there; run `chmod 700 /srv/creds`";
+    for unlisted in [false, true] {
+        let mut obs = with_file(observed(vec![user.clone()]), "old", K1);
+        obs.credentials_problem = Some(CredentialsProblem {
+            message: message.into(),
+            unlisted,
+        });
+        let p = plan(&d, &obs, t("2026-12-02T12:00:00Z"));
+        assert_eq!(
+            lines(&p),
+            vec![
+                "put_user_policy wk BedrockInvokeOnly".to_string(),
+                format!("deactivate_key wk {K1}"),
+            ]
+        );
+        assert_eq!(p.blocked.len(), 1, "{:?}", p.blocked);
+        assert_eq!(p.blocked[0].workshop, "new");
+        assert_eq!(
+            p.blocked[0].reason,
+            format!("workshop new starts in 21h, but no key is created: {message}")
+        );
+        assert_eq!(
+            p.warnings,
+            vec![format!("{message}. Keys are still deactivated and deleted on time, but no new key is created until this is fixed")]
+        );
+    }
+
+    // Unlisted files say nothing about a lost secret: a live key is kept, not replaced.
+    let live = observed(vec![managed_user(
+        "wk",
+        vec![key(K2, KeyStatus::Active, "2026-12-02T09:00:00Z")],
+        &[(K2, "new")],
+    )]);
+    let mut unlisted = live.clone();
+    unlisted.credentials_problem = Some(CredentialsProblem {
+        message: "credentials directory /srv/creds is not a directory".into(),
+        unlisted: true,
+    });
+    let p = plan(&d, &unlisted, t("2026-12-03T12:00:00Z"));
+    assert!(p.actions.is_empty() && p.blocked.is_empty(), "{p:?}");
+    // A listed but unsafe folder without the file: the replacement is refused, reported.
+    let mut listed = live;
+    listed.credentials_problem = Some(CredentialsProblem {
+        message: message.into(),
+        unlisted: false,
+    });
+    let p = plan(&d, &listed, t("2026-12-03T12:00:00Z"));
+    assert!(p.actions.is_empty(), "{:?}", lines(&p));
+    assert!(p.blocked[0]
+        .reason
+        .contains("secret is lost, but no key is created"));
 }
 
 #[test]
 fn key_is_deactivated_after_grace_and_deleted_after_hold() {
     let d = berlin();
-    let active = observed(vec![managed_user(
-        "wk",
-        vec![key(K1, KeyStatus::Active, "2026-12-02T09:00:00Z")],
-        &[(K1, "berlin")],
-    )]);
+    let active = with_file(
+        observed(vec![managed_user(
+            "wk",
+            vec![key(K1, KeyStatus::Active, "2026-12-02T09:00:00Z")],
+            &[(K1, "berlin")],
+        )]),
+        "berlin",
+        K1,
+    );
     assert!(plan(&d, &active, t("2026-12-03T17:59:59Z"))
         .actions
         .is_empty());
@@ -402,6 +574,7 @@ fn third_concurrent_workshop_is_blocked_and_blocks_nothing_else() {
         ],
         &[(K1, "a"), (K2, "b")],
     )]);
+    let obs = with_file(with_file(obs, "a", K1), "b", K2);
     assert!(plan(&d, &obs, t("2026-12-02T10:00:00Z")).actions.is_empty());
 
     // Build a third workshop by hand-editing the desired state (validate would refuse it).
@@ -705,7 +878,7 @@ fn regression_an_interrupted_creation_holds_the_last_slot_for_a_while() {
     assert_eq!(p.waiting.len(), 1);
     assert_eq!(p.waiting[0].workshop, "b");
     assert!(p.blocked.is_empty());
-    assert!(render::summary_line(&p).starts_with("No changes. 1 workshop(s) waiting"));
+    assert!(render::summary_line(&p).starts_with("No changes. 1 workshop waiting"));
     // After the window the slot is taken as free (IAM would list such a key by now).
     let p = plan(&d, &obs, t("2026-12-01T10:16:00Z"));
     assert_eq!(lines(&p), vec!["create_key wk b".to_string()]);
@@ -761,7 +934,7 @@ fn regression_an_interrupted_creation_is_settled_once_iam_lists_its_key() {
     let text = render::plan_text(&p);
     assert!(text.contains("settle"), "{text}");
     assert!(
-        render::summary_line(&p).ends_with("1 interrupted creation(s) settled."),
+        render::summary_line(&p).ends_with("1 interrupted creation settled."),
         "{text}"
     );
 }

@@ -356,3 +356,70 @@ fn quarantine_arn_prefix_is_the_documented_one() {
     );
     assert_eq!(POLICY_NAME, "BedrockInvokeOnly");
 }
+
+// ---- the executor keeps the order's promise ------------------------------------------------
+
+/// When writing the policy with the new deadline fails, the window's key is not created in that
+/// run: it would meet the old deadline (and be denied at once).
+#[test]
+fn no_key_is_created_when_its_users_new_deadline_could_not_be_written() {
+    use workshop_keys::apply::{apply, ApplyContext, Status};
+    use workshop_keys::iam::fake::{FakeIam, FakeUser, Stage};
+    use workshop_keys::iam::{IamError, IamErrorKind};
+    use workshop_keys::secrets::CredentialsDir;
+
+    let d = schedule(&[("a", "2026-12-10T09:00:00Z", "2026-12-10T17:00:00Z", "")]);
+    let now = t("2026-12-09T09:00:00Z");
+    let iam = FakeIam::new();
+    iam.insert_user(
+        "wk",
+        FakeUser {
+            path: "/workshop/".into(),
+            tags: [("managed-by".to_string(), "workshop-keys".to_string())].into(),
+            inline_policies: [(
+                POLICY_NAME.to_string(),
+                d.policy_document("wk", t("2026-12-01T00:00:00Z"))
+                    .to_string(),
+            )]
+            .into(),
+            ..FakeUser::default()
+        },
+    );
+    iam.set_fault_hook(Some(Box::new(|op, stage| {
+        (op == "PutUserPolicy" && stage == Stage::Before).then(|| {
+            IamError::new(
+                op,
+                Some("wk"),
+                IamErrorKind::Transient,
+                "ServiceFailure",
+                "down",
+            )
+        })
+    })));
+    let u = managed_user(
+        "wk",
+        vec![],
+        &[],
+        d.policy_document("wk", t("2026-12-01T00:00:00Z")),
+    );
+    let p = plan(&d, &observed(vec![u]), now);
+    assert_eq!(
+        lines(&p),
+        vec!["put_user_policy wk BedrockInvokeOnly", "create_key wk a"]
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let creds = CredentialsDir::new(tmp.path().join("credentials"));
+    let ctx = ApplyContext {
+        credentials: &creds,
+        region: "us-east-1",
+    };
+    let report = futures::executor::block_on(apply(&p, &iam, &ctx));
+    let statuses: Vec<Status> = report.results.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![Status::Failed, Status::Skipped]);
+    assert!(iam.users()["wk"].keys.is_empty());
+    assert!(report.results[1]
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("writing the policy of user wk failed"));
+}

@@ -1575,6 +1575,171 @@ async fn status_json_shows_keys_files_and_workshop_states() {
     assert!(text.stdout.contains("key live"), "{text}");
 }
 
+/// Issue 14 item 3 and issue 15 defect 7: `status` was 166-244 columns wide whatever the
+/// terminal. At COLUMNS=100 its default view fits (short times, relative ages, keys and
+/// workshops under their user); `--wide` is the full table. Compared with
+/// `tests/snapshots/status_100.txt` after replacing what differs between runs (key ids, the
+/// test's user suffix, the times around the real clock) with text of the same width, so the
+/// columns line up as they did; `UPDATE_SNAPSHOTS=1` rewrites it.
+#[tokio::test]
+async fn defect_7_status_fits_100_columns() {
+    let fx = Fx::new("status-width");
+    let (a, b) = (
+        fx.name("workshop-bedrock-user"),
+        fx.name("workshop-bedrock-user-uk"),
+    );
+    // Keys are created at the real time (moto's clock): the schedule is placed around it, to
+    // the second, so that the ages `status --at` shows are the same on every run.
+    let base = DateTime::from_timestamp(Utc::now().timestamp(), 0).expect("now");
+    let t = |h: i64| rfc3339(base + Duration::hours(h));
+    fx.write_schedule(
+        &a,
+        "",
+        &[
+            // One key per user: IAM lists a user's keys in no useful order.
+            workshop("context-engine-berlin", None, &t(-1), &t(5), ""),
+            workshop("rag-basics-london", Some(&b), &t(2), &t(4), ""),
+            workshop("context-engine-berlin-2", None, &t(72), &t(76), ""),
+        ],
+    );
+    fx.reconcile_ok(&t(0));
+    let at = rfc3339(base + Duration::hours(3) + Duration::seconds(30));
+    let run = fx.run_env("status", &["--at", &at], &[("COLUMNS", "100")]);
+    run.code(0);
+    for line in run.stdout.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "wider than 100: {line:?}\n{run}"
+        );
+    }
+
+    // What differs between runs, replaced by text of the same width.
+    let json = fx
+        .run("status", &["--at", &at, "--output", "json"])
+        .code(0)
+        .json();
+    let mut replace: Vec<(String, String)> =
+        vec![(format!("Status at {at}"), "Status at <at>".into())];
+    for u in json["users"].as_array().unwrap() {
+        for k in u["keys"].as_array().unwrap() {
+            let id = k["access_key_id"].as_str().unwrap().to_string();
+            let w = k["workshop"].as_str().unwrap_or("none");
+            replace.push((id, format!("{:-<20.20}", format!("KEY-{w}"))));
+        }
+    }
+    for h in [-1, 2, 4, 5, 72, 76] {
+        let shown = (base + Duration::hours(h))
+            .format("%m-%d %H:%M")
+            .to_string();
+        replace.push((shown, format!("{:<11}", format!("base{h:+}h"))));
+    }
+    replace.push((fx.sfx.clone(), "<sfx>".into()));
+    let mut text = run.stdout.clone();
+    for (from, to) in &replace {
+        text = text.replace(from.as_str(), to);
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/status_100.txt");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        fs::write(&path, &text).unwrap();
+    }
+    let expected = fs::read_to_string(&path).expect("tests/snapshots/status_100.txt");
+    assert!(
+        text == expected,
+        "status at COLUMNS=100 differs from {} (UPDATE_SNAPSHOTS=1 rewrites it); got:\n{text}\n{run}",
+        path.display()
+    );
+
+    // --wide: the full table, exact times and key windows, however wide.
+    let wide = fx.run_env("status", &["--at", &at, "--wide"], &[("COLUMNS", "100")]);
+    wide.code(0);
+    wide.stdout_line_with(&["USER", "KEY", "CREATED", "WINDOW", "LAST USED"]);
+    assert!(
+        wide.stdout.lines().any(|l| l.chars().count() > 100),
+        "{wide}"
+    );
+    wide.stdout_line_with(&[&rfc3339(base + Duration::hours(-1)), "key live"]);
+    // A narrower terminal: still within it.
+    let narrow = fx.run_env("status", &["--at", &at], &[("COLUMNS", "90")]);
+    for line in narrow.code(0).stdout.lines() {
+        assert!(
+            line.chars().count() <= 90,
+            "wider than 90: {line:?}\n{narrow}"
+        );
+    }
+}
+
+/// Issue 15 defect 7: `plan` ignored the terminal's width. With COLUMNS (or a terminal) its
+/// lines fold at spaces, the reason under the reason; ids and key ids are never cut. Without
+/// either (a pipe, a cron log) each action stays on one line.
+#[tokio::test]
+async fn defect_7_plan_fits_the_terminal_without_cutting_ids() {
+    let fx = Fx::new("plan-width");
+    let user = fx.name("workshop-bedrock-user");
+    let t = |s: &str| s.to_string();
+    fx.write_schedule(
+        &user,
+        "",
+        &[
+            workshop(
+                "context-engine-berlin",
+                None,
+                &t("2026-12-03T08:00:00Z"),
+                &t("2026-12-03T16:00:00Z"),
+                "",
+            ),
+            workshop(
+                "agents-lab-paris",
+                None,
+                &t("2026-12-05T09:00:00Z"),
+                &t("2026-12-05T12:30:00Z"),
+                "",
+            ),
+        ],
+    );
+    fx.reconcile_ok("2026-12-03T07:00:00Z");
+    let at = "2026-12-04T12:00:00Z"; // berlin's key goes, paris's comes
+    let flat = fx.run("plan", &["--at", at]);
+    flat.code(0);
+    let deactivate = flat
+        .stdout
+        .lines()
+        .find(|l| l.contains("deactivate_key"))
+        .unwrap_or_else(|| panic!("no deactivation:\n{flat}"));
+    assert!(
+        deactivate.contains("grace over"),
+        "one line without COLUMNS:\n{flat}"
+    );
+    assert!(deactivate.chars().count() > 80, "{flat}");
+
+    let narrow = fx.run_env("plan", &["--at", at], &[("COLUMNS", "80")]);
+    narrow.code(0);
+    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    assert_eq!(
+        words(&narrow.stdout),
+        words(&flat.stdout),
+        "folding changed the words:\n{narrow}"
+    );
+    for line in narrow.stdout.lines() {
+        // Only a single word longer than the room (none here) may overflow.
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80: {line:?}\n{narrow}"
+        );
+    }
+    assert!(
+        narrow.stdout.lines().count() > flat.stdout.lines().count(),
+        "{narrow}"
+    );
+    // The continuation starts under the reason, not at the margin.
+    let i = narrow
+        .stdout
+        .lines()
+        .position(|l| l.contains("deactivate_key"))
+        .unwrap();
+    let next = narrow.stdout.lines().nth(i + 1).unwrap();
+    assert!(next.starts_with(&" ".repeat(23)), "{next:?}\n{narrow}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 8. A bad schedule stops everything before IAM
 

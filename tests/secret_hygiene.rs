@@ -134,10 +134,15 @@ impl Test {
                     &[0],
                 );
                 self.run(&["status", "--at", at, "--output", output], log, &[0]);
+                let check = ["status", "--check", "--at", at, "--output", output];
+                self.run(&check, log, &[0, 1]);
                 // verify checks keys now, with the secrets from the files; moto answers.
                 self.run(&["verify", "--output", output], log, &[0, 1]);
                 // Exit 1 while the delivery of `first` keeps failing.
-                self.run(&["reconcile", "--at", at, "--output", output], log, &[0, 1]);
+                let reconcile = ["reconcile", "--at", at, "--output", output];
+                self.run(&reconcile, log, &[0, 1]);
+                let with_metrics = [&reconcile[..], &["--metrics-file", "metrics.prom"]].concat();
+                self.run(&with_metrics, log, &[0, 1]);
             }
         }
     }
@@ -461,6 +466,7 @@ end = 2026-12-12T17:00:00Z
         search(&t, &path.display().to_string(), &data);
     }
     assert!(t.dir.join("saved.plan").exists() && t.dir.join("notified.log").exists());
+    assert!(t.dir.join("metrics.prom").exists());
     // Not vacuous: the hook received `second`'s secret.
     let second = t
         .secrets

@@ -4,7 +4,9 @@
 //! every tick against an in-memory IAM that is eventually consistent, and faults are injected
 //! for random stretches: a crash (the run stops) before or after any API call, throttling,
 //! timeouts and 5xx answers (before or after the effect), a full disk when a credentials file is
-//! written. After every tick the invariants below are checked; a violation panics with the seed,
+//! written; and, in stretches of their own, a broken credentials folder (open to others,
+//! replaced by a file, deleted with its files, or a full disk for every write), during which
+//! revocation must go on as usual. After every tick the invariants below are checked; a violation panics with the seed,
 //! the moment, the invariant and the command that replays it.
 //!
 //! - at most two keys on any user, and no `LimitExceeded` ever reaches the user;
@@ -12,9 +14,13 @@
 //!   or the next run replaces it;
 //! - once faults have stopped, no key stays active past its workshop's `end + grace` (or past
 //!   the moment its workshop left the schedule) by more than one cron interval, and none
-//!   outlives `end + grace + hold` by more than one interval;
+//!   outlives `end + grace + hold` by more than one interval; a broken credentials folder does
+//!   not count as a fault here (revoking keys needs no folder);
 //! - nothing outside the managed path or without the managed-by tag is ever written (nor is it
 //!   in a plan);
+//! - once faults have stopped, each managed user's policy carries the deadline the schedule gives
+//!   at the moment of the tick's last run (so no live key is cut short by an old deadline, and no
+//!   deadline reaches past the windows begun);
 //! - once faults have stopped, two runs reach "No changes." (an empty plan).
 //!
 //! Environment:
@@ -41,6 +47,7 @@ use futures::executor::block_on;
 use workshop_keys::apply::{apply, ApplyContext, Report, Status};
 use workshop_keys::desired::Desired;
 use workshop_keys::iam::fake::{FakeIam, FakeUser, Stage};
+use workshop_keys::iam::observe::observe_local;
 use workshop_keys::iam::{observe, IamError, IamErrorKind, ObserveOptions};
 use workshop_keys::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
 use workshop_keys::plan::{ActionKind, Plan};
@@ -255,6 +262,23 @@ impl Model {
 // ---------------------------------------------------------------------------------------------
 // Faults
 
+/// A broken credentials folder, for a stretch of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Folder {
+    /// `chmod 755`: readable by others.
+    Unsafe,
+    /// Not a folder: moved away and a file put in its place (moved back afterwards).
+    AFile,
+    /// Deleted with every file and record in it (the tool makes a new one).
+    Missing,
+    /// Every write to it fails.
+    Full,
+}
+
+impl Folder {
+    const ALL: [Folder; 4] = [Folder::Unsafe, Folder::AFile, Folder::Missing, Folder::Full];
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct FaultCounts {
     crash: u64,
@@ -262,6 +286,8 @@ struct FaultCounts {
     timeout: u64,
     server_error: u64,
     disk_full: u64,
+    /// Broken credentials folder stretches, by `Folder::ALL` index.
+    folder: [u64; 4],
 }
 
 impl FaultCounts {
@@ -271,10 +297,18 @@ impl FaultCounts {
         self.timeout += o.timeout;
         self.server_error += o.server_error;
         self.disk_full += o.disk_full;
+        for (a, b) in self.folder.iter_mut().zip(o.folder) {
+            *a += b;
+        }
     }
 
     fn total(&self) -> u64 {
-        self.crash + self.throttling + self.timeout + self.server_error + self.disk_full
+        self.crash
+            + self.throttling
+            + self.timeout
+            + self.server_error
+            + self.disk_full
+            + self.folder.iter().sum::<u64>()
     }
 }
 
@@ -298,6 +332,8 @@ struct Faults {
     counts: FaultCounts,
     /// Injected in the current run, for the event log.
     log: Vec<String>,
+    /// The credentials folder is full: every write fails.
+    folder_full: bool,
 }
 
 impl Faults {
@@ -351,7 +387,7 @@ impl Faults {
     }
 
     fn disk(&mut self, workshop: &str) -> bool {
-        if self.crashed {
+        if self.crashed || self.folder_full {
             return true;
         }
         if self.on && self.rng.chance(self.rates.disk_full) {
@@ -388,6 +424,10 @@ struct Stats {
     meddling: u64,
     /// Live keys whose file held another key, which the next run replaced.
     replaced_without_file: u64,
+    /// Key creations refused because the credentials folder was unfit for secrets.
+    creates_refused_for_folder: u64,
+    /// Keys deactivated or deleted while the credentials folder was broken.
+    revoked_with_broken_folder: u64,
     /// IAM error codes in failed actions, by code.
     errors: BTreeMap<String, u64>,
     /// Writes IAM refused (its rules, on the truth), by error code.
@@ -413,6 +453,8 @@ impl Stats {
         self.lagged_writes += o.lagged_writes;
         self.quiet_ticks += o.quiet_ticks;
         self.replaced_without_file += o.replaced_without_file;
+        self.creates_refused_for_folder += o.creates_refused_for_folder;
+        self.revoked_with_broken_folder += o.revoked_with_broken_folder;
         self.meddling += o.meddling;
         for (code, n) in &o.errors {
             *self.errors.entry(code.clone()).or_default() += n;
@@ -453,13 +495,22 @@ impl Stats {
             ),
             format!("lagged writes {}", self.lagged_writes),
             format!(
-                "faults injected {} (crash {}, throttling {}, timeout {}, 5xx {}, disk full {})",
+                "faults injected {} (crash {}, throttling {}, timeout {}, 5xx {}, disk full {}, \
+                 credentials folder unsafe {}, not a folder {}, missing {}, full {})",
                 f.total(),
                 f.crash,
                 f.throttling,
                 f.timeout,
                 f.server_error,
-                f.disk_full
+                f.disk_full,
+                f.folder[0],
+                f.folder[1],
+                f.folder[2],
+                f.folder[3]
+            ),
+            format!(
+                "with a broken credentials folder: keys revoked {}, creates refused {}",
+                self.revoked_with_broken_folder, self.creates_refused_for_folder
             ),
             format!("errors in failed actions [{}]", errors.join(", ")),
             format!(
@@ -519,6 +570,9 @@ struct Sim {
     untagged: BTreeMap<String, DateTime<Utc>>,
     /// Fault stretches [from, to).
     fault_windows: Vec<(DateTime<Utc>, DateTime<Utc>, Rates)>,
+    /// Broken credentials folder stretches [from, to), and the one in force.
+    folder_windows: Vec<(DateTime<Utc>, DateTime<Utc>, Folder)>,
+    folder: Option<Folder>,
     /// The first tick of the current fault-free stretch.
     quiet_since: Option<DateTime<Utc>>,
     lagged: Arc<AtomicU64>,
@@ -555,6 +609,7 @@ impl Sim {
             crashed: false,
             counts: FaultCounts::default(),
             log: Vec::new(),
+            folder_full: false,
         }));
         let tmp = tempfile::tempdir().unwrap();
         let f = faults.clone();
@@ -594,6 +649,8 @@ impl Sim {
             untouchable: BTreeMap::new(),
             untagged: BTreeMap::new(),
             fault_windows: Vec::new(),
+            folder_windows: Vec::new(),
+            folder: None,
             quiet_since: None,
             lagged: Arc::new(AtomicU64::new(0)),
             stats: Stats::default(),
@@ -721,6 +778,73 @@ impl Sim {
             self.fault_windows.push((t, to, rates));
             t = to + self.rng.minutes(12 * 60, 6 * 24 * 60);
         }
+        // The credentials folder breaks on its own schedule, up to the end of the run.
+        let mut t = base() + self.rng.minutes(0, 3 * 24 * 60);
+        while t < end {
+            let to = t + self.rng.minutes(60, 2 * 24 * 60);
+            let kind = self.rng.pick(&Folder::ALL);
+            self.folder_windows.push((t, to, kind));
+            t = to + self.rng.minutes(12 * 60, 5 * 24 * 60);
+        }
+    }
+
+    /// Break the credentials folder as the stretch in force at `now` says, or mend it.
+    fn set_folder(&mut self, now: DateTime<Utc>) {
+        let want = self
+            .folder_windows
+            .iter()
+            .find(|(a, b, _)| *a <= now && now < *b)
+            .map(|(_, _, k)| *k);
+        if want == self.folder {
+            return;
+        }
+        let dir = self.creds.dir().to_path_buf();
+        let aside = dir.with_extension("aside");
+        use std::os::unix::fs::PermissionsExt;
+        // Mend the last fault.
+        match self.folder {
+            Some(Folder::Unsafe) => {
+                if dir.is_dir() {
+                    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+                }
+            }
+            Some(Folder::AFile) => {
+                std::fs::remove_file(&dir).unwrap();
+                if aside.exists() {
+                    std::fs::rename(&aside, &dir).unwrap();
+                }
+            }
+            Some(Folder::Full) => self.faults.lock().unwrap().folder_full = false,
+            Some(Folder::Missing) | None => {}
+        }
+        // Break it.
+        match want {
+            Some(Folder::Unsafe) => {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            }
+            Some(Folder::AFile) => {
+                if dir.exists() {
+                    std::fs::rename(&dir, &aside).unwrap();
+                }
+                std::fs::write(&dir, "not a folder").unwrap();
+            }
+            Some(Folder::Missing) if dir.exists() => std::fs::remove_dir_all(&dir).unwrap(),
+            Some(Folder::Full) => self.faults.lock().unwrap().folder_full = true,
+            Some(Folder::Missing) | None => {}
+        }
+        if let Some(k) = want {
+            let i = Folder::ALL.iter().position(|f| *f == k).unwrap();
+            self.faults.lock().unwrap().counts.folder[i] += 1;
+        }
+        self.folder = want;
+        self.event(
+            now,
+            match want {
+                Some(k) => format!("credentials folder: {k:?}"),
+                None => "credentials folder mended".into(),
+            },
+        );
     }
 
     fn random_user(&mut self) -> Option<&'static str> {
@@ -1049,6 +1173,26 @@ impl Sim {
         };
         let report = block_on(apply(&p, &self.iam, &ctx));
         self.stats.creations_settled += p.settled.len() as u64;
+        if observed.credentials_problem.is_some() {
+            self.stats.creates_refused_for_folder += p
+                .blocked
+                .iter()
+                .filter(|b| b.reason.contains("no key is created"))
+                .count() as u64;
+        }
+        if self.folder.is_some() {
+            self.stats.revoked_with_broken_folder += report
+                .results
+                .iter()
+                .filter(|r| {
+                    r.status == Status::Ok
+                        && matches!(
+                            r.action.action,
+                            ActionKind::DeactivateKey | ActionKind::DeleteKey
+                        )
+                })
+                .count() as u64;
+        }
         self.faults.lock().unwrap().crashed = false;
         self.account(&report);
         let log = self.take_fault_log();
@@ -1168,19 +1312,7 @@ impl Sim {
         Observed {
             users,
             outside_path,
-            files: self.creds.scan().expect("credentials directory readable"),
-            creating: self
-                .creds
-                .scan_creating()
-                .expect("credentials directory readable"),
-            deleted: self
-                .creds
-                .scan_deleted()
-                .expect("credentials directory readable"),
-            tokens: self
-                .creds
-                .scan_tokens()
-                .expect("credentials directory readable"),
+            ..observe_local(&self.creds)
         }
     }
 
@@ -1204,6 +1336,7 @@ impl Sim {
             }
         }
         let faulty = rates.is_some();
+        self.set_folder(now);
         self.evolve(now);
         self.meddle(now);
         self.run(now, "run", faulty)?;
@@ -1227,7 +1360,8 @@ impl Sim {
             self.iam.settle();
         }
         self.check(now)?;
-        if !faulty && self.cfg.converge {
+        // A full folder fails each create again, by design: the next run retries it.
+        if !faulty && self.cfg.converge && self.folder != Some(Folder::Full) {
             // ... leaves nothing to do.
             let again = self.plan_only(last);
             if !again.actions.is_empty() {
@@ -1289,7 +1423,15 @@ impl Sim {
             }
         }
 
-        let files = self.creds.scan().expect("credentials directory readable");
+        self.check_deadlines(&truth, now)?;
+
+        let local = observe_local(&self.creds);
+        // Files not listed (the folder is not one): nothing to hold the secrets to.
+        let files_unknown = local
+            .credentials_problem
+            .as_ref()
+            .is_some_and(|p| p.unlisted);
+        let files = local.files;
         let no_windows = Vec::new();
         let mut need_replacement_check = Vec::new();
         for (name, u) in &truth {
@@ -1402,15 +1544,23 @@ impl Sim {
                 }
             }
         }
-        if !need_replacement_check.is_empty() {
-            // "... or is about to be replaced": the next run creates a new key for it.
+        if !need_replacement_check.is_empty() && !files_unknown {
+            // "... or is about to be replaced": the next run creates a new key for it, or
+            // reports the workshop blocked (no free slot, or no safe place for a secret) or
+            // waiting (a slot held for a creation IAM does not show yet).
             let next = plan(&self.desired, &self.observed_truth(), now);
             for (user, workshop, key) in need_replacement_check {
                 let replaced = next.actions.iter().any(|a| {
                     a.action == ActionKind::CreateKey && a.workshop.as_deref() == Some(&workshop)
                 });
+                // Waiting: a slot is held for a creation whose outcome IAM does not show yet.
+                let reported = next
+                    .blocked
+                    .iter()
+                    .any(|b| b.workshop == workshop && b.reason.contains("secret is lost"))
+                    || next.waiting.iter().any(|w| w.workshop == workshop);
                 self.stats.replaced_without_file += u64::from(replaced);
-                if !replaced {
+                if !replaced && !reported {
                     return Err(violation(
                         now,
                         "every live key has its secret in a credentials file, or is about to be replaced",
@@ -1427,6 +1577,42 @@ impl Sim {
                 .values()
                 .any(|u| u.keys.iter().any(|k| &k.access_key_id == id))
         });
+        Ok(())
+    }
+
+    /// The AWS-enforced deadline, once faults have stopped: the tick's runs (at `now`, and up to
+    /// a third of a tick later) wrote the schedule's deadline of that moment, which only grows.
+    fn check_deadlines(&self, truth: &BTreeMap<String, FakeUser>, now: DateTime<Utc>) -> Check {
+        if self.quiet_since.is_none_or(|q| now < q) || !self.desired.enforce_deadline {
+            return Ok(());
+        }
+        for name in self.desired.users.keys() {
+            let Some(u) = truth.get(name) else { continue };
+            if !tags::is_managed(&u.tags) || !u.path.starts_with(PATH) {
+                continue;
+            }
+            let doc = u
+                .inline_policies
+                .get(workshop_keys::policy::POLICY_NAME)
+                .and_then(|d| serde_json::from_str(d).ok());
+            let written = doc.as_ref().and_then(workshop_keys::policy::deadline_of);
+            let (low, high) = (
+                self.desired.deadline(name, now),
+                self.desired.deadline(name, now + self.cfg.tick),
+            );
+            if written.is_none_or(|d| d < low || d > high) {
+                return Err(violation(
+                    now,
+                    "each user's policy carries the schedule's deadline",
+                    format!(
+                        "user {name}'s policy says {:?}; the schedule's deadline is {} (at most {} by the tick's last run)",
+                        written.map(tags::format_time),
+                        tags::format_time(low),
+                        tags::format_time(high)
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -1652,7 +1838,8 @@ fn simulation_is_deterministic() {
     assert_eq!(a, b);
 }
 
-/// The checks have teeth: a tool that never deactivates, or never deletes, is caught.
+/// The checks have teeth: a tool that never deactivates, never deletes, or never writes the
+/// policy (its deadline), is caught.
 #[test]
 fn the_checks_catch_a_tool_that_leaves_keys_behind() {
     for (sabotage, invariant) in [
@@ -1662,6 +1849,10 @@ fn the_checks_catch_a_tool_that_leaves_keys_behind() {
         ),
         (ActionKind::DeleteKey, "no key outlives end + grace + hold"),
         (ActionKind::CreateUser, "two runs reach No changes."),
+        (
+            ActionKind::PutUserPolicy,
+            "each user's policy carries the schedule's deadline",
+        ),
     ] {
         let cfg = Config {
             seeds: 1,

@@ -117,7 +117,7 @@ fn a_policy_that_does_not_allow_the_model_reads_access_denied_and_fails_the_run(
     // The run wrote the user's policy moments before (a new user), and IAM takes seconds to
     // reach Bedrock: access-denied is retried within verify_timeout (3 s here), then stands.
     assert!(
-        text.contains("still not accepted after") && !text.contains("after 1 attempt(s)"),
+        text.contains("still not accepted after") && !text.contains("after 1 attempt ("),
         "denied after a policy change is retried within verify_timeout: {text}"
     );
 }
@@ -196,6 +196,13 @@ fn status_shows_the_recorded_outcome() {
         "{recorded}"
     );
     assert_eq!(k["last_used"]["service"], "bedrock-runtime");
-    let text = stdout(&run(&["status"]));
+    // The full table has the recorded time; the default view says how long ago.
+    let text = stdout(&run(&["status", "--wide"]));
     assert!(text.contains(&format!("{time} verified")), "{text}");
+    let text = stdout(&run(&["status"]));
+    assert!(
+        text.lines()
+            .any(|l| l.contains(" verified ") && l.trim_end().ends_with(" ago")),
+        "{text}"
+    );
 }

@@ -70,7 +70,10 @@ pub(super) async fn edit(
             let plan = planner::plan(&Desired::from_schedule(&after), &observed, now);
             let relevant = relevant_part(&plan, id, &before, &after);
             println!("\nWhat the next reconcile would do about it:");
-            print!("{}", render::plan_text(&relevant));
+            print!(
+                "{}",
+                render::fit_lines(&render::plan_text(&relevant), super::text_width())
+            );
         }
         Err(e) => println!(
             "\nnote: could not read IAM to show what the next reconcile would do about it ({e}); run `workshop-keys plan`"
@@ -145,7 +148,7 @@ pub(super) fn list(path: &Path, now: DateTime<Utc>, output: Output) -> Result<u8
     let s = schedule::load(path)?;
     let listed = edit::list(&s, now);
     match output {
-        Output::Text => print!("{}", edit::list_text(&listed)),
+        Output::Text => print!("{}", edit::list_text_fitted(&listed, super::text_width())),
         Output::Json => print!("{}", render::json(&listed)),
     }
     Ok(EXIT_OK)

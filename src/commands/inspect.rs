@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::{observe, CommandError, EXIT_FAILED, EXIT_OK};
 use crate::cli::{AwsArgs, Output};
 use crate::desired::Desired;
+use crate::health;
 use crate::planner;
 use crate::render;
 use crate::schedule::Schedule;
@@ -19,16 +20,57 @@ pub(super) async fn status(
     aws: &AwsArgs,
     now: DateTime<Utc>,
     output: Output,
+    wide: bool,
 ) -> Result<u8, CommandError> {
     let (observed, _) = observe(s, aws, true).await?;
     let desired = Desired::from_schedule(s);
     let plan = planner::plan(&desired, &observed, now);
     let view = status::status_view(s, &desired, &observed, plan.quarantined, plan.warnings, now);
     match output {
-        Output::Text => print!("{}", render::status_text(&view)),
+        Output::Text if wide => print!("{}", render::status_text(&view)),
+        Output::Text => {
+            let width = super::text_width().unwrap_or(crate::timeline::DEFAULT_WIDTH);
+            print!("{}", render::status_text_fitted(&view, width));
+        }
         Output::Json => print!("{}", render::json(&view)),
     }
     Ok(EXIT_OK)
+}
+
+/// `status --check`: one `CRITICAL:` line per problem, then a summary; exit 1 on any problem.
+pub(super) async fn check(
+    s: &Schedule,
+    aws: &AwsArgs,
+    now: DateTime<Utc>,
+    output: Output,
+) -> Result<u8, CommandError> {
+    let (observed, _) = observe(s, aws, false).await?;
+    let desired = Desired::from_schedule(s);
+    let plan = planner::plan(&desired, &observed, now);
+    let view = status::status_view(s, &desired, &observed, plan.quarantined, plan.warnings, now);
+    let problems = health::problems(&view, &plan.blocked, s.settings.verify);
+    let summary = health::summary(&view, &problems, s.settings.verify);
+    match output {
+        Output::Text => {
+            for p in &problems {
+                println!("{}", p.line());
+            }
+            println!("{summary}");
+        }
+        Output::Json => print!(
+            "{}",
+            render::json(&serde_json::json!({
+                "ok": problems.is_empty(),
+                "problems": problems,
+                "summary": summary,
+            }))
+        ),
+    }
+    Ok(if problems.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
 }
 
 /// `verify`: check each workshop's key (or one workshop's) with the secret in its credentials

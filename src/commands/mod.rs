@@ -85,10 +85,18 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             let text = schedule::read(&schedule.schedule)?;
             let s = schedule::parse(&schedule.schedule, &text)?;
             schedule::check_hook_programs(&s, &text)?;
+            let warnings = schedule::warnings(&s);
+            if !warnings.is_empty() {
+                eprintln!("{}", schedule::render_warnings(&s.file, &warnings));
+            }
+            let noted = match warnings.len() {
+                0 => String::new(),
+                n => format!(", {}", crate::render::count(n, "warning", "warnings")),
+            };
             println!(
-                "ok: {} workshops, {} users",
-                s.workshops.len(),
-                s.users().len()
+                "ok: {}, {}{noted}",
+                crate::render::count(s.workshops.len(), "workshop", "workshops"),
+                crate::render::count(s.users().len(), "user", "users")
             );
             Ok(EXIT_OK)
         }
@@ -118,37 +126,65 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             dry_run,
             lock_timeout,
             plan,
+            metrics_file,
             aws,
         } => {
-            let text = schedule::read(&schedule.schedule)?;
-            let s = schedule::parse(&schedule.schedule, &text)?;
-            let saved = match &plan {
-                Some(path) => Some((path.as_path(), SavedPlan::read(path)?)),
-                None => None,
-            };
-            let at = match &saved {
-                Some((_, saved)) => saved.plan.at,
-                None => parse_at(at.as_deref(), now)?,
-            };
-            if dry_run {
-                match saved {
-                    Some((path, _)) => return plan_apply::show(path, output),
-                    None => {
-                        let (plan, _, _) = plan_apply::observe_and_plan(&s, &aws, at).await?;
-                        plan_apply::print_plan(&plan, output);
-                        return Ok(EXIT_OK);
+            // The lock is kept until the metrics file is written, by the run that holds it.
+            let mut held = None;
+            let mut gauges = None;
+            let result: Result<u8, CommandError> = async {
+                let text = schedule::read(&schedule.schedule)?;
+                let s = schedule::parse(&schedule.schedule, &text)?;
+                let saved = match &plan {
+                    Some(path) => Some((path.as_path(), SavedPlan::read(path)?)),
+                    None => None,
+                };
+                let at = match &saved {
+                    Some((_, saved)) => saved.plan.at,
+                    None => parse_at(at.as_deref(), now)?,
+                };
+                if dry_run {
+                    match saved {
+                        Some((path, _)) => return plan_apply::show(path, output),
+                        None => {
+                            let (plan, _, _) = plan_apply::observe_and_plan(&s, &aws, at).await?;
+                            plan_apply::print_plan(&plan, output);
+                            return Ok(EXIT_OK);
+                        }
                     }
                 }
+                // Not checked here: a credentials directory unfit for new secrets must not stop
+                // revocation. The planner refuses only the new keys then.
+                let credentials = CredentialsDir::new(&s.settings.credentials_dir);
+                held = Some(lock::lock(&schedule.schedule, lock_timeout.into())?);
+                let job = plan_apply::Job {
+                    schedule: &s,
+                    text: &text,
+                    aws: &aws,
+                    output,
+                };
+                let (code, g) = plan_apply::reconcile(&job, at, now, &credentials, saved).await?;
+                gauges = Some(g);
+                Ok(code)
             }
-            let credentials = credentials_dir(&s)?;
-            let _lock = lock::lock(&schedule.schedule, lock_timeout.into())?;
-            let job = plan_apply::Job {
-                schedule: &s,
-                text: &text,
-                aws: &aws,
-                output,
+            .await;
+            let result = match &metrics_file {
+                // A run that found the lock taken did nothing: the run holding it writes the file.
+                Some(path) if !matches!(result, Err(CommandError::Locked { .. })) => {
+                    let ok = matches!(result, Ok(EXIT_OK));
+                    match (write_metrics(path, now, ok, gauges.as_ref()), result) {
+                        (Ok(()), result) => result,
+                        (Err(e), Ok(_)) => Err(e),
+                        (Err(e), Err(run)) => {
+                            eprintln!("error: {e}");
+                            Err(run)
+                        }
+                    }
+                }
+                _ => result,
             };
-            plan_apply::reconcile(&job, at, now, &credentials, saved).await
+            drop(held);
+            result
         }
         Command::Show { planfile, output } => plan_apply::show(&planfile, output),
         Command::Release {
@@ -203,6 +239,7 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             schedule,
             from,
             days,
+            at,
             output,
             file,
         } => timeline::timeline(
@@ -211,7 +248,7 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             days,
             output,
             file.as_deref(),
-            now,
+            parse_at(at.as_deref(), now)?,
         ),
         Command::Completions { shell } => {
             let mut script = Vec::new();
@@ -238,11 +275,16 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             schedule,
             at,
             output,
+            wide,
+            check,
             aws,
         } => {
             let s = schedule::load(&schedule.schedule)?;
             let now = parse_at(at.as_deref(), now)?;
-            inspect::status(&s, &aws, now, output).await
+            if check {
+                return inspect::check(&s, &aws, now, output).await;
+            }
+            inspect::status(&s, &aws, now, output, wide).await
         }
     }
 }
@@ -254,6 +296,17 @@ pub(super) fn write_stdout(bytes: &[u8]) -> Result<u8, CommandError> {
         .and_then(|()| out.flush())
         .map_err(|source| CommandError::Output { source })?;
     Ok(EXIT_OK)
+}
+
+/// The width text output should fit: `COLUMNS`, else the terminal's (the same detection as
+/// `timeline`), else `None` (stdout is a pipe or a file).
+pub(super) fn text_width() -> Option<usize> {
+    crate::timeline::known_width(std::env::var("COLUMNS").ok().as_deref(), terminal_width())
+}
+
+/// The terminal's width, when stdout is one.
+pub(super) fn terminal_width() -> Option<usize> {
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
 }
 
 fn parse_at(at: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, CommandError> {
@@ -268,11 +321,27 @@ fn parse_at(at: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Comma
     }
 }
 
-/// The credentials directory, refused before any IAM call if secrets would not be safe there.
-fn credentials_dir(s: &Schedule) -> Result<CredentialsDir, CommandError> {
-    let dir = CredentialsDir::new(&s.settings.credentials_dir);
-    dir.check()?;
-    Ok(dir)
+/// Write `reconcile --metrics-file`: this run (at the real clock's `now`), the last success
+/// carried over from the file's previous text when this run failed, and the state gauges when
+/// the run got that far.
+fn write_metrics(
+    path: &std::path::Path,
+    now: DateTime<Utc>,
+    ok: bool,
+    gauges: Option<&crate::metrics::Gauges>,
+) -> Result<(), CommandError> {
+    use crate::metrics::{render, RunInfo};
+    let previous = match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read the previous metrics file; its last success time is lost");
+            }
+            None
+        }
+    };
+    let run = RunInfo::new(now, ok, previous.as_deref());
+    crate::edit::write_atomically(path, &render(&run, gauges)).map_err(CommandError::from)
 }
 
 pub(super) async fn iam_client(aws: &AwsArgs) -> AwsIam {

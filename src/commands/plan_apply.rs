@@ -11,6 +11,7 @@ use crate::cli::{AwsArgs, Output};
 use crate::desired::Desired;
 use crate::hooks;
 use crate::iam::aws::AwsIam;
+use crate::metrics::{self, Gauges};
 use crate::observed::Observed;
 use crate::plan::{ActionKind, Plan};
 use crate::planner;
@@ -18,6 +19,7 @@ use crate::render;
 use crate::saved_plan::SavedPlan;
 use crate::schedule::{self, Schedule};
 use crate::secrets::CredentialsDir;
+use crate::status;
 use crate::verify::check::check_key;
 
 /// Observe IAM and the credentials files, and plan for `at`.
@@ -33,7 +35,10 @@ pub(super) async fn observe_and_plan(
 
 pub(super) fn print_plan(plan: &Plan, output: Output) {
     match output {
-        Output::Text => print!("{}", render::plan_text(plan)),
+        Output::Text => print!(
+            "{}",
+            render::fit_lines(&render::plan_text(plan), super::text_width())
+        ),
         Output::Json => print!("{}", render::json(plan)),
     }
 }
@@ -89,7 +94,7 @@ pub(super) async fn reconcile(
     now: DateTime<Utc>,
     credentials: &CredentialsDir,
     saved: Option<(&Path, SavedPlan)>,
-) -> Result<u8, CommandError> {
+) -> Result<(u8, Gauges), CommandError> {
     let Job {
         schedule: s,
         text,
@@ -147,7 +152,24 @@ pub(super) async fn reconcile(
         }
     }
     let deliveries = hooks::deliver(&plan, &report, s, credentials, &iam, now).await;
+    // A credentials directory unfit for new secrets fails every run until it is fixed, even
+    // when no key was due: the next one would be refused.
+    if let Some(problem) = &observed.credentials_problem {
+        tracing::error!("{}", problem.message);
+    }
+    // For --metrics-file: IAM as this run left it, judged at the plan's time.
+    let after = metrics::after_run(&observed, &report, &checks, now);
+    let view = status::status_view(
+        s,
+        &Desired::from_schedule(s),
+        &after,
+        plan.quarantined.clone(),
+        Vec::new(),
+        plan.at,
+    );
+    let gauges = metrics::gauges(&view, &plan.blocked);
     let ok = report.all_ok()
+        && observed.credentials_problem.is_none()
         && plan.blocked.is_empty()
         && plan.quarantined.is_empty()
         && checks.iter().all(|c| !c.outcome.is_key_fault())
@@ -167,10 +189,20 @@ pub(super) async fn reconcile(
     };
     match output {
         Output::Text => {
-            print!("{}", render::plan_text(&plan));
-            print!("{}", render::report_text(&report));
-            print!("{}", render::checks_text(&checks));
-            print!("{}", render::deliveries_text(&deliveries));
+            let width = super::text_width();
+            print!("{}", render::fit_lines(&render::plan_text(&plan), width));
+            print!(
+                "{}",
+                render::fit_lines(&render::report_text(&report), width)
+            );
+            print!(
+                "{}",
+                render::fit_lines(&render::checks_text(&checks), width)
+            );
+            print!(
+                "{}",
+                render::fit_lines(&render::deliveries_text(&deliveries), width)
+            );
             if let Some(Err(e)) = &notified {
                 println!("\nwarning: notify failed: {e}");
             }
@@ -186,7 +218,7 @@ pub(super) async fn reconcile(
             print_quarantine_errors(&plan);
         }
     }
-    Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+    Ok((if ok { EXIT_OK } else { EXIT_FAILED }, gauges))
 }
 
 /// A quarantine is an incident: say so on stderr too, where cron's alerting looks.
@@ -210,7 +242,10 @@ pub(super) fn show(path: &Path, output: Output) -> Result<u8, CommandError> {
                 saved.schedule.display(),
                 &saved.schedule_sha256[..12]
             );
-            print!("{}", render::plan_text(&saved.plan));
+            print!(
+                "{}",
+                render::fit_lines(&render::plan_text(&saved.plan), super::text_width())
+            );
         }
         Output::Json => print!("{}", render::json(&saved.plan)),
     }

@@ -63,8 +63,8 @@ pub(super) async fn release(
         return Ok(EXIT_FAILED);
     }
     println!(
-        "\nReleased user {user}: {} exposed key(s) deleted, AWS's quarantine policy detached.",
-        deletes.actions.len()
+        "\nReleased user {user}: {} deleted, AWS's quarantine policy detached.",
+        crate::render::count(deletes.actions.len(), "exposed key", "exposed keys")
     );
     let (next, _, _) = observe_and_plan(s, aws, now).await?;
     println!("The next reconcile will do this (new keys are verified as usual):\n");

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::{Iam, IamError, IamErrorKind, UserSummary};
-use crate::observed::{Observed, ObservedKey, ObservedUser};
+use crate::observed::{CredentialsProblem, Observed, ObservedKey, ObservedUser};
 use crate::secrets::{CredentialsDir, SecretsError};
 use crate::tags;
 
@@ -67,22 +67,51 @@ pub async fn observe(
     .try_collect()
     .await?;
 
-    let (files, creating, deleted) = match credentials {
-        Some(dir) => (dir.scan()?, dir.scan_creating()?, dir.scan_deleted()?),
-        None => Default::default(),
-    };
-    let tokens = match credentials {
-        Some(dir) => dir.scan_tokens()?,
-        None => Default::default(),
-    };
+    let local = credentials.map(observe_local).unwrap_or_default();
     Ok(Observed {
         users,
         outside_path,
-        files,
-        creating,
-        deleted,
-        tokens,
+        ..local
     })
+}
+
+/// The credentials files and records, and what is wrong with the directory (IAM fields left
+/// empty). A broken directory never stops the read: revoking keys needs none of it (the
+/// planner only refuses new keys then).
+pub fn observe_local(dir: &CredentialsDir) -> Observed {
+    let problem = dir.check().err();
+    let listed = (|| -> Result<_, SecretsError> {
+        Ok((
+            dir.scan()?,
+            dir.scan_creating()?,
+            dir.scan_deleted()?,
+            dir.scan_tokens()?,
+        ))
+    })();
+    match listed {
+        Ok((files, creating, deleted, tokens)) => Observed {
+            files,
+            creating,
+            deleted,
+            tokens,
+            credentials_problem: problem.map(|e| CredentialsProblem {
+                message: e.to_string(),
+                unlisted: false,
+            }),
+            ..Observed::default()
+        },
+        Err(e) => {
+            let message = problem.unwrap_or(e).to_string();
+            tracing::warn!("{message}");
+            Observed {
+                credentials_problem: Some(CredentialsProblem {
+                    message,
+                    unlisted: true,
+                }),
+                ..Observed::default()
+            }
+        }
+    }
 }
 
 /// One user's tags, and for managed users keys and policies. `None` when the user vanished

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::fields::rfc3339_utc;
 use super::Workshop;
@@ -132,6 +132,148 @@ fn sweep(user: &str, members: &[usize], workshops: &[Workshop], found: &mut Vec<
     }
 }
 
+/// A rotation `rotate_after` asks for that cannot happen on time: when the key of workshop
+/// `at` is due for replacement, another workshop (`other`) holds the user's second key, and a
+/// rotation needs a third one (old and new key side by side for `rotation_overlap`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationConflict {
+    pub user: String,
+    /// Index (into the slice given to `rotation_conflicts`) of the workshop whose key is due.
+    pub at: usize,
+    /// The workshop whose key is live on the same user at `due`.
+    pub other: usize,
+    /// The first rotation that cannot happen on time.
+    pub due: DateTime<Utc>,
+    /// The key due at `due` stays active until then (a later rotation, or `end + grace`).
+    pub live_until: DateTime<Utc>,
+    /// How long that key is live, against `rotate_after + rotation_overlap` at most.
+    pub lives: TimeDelta,
+    pub rotate_after: TimeDelta,
+    pub overlap: TimeDelta,
+}
+
+impl RotationConflict {
+    pub fn message(&self, workshops: &[Workshop]) -> String {
+        let name = |i: usize| workshops.get(i).map_or("?", |w| w.id.as_str());
+        let other_until = workshops.get(self.other).map(|w| w.revoke_at());
+        format!(
+            "rotate_after = \"{}\" cannot be honoured for workshop {}: its key is due for rotation at {}, \
+             but user {} then also holds the key of workshop {}{}, and a rotation needs a third key \
+             for rotation_overlap ({}); the key stays active until {}, {} instead of at most {}",
+            crate::desired::human(self.rotate_after),
+            name(self.at),
+            rfc3339_utc(self.due),
+            self.user,
+            name(self.other),
+            other_until.map_or(String::new(), |t| format!(" (until {})", rfc3339_utc(t))),
+            crate::desired::human(self.overlap),
+            rfc3339_utc(self.live_until),
+            crate::desired::human(self.lives),
+            crate::desired::human(self.rotate_after + self.overlap),
+        )
+    }
+
+    pub fn hint(&self, workshops: &[Workshop]) -> String {
+        let name = |i: usize| workshops.get(i).map_or("?", |w| w.id.as_str());
+        format!(
+            "give workshop {} or {} a `user = ...` of its own, or accept the longer key life \
+             (a warning: the schedule is valid)",
+            name(self.at),
+            name(self.other)
+        )
+    }
+}
+
+/// Every workshop whose key `rotate_after` cannot replace on time because another workshop's
+/// key is live on the same user when the rotation is due (the planner then postpones it until
+/// a slot is free). One conflict per workshop: its first late rotation. Linear in the pairs of
+/// overlapping windows (few, when the capacity check passes).
+pub fn rotation_conflicts(
+    workshops: &[Workshop],
+    rotate_after: TimeDelta,
+    overlap: TimeDelta,
+) -> Vec<RotationConflict> {
+    if rotate_after <= TimeDelta::zero() {
+        return Vec::new();
+    }
+    let mut by_user: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, w) in workshops.iter().enumerate() {
+        by_user.entry(w.user.as_str()).or_default().push(i);
+    }
+    let mut users: Vec<&str> = by_user.keys().copied().collect();
+    users.sort_unstable();
+    let mut found = Vec::new();
+    for user in users {
+        let mut members = by_user[user].clone();
+        members.sort_by_key(|&i| (workshops[i].key_from(), i));
+        // Windows overlapping each workshop's, found by a forward scan over the sorted list.
+        let mut overlapping: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (n, &i) in members.iter().enumerate() {
+            for &j in &members[n + 1..] {
+                if workshops[j].key_from() >= workshops[i].revoke_at() {
+                    break;
+                }
+                overlapping.entry(i).or_default().push(j);
+                overlapping.entry(j).or_default().push(i);
+            }
+        }
+        for &i in &members {
+            let Some(others) = overlapping.get(&i) else {
+                continue;
+            };
+            let w = &workshops[i];
+            let (from, until) = (w.key_from(), w.revoke_at());
+            // The first due moment (from + k * rotate_after, worth doing) inside another's
+            // window; the earlier ones happen on time.
+            let first = others
+                .iter()
+                .filter_map(|&j| {
+                    let x = &workshops[j];
+                    let since = (x.key_from() - from).max(rotate_after);
+                    let k = ceil_div(since, rotate_after);
+                    let due = from + rotate_after * k;
+                    (due < x.revoke_at() && due + overlap < until).then_some((due, j))
+                })
+                .min();
+            let Some((due, other)) = first else {
+                continue;
+            };
+            // The planner rotates at the first moment no other key is live, if still worth it.
+            let mut t = due;
+            while let Some(x) = others
+                .iter()
+                .map(|&j| &workshops[j])
+                .find(|x| x.key_from() <= t && t < x.revoke_at())
+            {
+                t = x.revoke_at();
+            }
+            let live_until = if t + overlap < until {
+                t + overlap
+            } else {
+                until
+            };
+            found.push(RotationConflict {
+                user: user.to_string(),
+                at: i,
+                other,
+                due,
+                live_until,
+                lives: live_until - (due - rotate_after),
+                rotate_after,
+                overlap,
+            });
+        }
+    }
+    found.sort_by_key(|c| c.at);
+    found
+}
+
+/// `ceil(a / b)` for positive `b`, at least 1.
+fn ceil_div(a: TimeDelta, b: TimeDelta) -> i32 {
+    let (a, b) = (a.num_seconds(), b.num_seconds().max(1));
+    ((a + b - 1) / b).clamp(1, i32::MAX as i64) as i32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +354,44 @@ mod tests {
         assert_eq!(w[0].revoke_at(), at("2026-12-02T17:00:00Z"));
         assert_eq!(w[2].key_from(), at("2026-12-02T17:00:00Z"));
         assert!(collisions(&w).is_empty());
+    }
+
+    #[test]
+    fn a_rotation_that_needs_a_third_key_is_found_with_its_consequence() {
+        // Two 7-day workshops on one user: a's key is due at key_from + 2d, b holds the other
+        // slot until its end + grace, so a's key lives until then (or until a's own end).
+        let w = vec![
+            ws("a", U, "2026-12-02T09:00:00Z", "2026-12-09T09:00:00Z"),
+            ws("b", U, "2026-12-02T09:00:00Z", "2026-12-09T09:00:00Z"),
+        ];
+        let c = rotation_conflicts(&w, TimeDelta::days(2), TimeDelta::hours(1));
+        assert_eq!(c.len(), 2);
+        assert_eq!((c[0].at, c[0].other), (0, 1));
+        assert_eq!(c[0].due, at("2026-12-03T09:00:00Z"));
+        assert_eq!(c[0].live_until, at("2026-12-09T10:00:00Z"));
+        assert_eq!(c[0].lives, TimeDelta::hours(8 * 24 + 1));
+        // Alone, or one after the other on the user: nothing to say.
+        assert!(rotation_conflicts(&w[..1], TimeDelta::days(2), TimeDelta::hours(1)).is_empty());
+        let apart = vec![
+            ws("a", U, "2026-12-02T09:00:00Z", "2026-12-09T09:00:00Z"),
+            ws("b", U, "2026-12-11T09:00:00Z", "2026-12-12T09:00:00Z"),
+        ];
+        assert!(rotation_conflicts(&apart, TimeDelta::days(2), TimeDelta::hours(1)).is_empty());
+        // A short overlap late in a long workshop: the rotation due then waits for the slot.
+        let late = vec![
+            ws("long", U, "2026-12-02T09:00:00Z", "2026-12-20T09:00:00Z"),
+            ws("short", U, "2026-12-06T09:00:00Z", "2026-12-06T17:00:00Z"),
+        ];
+        let c = rotation_conflicts(&late, TimeDelta::days(2), TimeDelta::hours(1));
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].due, at("2026-12-05T09:00:00Z"));
+        assert_eq!(c[0].live_until, at("2026-12-06T19:00:00Z"));
+        // A rotation that is due only after the other workshop is over: on time.
+        let after = vec![
+            ws("long", U, "2026-12-02T09:00:00Z", "2026-12-20T09:00:00Z"),
+            ws("short", U, "2026-12-02T20:00:00Z", "2026-12-02T22:00:00Z"),
+        ];
+        assert!(rotation_conflicts(&after, TimeDelta::days(2), TimeDelta::hours(1)).is_empty());
     }
 
     #[test]

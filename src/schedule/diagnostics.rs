@@ -47,13 +47,22 @@ pub enum ScheduleError {
 }
 
 fn render(path: &Path, diagnostics: &[Diagnostic]) -> String {
+    render_as(path, diagnostics, "error")
+}
+
+/// Warnings about a valid schedule, as `PATH:LINE:COLUMN: warning: ...` plus their hints.
+pub fn render_warnings(path: &Path, warnings: &[Diagnostic]) -> String {
+    render_as(path, warnings, "warning")
+}
+
+fn render_as(path: &Path, diagnostics: &[Diagnostic], severity: &str) -> String {
     let mut out = String::new();
     for (i, d) in diagnostics.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
         out.push_str(&format!(
-            "{}:{}:{}: error: {}",
+            "{}:{}:{}: {severity}: {}",
             path.display(),
             d.line,
             d.column,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-pub use diagnostics::{Diagnostic, ScheduleError};
+pub use diagnostics::{render_warnings, Diagnostic, ScheduleError};
 pub use parse::{check_hook_programs, parse};
 
 /// Defaults, as documented in README and `workshops.toml`.
@@ -138,9 +138,46 @@ pub fn hook_program(schedule_file: &Path, program: &str) -> PathBuf {
     }
 }
 
+/// What a valid schedule asks for but cannot get: `rotate_after` with a rotation due while
+/// another workshop's key holds the user's second slot. Located at the workshop.
+pub fn warnings(schedule: &Schedule) -> Vec<Diagnostic> {
+    let s = &schedule.settings;
+    let Some(rotate_after) = s.rotate_after else {
+        return Vec::new();
+    };
+    let w = &schedule.workshops;
+    capacity::rotation_conflicts(w, rotate_after, s.rotation_overlap)
+        .into_iter()
+        .map(|c| Diagnostic::new(w[c.at].line, 1, c.message(w)).with_hint(c.hint(w)))
+        .collect()
+}
+
 /// Read and validate a schedule file. Every problem is reported, located in the file.
 pub fn load(file: &Path) -> Result<Schedule, ScheduleError> {
     parse(file, &read(file)?)
+}
+
+/// `load`, but a user needing a third key is a warning (`PATH:LINE:COLUMN: warning: ...` plus
+/// its hint, one string each) rather than an error.
+pub fn load_allowing_collisions(file: &Path) -> Result<(Schedule, Vec<String>), ScheduleError> {
+    let (schedule, collisions) = parse::parse_allowing_collisions(file, &read(file)?)?;
+    let warnings = collisions
+        .iter()
+        .map(|d| {
+            let mut w = format!(
+                "{}:{}:{}: warning: {}",
+                file.display(),
+                d.line,
+                d.column,
+                d.message
+            );
+            if let Some(hint) = &d.hint {
+                w.push_str(&format!("\n  hint: {hint}"));
+            }
+            w
+        })
+        .collect();
+    Ok((schedule, warnings))
 }
 
 /// The schedule file's text, refusing what cannot be a schedule (directory, device, huge or

@@ -66,6 +66,29 @@ pub fn parse(file: &Path, text: &str) -> Result<Schedule, ScheduleError> {
     let mut parser = Parser::new(text);
     let parsed = parser.run(file);
     let diagnostics = parser.finish();
+    checked(file, parsed, diagnostics)
+}
+
+/// Like `parse`, but a user needing more keys at once than AWS allows is not an error: those
+/// problems come back beside the schedule (for `timeline`, which draws the clash).
+pub fn parse_allowing_collisions(
+    file: &Path,
+    text: &str,
+) -> Result<(Schedule, Vec<Diagnostic>), ScheduleError> {
+    let mut parser = Parser::new(text);
+    parser.collisions_apart = true;
+    let parsed = parser.run(file);
+    let collisions = std::mem::take(&mut parser.collisions);
+    let collisions = parser.locate(collisions);
+    let diagnostics = parser.finish();
+    checked(file, parsed, diagnostics).map(|s| (s, collisions))
+}
+
+fn checked(
+    file: &Path,
+    parsed: Option<Schedule>,
+    diagnostics: Vec<Diagnostic>,
+) -> Result<Schedule, ScheduleError> {
     match parsed {
         Some(schedule) if diagnostics.is_empty() && schedule.workshops.len() > MAX_WORKSHOPS => {
             let line = schedule.workshops.iter().map(|w| w.line).max().unwrap_or(1);
@@ -186,6 +209,9 @@ struct Parser<'a> {
     /// Byte offset where each line starts.
     line_starts: Vec<usize>,
     pending: Vec<Pending>,
+    /// Capacity problems go to `collisions` instead of `pending`.
+    collisions_apart: bool,
+    collisions: Vec<Pending>,
 }
 
 impl<'a> Parser<'a> {
@@ -197,6 +223,8 @@ impl<'a> Parser<'a> {
             text,
             line_starts,
             pending: Vec::new(),
+            collisions_apart: false,
+            collisions: Vec::new(),
         }
     }
 
@@ -221,8 +249,13 @@ impl<'a> Parser<'a> {
 
     /// Diagnostics sorted by position, with line and column.
     fn finish(mut self) -> Vec<Diagnostic> {
+        let pending = std::mem::take(&mut self.pending);
+        self.locate(pending)
+    }
+
+    /// `pending` sorted by position, with line and column.
+    fn locate(&self, mut pending: Vec<Pending>) -> Vec<Diagnostic> {
         let text = self.text.as_bytes();
-        let mut pending = std::mem::take(&mut self.pending);
         for p in &mut pending {
             p.offset = p.offset.min(text.len());
         }
@@ -303,7 +336,15 @@ impl<'a> Parser<'a> {
         if settings.timing_ok {
             for collision in capacity::collisions(&workshops) {
                 let at = offsets.get(collision.at).copied().unwrap_or(0);
-                self.error(at, collision.message(&workshops), Some(collision.hint()));
+                if self.collisions_apart {
+                    self.collisions.push(Pending {
+                        offset: at,
+                        message: collision.message(&workshops),
+                        hint: Some(collision.hint()),
+                    });
+                } else {
+                    self.error(at, collision.message(&workshops), Some(collision.hint()));
+                }
             }
         }
         Some(Schedule {
@@ -1060,9 +1101,12 @@ fn policy_size_problem(
     (size > limit).then(|| {
         (
             format!(
-                "the policy {} for these {} model(s) would be {size} characters (white space not counted); AWS allows {limit} for all of a user's inline policies together and refuses PutUserPolicy beyond that",
+                "the policy {} for these {} would be {size} characters (white space not counted); AWS allows {limit} for all of a user's inline policies together and refuses PutUserPolicy beyond that",
                 policy::POLICY_NAME,
-                models.len()
+                match models.len() {
+                    1 => "1 model".to_string(),
+                    n => format!("{n} models"),
+                }
             ),
             "list fewer models (an inference profile id such as \"us.…\" adds one ARN per region it routes to), or use policy = \"all-models\"".to_string(),
         )

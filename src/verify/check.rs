@@ -49,10 +49,10 @@ impl KeyCheck {
             .filter(|m| m.outcome != Outcome::Verified)
         {
             s.push_str(&format!(
-                "\n    {}: {} after {} attempt(s) ({})",
+                "\n    {}: {} after {} ({})",
                 m.model,
                 m.outcome.as_str(),
-                m.attempts,
+                crate::render::count(m.attempts as usize, "attempt", "attempts"),
                 m.detail
             ));
         }
@@ -82,6 +82,7 @@ impl KeyCheck {
 /// How bad an outcome is, for picking the one that counts: key faults first.
 fn severity(o: Outcome) -> u8 {
     match o {
+        Outcome::NoSecret => 6,
         Outcome::InvalidToken => 5,
         Outcome::AccessDenied => 4,
         Outcome::ModelNotEnabled => 3,
@@ -92,11 +93,11 @@ fn severity(o: Outcome) -> u8 {
 }
 
 /// Check the key that `workshop`'s credentials file holds, as `user`'s key `access_key_id`.
-/// A file that is missing, or that holds another key, is reported as `invalid-token`: the
-/// secret on this machine cannot prove that key. With `record`, the outcome is written to the
-/// user's tags (not for a key IAM no longer lists: the tag would outlive it). With
-/// `policy_changed` (this run rewrote the user's policy), `access-denied` is retried while the
-/// change reaches Bedrock.
+/// A file that is missing, holds another key or cannot be read is reported as `no-secret`
+/// (nothing is sent to Bedrock): the secret on this machine cannot prove that key. With
+/// `record`, the outcome is written to the user's tags (not for a key IAM no longer lists: the
+/// tag would outlive it). With `policy_changed` (this run rewrote the user's policy),
+/// `access-denied` is retried while the change reaches Bedrock.
 #[allow(clippy::too_many_arguments)]
 pub async fn check_key(
     iam: &impl Iam,
@@ -122,17 +123,24 @@ pub async fn check_key(
     let secret = match credentials.read_secret(workshop) {
         Ok(Some((id, secret))) if id == access_key_id => secret,
         Ok(other) => {
-            check.outcome = Outcome::InvalidToken;
+            check.outcome = Outcome::NoSecret;
             check.advice = Some(format!(
-                "the credentials file {}.env {}: the key's secret is not on this machine; let the next reconcile replace the key, or delete it",
+                "the credentials file {}.env {}: {}",
                 workshop,
-                if other.is_some() { "holds another key" } else { "is missing" }
+                if other.is_some() {
+                    "holds another key"
+                } else {
+                    "is missing"
+                },
+                Outcome::NoSecret.advice()
             ));
             return check;
         }
         Err(e) => {
-            check.outcome = Outcome::InvalidToken;
-            check.advice = Some(e.to_string());
+            check.outcome = Outcome::NoSecret;
+            check.advice = Some(format!(
+                "{e}; until then the key cannot be checked from here"
+            ));
             return check;
         }
     };

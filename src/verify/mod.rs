@@ -46,16 +46,20 @@ pub enum Outcome {
     Throttled,
     /// No usable answer (connection, timeout, service error): could not check.
     Network,
+    /// The key's secret is not on this machine (its credentials file is missing, holds another
+    /// key or cannot be read): nothing was sent to Bedrock.
+    NoSecret,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Verified,
         Outcome::AccessDenied,
         Outcome::ModelNotEnabled,
         Outcome::InvalidToken,
         Outcome::Throttled,
         Outcome::Network,
+        Outcome::NoSecret,
     ];
 
     /// The kebab-case word, as in JSON output.
@@ -67,6 +71,7 @@ impl Outcome {
             Outcome::InvalidToken => "invalid-token",
             Outcome::Throttled => "throttled",
             Outcome::Network => "network",
+            Outcome::NoSecret => "no-secret",
         }
     }
 
@@ -80,7 +85,10 @@ impl Outcome {
     pub fn is_key_fault(&self) -> bool {
         matches!(
             self,
-            Outcome::AccessDenied | Outcome::ModelNotEnabled | Outcome::InvalidToken
+            Outcome::AccessDenied
+                | Outcome::ModelNotEnabled
+                | Outcome::InvalidToken
+                | Outcome::NoSecret
         )
     }
 
@@ -107,6 +115,11 @@ impl Outcome {
                 "could not reach Bedrock (network, timeout or service error); could not check, not \
                  the key's fault: check connectivity, region and endpoint, then verify again"
             }
+            Outcome::NoSecret => {
+                "the key's secret is not on this machine, so the workshop cannot use this key; the \
+                 next reconcile replaces it (a new key and credentials file; the old key is \
+                 deactivated after rotation_overlap), unless the credentials file is restored first"
+            }
         }
     }
 }
@@ -120,7 +133,7 @@ impl fmt::Display for Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "unknown verification outcome `{0}` (expected verified, access-denied, model-not-enabled, \
-     invalid-token, throttled or network)"
+     invalid-token, throttled, network or no-secret)"
 )]
 pub struct ParseOutcomeError(pub String);
 
@@ -458,7 +471,7 @@ mod tests {
     fn ok_and_fault_partition() {
         use Outcome::*;
         assert!(Verified.is_ok());
-        for o in [AccessDenied, ModelNotEnabled, InvalidToken] {
+        for o in [AccessDenied, ModelNotEnabled, InvalidToken, NoSecret] {
             assert!(o.is_key_fault() && !o.is_ok(), "{o}");
         }
         for o in [Verified, Throttled, Network] {

@@ -222,6 +222,8 @@ impl MotoServer {
         for name in AWS_ENV_TO_CLEAR {
             cmd.env_remove(name);
         }
+        // Text output fits COLUMNS when set; tests read it unwrapped unless they set it.
+        cmd.env_remove("COLUMNS");
         for (name, value) in self.env_vars() {
             cmd.env(name, value);
         }

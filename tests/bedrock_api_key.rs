@@ -655,4 +655,74 @@ mod emulator {
             .code(0)
             .stdout_line_with(&["No changes"]);
     }
+
+    /// A renewed token whose hand-over fails is handed over again by the next run (the record
+    /// of the key's first hand-over is dropped), with the token then in the file.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_failed_hand_over_of_a_renewed_token_is_retried() {
+        let fx = Fx::new();
+        let hook = fx.dir.path().join("deliver.sh");
+        std::fs::write(
+            &hook,
+            "#!/bin/sh\numask 077\nd=$(dirname \"$0\")\n[ -e \"$d/refuse\" ] && { echo refused >&2; exit 3; }\ncat > \"$d/handed-over.json\"\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        fx.write_schedule(
+            &format!(
+                "deliver = [{:?}]\nbedrock_api_key = true",
+                hook.display().to_string()
+            ),
+            1,
+            20,
+        );
+        fx.run(&["reconcile"]).code(0);
+        let text = fx.text();
+        let id = value(&text, "AWS_ACCESS_KEY_ID").unwrap().to_string();
+        let iam = fx.server.iam_client(None, common::test_credentials());
+        let delivered_tag = format!("workshop-keys:delivered:{id}");
+        let tags = || async {
+            iam.list_user_tags()
+                .user_name(&fx.user)
+                .send()
+                .await
+                .unwrap()
+                .tags()
+                .iter()
+                .map(|t| t.key().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert!(tags().await.contains(&delivered_tag));
+
+        // The token is due (its comment says 1h left); the hook refuses.
+        let soon = format_time(Utc::now().trunc_subsecs(0) + TimeDelta::hours(1));
+        std::fs::write(fx.file(), text.replace(&format_time(expiry(&text)), &soon)).unwrap();
+        std::fs::set_permissions(fx.file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::write(fx.dir.path().join("refuse"), "").unwrap();
+        fx.run(&["reconcile"])
+            .code(1)
+            .stdout_line_with(&["ok", "~ refresh_token"])
+            .stdout_line_with(&["FAILED", "workshop w", &id]);
+        assert!(!tags().await.contains(&delivered_tag), "record kept");
+
+        // The next run hands the key over again, with the current token.
+        std::fs::remove_file(fx.dir.path().join("refuse")).unwrap();
+        fx.run(&["reconcile"])
+            .code(0)
+            .stdout_line_with(&["> deliver", &id, "not handed over yet"]);
+        let handed: Value = serde_json::from_str(
+            &std::fs::read_to_string(fx.dir.path().join("handed-over.json")).unwrap(),
+        )
+        .unwrap();
+        let now_in_file = fx.text();
+        assert_eq!(
+            handed["bedrock_api_key"].as_str(),
+            value(&now_in_file, "AWS_BEARER_TOKEN_BEDROCK")
+        );
+        assert!(tags().await.contains(&delivered_tag));
+        fx.run(&["reconcile"])
+            .code(0)
+            .stdout_line_with(&["No changes"]);
+    }
 }

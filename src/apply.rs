@@ -5,8 +5,10 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use chrono::Utc;
 use serde::Serialize;
 
+use crate::bedrock_api_key;
 use crate::iam::{Iam, IamError, IamErrorKind};
 use crate::observed::KeyStatus;
 use crate::plan::{Action, ActionKind, Plan};
@@ -259,7 +261,60 @@ async fn run(
         ActionKind::DeleteUser => {
             tolerate(iam.delete_user(user).await, IamErrorKind::NoSuchEntity).map_err(e)
         }
+        ActionKind::RefreshToken => refresh_token(action, plan, ctx, result),
     }
+}
+
+/// A fresh bearer token for the key a workshop's file holds, signed with the real clock (AWS
+/// checks the signing time, so never the plan's `--at`), written over the file atomically with
+/// the same key, secret and write time.
+fn refresh_token(
+    action: &Action,
+    plan: &Plan,
+    ctx: &ApplyContext<'_>,
+    result: &mut ActionResult,
+) -> Result<(), String> {
+    let workshop = action
+        .workshop
+        .as_deref()
+        .ok_or("refresh_token without workshop")?;
+    let key = action
+        .access_key_id
+        .as_deref()
+        .ok_or("refresh_token without access_key_id")?;
+    let until = action
+        .bearer_token_until
+        .ok_or("refresh_token without bearer_token_until")?;
+    let (id, secret) = ctx
+        .credentials
+        .read_secret(workshop)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!("the credentials file {workshop}.env is gone; the next run plans again")
+        })?;
+    if id != key {
+        return Err(format!(
+            "the credentials file {workshop}.env holds key {id} now, not {key}; the next run plans again"
+        ));
+    }
+    let written = ctx
+        .credentials
+        .file(workshop)
+        .map_err(|e| e.to_string())?
+        .and_then(|f| f.written)
+        .unwrap_or(plan.at);
+    let token = bedrock_api_key::for_window(key, &secret, ctx.region, Utc::now(), until)
+        .map_err(|e| e.to_string())?;
+    let path = ctx
+        .credentials
+        .write_with_token(workshop, key, &secret, ctx.region, written, Some(&token))
+        .map_err(|e| format!("{e}; the file still holds the old token"))?;
+    result.credentials_file = Some(path);
+    result.detail = Some(format!(
+        "new bearer token valid until {}",
+        tags::format_time(token.expires)
+    ));
+    Ok(())
 }
 
 async fn confirm_managed(iam: &impl Iam, user: &str, path: &str) -> Result<(), String> {
@@ -315,13 +370,39 @@ async fn create_key(
         }
     };
     result.created_key = Some(new.access_key_id.clone());
-    let written = ctx.credentials.write(
+    // With `settings.bedrock_api_key`, the file gets a bearer token signed now (the real clock).
+    // Without one the key still works; the next run plans its token again.
+    let token = action.bearer_token_until.and_then(|until| {
+        match bedrock_api_key::for_window(
+            &new.access_key_id,
+            &new.secret,
+            ctx.region,
+            Utc::now(),
+            until,
+        ) {
+            Ok(t) => {
+                result.detail = Some(format!(
+                    "with a bearer token valid until {}",
+                    tags::format_time(t.expires)
+                ));
+                Some(t)
+            }
+            Err(e) => {
+                tracing::warn!(%workshop, "no bearer token: {e}");
+                result.detail = Some(format!("no bearer token: {e}"));
+                None
+            }
+        }
+    });
+    let written = ctx.credentials.write_with_token(
         workshop,
         &new.access_key_id,
         &new.secret,
         ctx.region,
         plan.at,
+        token.as_ref(),
     );
+    drop(token);
     drop(new.secret);
     let path = match written {
         Ok(path) => path,

@@ -37,6 +37,10 @@ pub struct Desired {
     pub policy: PolicyChoice,
     /// `settings.deadline`: the policy carries the `WorkshopKeysDeadline` statement.
     pub enforce_deadline: bool,
+    /// `settings.bedrock_api_key`: credentials files hold a bearer token, the policy allows it.
+    pub bedrock_api_key: bool,
+    /// `settings.bedrock_api_key_refresh`.
+    pub bedrock_api_key_refresh: TimeDelta,
     pub hold: TimeDelta,
     pub rotate_after: Option<TimeDelta>,
     pub rotation_overlap: TimeDelta,
@@ -68,6 +72,8 @@ impl Desired {
             path: s.path.clone(),
             policy: s.policy.clone(),
             enforce_deadline: s.deadline,
+            bedrock_api_key: s.bedrock_api_key,
+            bedrock_api_key_refresh: s.bedrock_api_key_refresh,
             hold: s.hold,
             rotate_after: s.rotate_after,
             rotation_overlap: s.rotation_overlap,
@@ -94,7 +100,7 @@ impl Desired {
     /// The inline policy `user` carries at `now`.
     pub fn policy_document(&self, user: &str, now: DateTime<Utc>) -> Value {
         let deadline = self.enforce_deadline.then(|| self.deadline(user, now));
-        policy::document(&self.policy, deadline)
+        policy::document_for(&self.policy, deadline, self.bedrock_api_key)
     }
 
     /// The window of a workshop on a given user.

@@ -65,6 +65,12 @@ struct Handover<'a> {
     end: DateTime<Utc>,
     /// When the key is deactivated.
     expires: DateTime<Utc>,
+    /// `settings.bedrock_api_key`: the bearer token for `AWS_BEARER_TOKEN_BEDROCK`, and when
+    /// AWS stops accepting it (each renewal is handed over again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bedrock_api_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bedrock_api_key_expires: Option<DateTime<Utc>>,
 }
 
 /// Run `argv` with `input` on standard input; fail on a non-zero exit, a spawn error or the
@@ -78,6 +84,18 @@ pub async fn run_hook(
     schedule_file: &Path,
     input: &[u8],
     secret: Option<&str>,
+) -> Result<(), String> {
+    let secrets: Vec<&str> = secret.into_iter().collect();
+    run_hook_redacting(argv, schedule_file, input, &secrets).await
+}
+
+/// [`run_hook`], cutting every one of `secrets` (a secret key, a bearer token) out of what the
+/// command printed.
+pub async fn run_hook_redacting(
+    argv: &[String],
+    schedule_file: &Path,
+    input: &[u8],
+    secrets: &[&str],
 ) -> Result<(), String> {
     let (program, args) = argv.split_first().ok_or("empty command")?;
     let path = crate::schedule::hook_program(schedule_file, program);
@@ -127,7 +145,7 @@ pub async fn run_hook(
     let said: Vec<String> = [("stdout", &out), ("stderr", &err)]
         .into_iter()
         .filter_map(|(name, bytes)| {
-            let text = printed(bytes, secret);
+            let text = printed(bytes, secrets);
             (!text.is_empty()).then(|| format!("{name}: {text}"))
         })
         .collect();
@@ -157,11 +175,14 @@ async fn keep(pipe: Option<impl AsyncRead + Unpin>) -> Zeroizing<Vec<u8>> {
     kept
 }
 
-/// What a command printed, for a report: the secret cut out first, then one line, control
+/// What a command printed, for a report: the secrets cut out first, then one line, control
 /// characters escaped (no terminal escapes from a hook), at most [`SHOW_OUTPUT`] characters.
-fn printed(bytes: &[u8], secret: Option<&str>) -> String {
+fn printed(bytes: &[u8], secrets: &[&str]) -> String {
     let mut text = Zeroizing::new(String::from_utf8_lossy(bytes).into_owned());
-    if let Some(s) = secret.filter(|s| !s.is_empty()) {
+    // Longest first: a token could contain a shorter secret.
+    let mut secrets: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in secrets {
         text = Zeroizing::new(text.replace(s, "<secret>"));
     }
     let mut shown = String::new();
@@ -333,7 +354,17 @@ pub async fn deliver(
                     }
                 }
             }
-            Err(e) => result.detail = Some(format!("{e}; the next run tries again")),
+            Err(e) => {
+                // A renewed token of a key handed over before: without the record of that
+                // hand-over, the next run hands the key (and its current token) over again.
+                if d.reason == crate::plan::TOKEN_RENEWED {
+                    let tag = [tags::delivered_tag(&key_id)];
+                    if let Err(untag) = iam.untag_user(&d.user, &tag).await {
+                        tracing::warn!(workshop = %d.workshop, "cannot drop the record of an earlier hand-over: {untag}");
+                    }
+                }
+                result.detail = Some(format!("{e}; the next run tries again"))
+            }
         }
         tracing::info!(workshop = %d.workshop, key = %key_id, ok = result.ok, "deliver");
         results.push(result);
@@ -361,6 +392,13 @@ async fn deliver_one(
             "the credentials file {workshop}.env holds another key ({file_key})"
         ));
     }
+    let token = if schedule.settings.bedrock_api_key {
+        credentials
+            .read_token(workshop)
+            .map_err(|e| e.to_string())?
+    } else {
+        None
+    };
     let doc = Handover {
         workshop,
         title: w.title.as_deref(),
@@ -371,9 +409,13 @@ async fn deliver_one(
         start: w.start,
         end: w.end,
         expires: w.revoke_at(),
+        bedrock_api_key: token.as_ref().map(|t| t.token.expose()),
+        bedrock_api_key_expires: token.as_ref().map(|t| t.expires),
     };
     let input = Zeroizing::new(serde_json::to_vec(&doc).expect("plain data serialises"));
-    run_hook(argv, &schedule.file, &input, Some(secret.expose())).await
+    let mut secrets = vec![secret.expose()];
+    secrets.extend(token.as_ref().map(|t| t.token.expose()));
+    run_hook_redacting(argv, &schedule.file, &input, &secrets).await
 }
 
 /// Send the summary of a reconcile that changed something to `settings.notify`. No secrets:
@@ -425,14 +467,20 @@ mod tests {
     fn printed_output_is_one_scrubbed_line_without_terminal_escapes() {
         let out = b"  first SECRETKEY line \n\n\x1b[31mred\x1b[0m\tend\n";
         assert_eq!(
-            printed(out, Some("SECRETKEY")),
+            printed(out, &["SECRETKEY"]),
             "first <secret> line | \\u{1b}[31mred\\u{1b}[0m\\tend"
         );
-        assert_eq!(printed(b"", Some("x")), "");
+        assert_eq!(printed(b"", &["x"]), "");
         // Cut after the secret is replaced: a cut never shows part of it.
         let long = format!("{}SECRETKEY", "a".repeat(SHOW_OUTPUT - 3));
-        let shown = printed(long.as_bytes(), Some("SECRETKEY"));
+        let shown = printed(long.as_bytes(), &["SECRETKEY"]);
         assert!(shown.ends_with("<se…"), "{shown}");
         assert!(!shown.contains("SEC"), "{shown}");
+        // A bearer token is cut out like the secret, whole, even when it holds the secret.
+        let out = b"key SECRETKEY token bedrock-api-key-SECRETKEYxyz";
+        assert_eq!(
+            printed(out, &["SECRETKEY", "bedrock-api-key-SECRETKEYxyz"]),
+            "key <secret> token <secret>"
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! `edit` and `commands` touch the outside world; the planner reads no clock.
 
 pub mod apply;
+pub mod bedrock_api_key;
 pub mod cli;
 pub mod commands;
 pub mod desired;

@@ -523,6 +523,7 @@ mod tests {
             access_key_id: "AKIANEW".into(),
             outcome: Outcome::AccessDenied,
             models: vec![],
+            bearer_token: None,
             advice: None,
             record_error: None,
         };

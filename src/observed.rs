@@ -119,6 +119,10 @@ pub struct Observed {
     /// Keys this tool deleted, and when: IAM may list them for a while after.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deleted: BTreeMap<String, DateTime<Utc>>,
+    /// When the bearer token (`AWS_BEARER_TOKEN_BEDROCK`) in a credentials file expires, by
+    /// workshop id, as its comment line says. Never the token.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tokens: BTreeMap<String, DateTime<Utc>>,
     /// Why the credentials directory is no safe place for a new secret, when it is not: no key
     /// is created then, but revocation goes on.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,6 +18,8 @@ pub enum ActionKind {
     DeactivateKey,
     DeleteKey,
     DeleteUser,
+    /// Rewrite a credentials file with a fresh bearer token (`settings.bedrock_api_key`).
+    RefreshToken,
 }
 
 impl ActionKind {
@@ -32,6 +34,7 @@ impl ActionKind {
             ActionKind::DeactivateKey => "deactivate_key",
             ActionKind::DeleteKey => "delete_key",
             ActionKind::DeleteUser => "delete_user",
+            ActionKind::RefreshToken => "refresh_token",
         }
     }
 }
@@ -83,6 +86,11 @@ pub struct Action {
     /// `tag_user`: tags to remove.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub untag: Vec<String>,
+    /// `create_key`, `refresh_token` with `settings.bedrock_api_key`: the credentials file gets
+    /// a bearer token that AWS refuses from this time on (end + grace) at the latest. The token
+    /// itself is made when the action runs, never held in a plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token_until: Option<DateTime<Utc>>,
     /// A short phrase a person understands.
     pub reason: String,
 }
@@ -101,6 +109,7 @@ impl Action {
             path: None,
             tags: BTreeMap::new(),
             untag: Vec::new(),
+            bearer_token_until: None,
             reason: reason.into(),
         }
     }
@@ -136,6 +145,11 @@ impl Action {
                 self.access_key_id.as_deref().unwrap_or("?"),
                 self.user
             ),
+            ActionKind::RefreshToken => format!(
+                "bearer token of key {} of user {}",
+                self.access_key_id.as_deref().unwrap_or("?"),
+                self.user
+            ),
         }
     }
 }
@@ -145,6 +159,9 @@ pub struct Blocked {
     pub workshop: String,
     pub reason: String,
 }
+
+/// The reason of a delivery that hands over a renewed bearer token of a key handed over before.
+pub const TOKEN_RENEWED: &str = "bearer token renewed";
 
 /// A key to hand over with `settings.deliver`: a key created in this run (no id yet), or a
 /// live key whose earlier delivery has not succeeded.

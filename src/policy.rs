@@ -78,9 +78,33 @@ const GEOGRAPHIES: &[(&str, &str, &[&str])] = &[
     ("au", "aws", &["ap-southeast-2", "ap-southeast-4"]),
 ];
 
+/// What a short-term Bedrock API key (bearer token) needs besides the invoke actions. It names
+/// no model, so its statement is on `*`; the deadline's `bedrock:*` denial covers it too.
+pub const BEARER_ACTION: &str = "bedrock:CallWithBearerToken";
+/// The statement that allows [`BEARER_ACTION`] (`settings.bedrock_api_key`).
+pub const BEARER_SID: &str = "BedrockApiKeys";
+
 /// The policy document for a policy choice, with the deadline statement when `deadline` is set.
 pub fn document(choice: &PolicyChoice, deadline: Option<DateTime<Utc>>) -> Value {
+    document_for(choice, deadline, false)
+}
+
+/// [`document`], with `bearer_tokens` (`settings.bedrock_api_key`) also allowing
+/// `bedrock:CallWithBearerToken`.
+pub fn document_for(
+    choice: &PolicyChoice,
+    deadline: Option<DateTime<Utc>>,
+    bearer_tokens: bool,
+) -> Value {
     let mut doc = allow_document(choice);
+    if let (true, Some(statements)) = (bearer_tokens, doc["Statement"].as_array_mut()) {
+        statements.push(json!({
+            "Sid": BEARER_SID,
+            "Effect": "Allow",
+            "Action": BEARER_ACTION,
+            "Resource": "*",
+        }));
+    }
     if let (Some(at), Some(statements)) = (deadline, doc["Statement"].as_array_mut()) {
         statements.push(json!({
             "Sid": DEADLINE_SID,
@@ -299,6 +323,27 @@ mod tests {
         assert_eq!(deadline_of(&doc), Some(at));
         assert_eq!(deadline_of(&document(&PolicyChoice::AllModels, None)), None);
         assert_eq!(deadline_text(NO_WINDOW_YET), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn bearer_tokens_add_call_with_bearer_token_and_the_deadline_still_denies_all() {
+        let at = DateTime::parse_from_rfc3339("2026-12-05T17:00:00Z")
+            .unwrap()
+            .to_utc();
+        let doc = document_for(&PolicyChoice::AllModels, Some(at), true);
+        let statements = doc["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 3);
+        assert_eq!(
+            statements[1],
+            json!({"Sid": "BedrockApiKeys", "Effect": "Allow", "Action": "bedrock:CallWithBearerToken", "Resource": "*"})
+        );
+        assert_eq!(statements[2]["Action"], json!("bedrock:*"));
+        assert_eq!(statements[2]["Effect"], json!("Deny"));
+        assert_eq!(deadline_of(&doc), Some(at));
+        assert!(same_document(
+            &document(&PolicyChoice::AllModels, Some(at)),
+            &document_for(&PolicyChoice::AllModels, Some(at), false)
+        ));
     }
 
     #[test]

@@ -202,6 +202,13 @@ pub fn describe_changes(before: &Observed, after: &Observed) -> Vec<String> {
     {
         out.push(format!("credentials file {w}.env appeared"));
     }
+    for (w, expires) in &after.tokens {
+        if before.tokens.get(w) != Some(expires) {
+            out.push(format!(
+                "the bearer token in credentials file {w}.env was renewed"
+            ));
+        }
+    }
     if before.credentials_problem != after.credentials_problem {
         out.push(match &after.credentials_problem {
             Some(p) => format!(

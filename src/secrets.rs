@@ -34,6 +34,10 @@ impl std::fmt::Debug for Secret {
 }
 
 const HEADER: &str = "# workshop-keys:";
+/// The comment line before a bearer token: `# AWS_BEARER_TOKEN_BEDROCK expires <time> (...)`.
+const TOKEN_COMMENT: &str = "# AWS_BEARER_TOKEN_BEDROCK expires ";
+/// The token's line: `AWS_BEARER_TOKEN_BEDROCK=bedrock-api-key-...`.
+const TOKEN_VAR: &str = "AWS_BEARER_TOKEN_BEDROCK=";
 /// `.creating.<workshop>`: a key creation under way (see `begin_create`).
 const CREATING_PREFIX: &str = ".creating.";
 /// The third line of a creation record: the keys the user held just before.
@@ -208,6 +212,21 @@ impl CredentialsDir {
         region: &str,
         written: DateTime<Utc>,
     ) -> Result<PathBuf, SecretsError> {
+        self.write_with_token(workshop, access_key_id, secret, region, written, None)
+    }
+
+    /// [`CredentialsDir::write`], with a bearer token (`AWS_BEARER_TOKEN_BEDROCK`) and a
+    /// comment line giving its expiry when `token` is given. Renewing a token rewrites the
+    /// whole file this way, atomically.
+    pub fn write_with_token(
+        &self,
+        workshop: &str,
+        access_key_id: &str,
+        secret: &Secret,
+        region: &str,
+        written: DateTime<Utc>,
+        token: Option<&crate::bedrock_api_key::BearerToken>,
+    ) -> Result<PathBuf, SecretsError> {
         let path = self.path_for(workshop)?;
         self.injected_fault(workshop, &path)?;
         self.check()?;
@@ -216,11 +235,25 @@ impl CredentialsDir {
             .mode(0o700)
             .create(&self.dir)
             .map_err(io("create directory", &self.dir))?;
-        let contents = Zeroizing::new(format!(
+        let mut contents = Zeroizing::new(format!(
             "{HEADER} workshop {workshop}, written {}\nAWS_ACCESS_KEY_ID={access_key_id}\nAWS_SECRET_ACCESS_KEY={}\nAWS_DEFAULT_REGION={region}\n",
             tags::format_time(written),
             secret.expose()
         ));
+        if let Some(t) = token {
+            // Reserved up front: growing the string would leave unwiped copies of the secret.
+            let mut with_token = Zeroizing::new(String::with_capacity(
+                contents.len() + t.token.expose().len() + 200,
+            ));
+            with_token.push_str(&contents);
+            with_token.push_str(&format!(
+                "{TOKEN_COMMENT}{} (Amazon Bedrock API key for {region}; workshop-keys renews it)\n{TOKEN_VAR}",
+                tags::format_time(t.expires)
+            ));
+            with_token.push_str(t.token.expose());
+            with_token.push('\n');
+            contents = with_token;
+        }
         // A run killed mid-write leaves its temporary file (with a secret in it): remove those.
         let prefix = format!(".{workshop}.env.");
         self.remove_temporary_files(&prefix)?;
@@ -415,6 +448,63 @@ impl CredentialsDir {
         Ok(removed)
     }
 
+    /// When the bearer token of each credentials file that holds one expires, by workshop id.
+    /// Never reads the token out.
+    pub fn scan_tokens(&self) -> Result<BTreeMap<String, DateTime<Utc>>, SecretsError> {
+        let mut out = BTreeMap::new();
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io("list", &self.dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io("list", &self.dir))?;
+            let name = entry.file_name();
+            let Some(workshop) = name.to_str().and_then(|n| n.strip_suffix(".env")) else {
+                continue;
+            };
+            let text = match fs::read_to_string(entry.path()) {
+                Ok(t) => Zeroizing::new(t),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io("read", &entry.path())(e)),
+            };
+            if let Some(expires) = token_expiry(&text) {
+                out.insert(workshop.to_string(), expires);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What the tool recorded in a workshop's file (key id, write time), if it exists.
+    pub fn file(&self, workshop: &str) -> Result<Option<CredentialsFile>, SecretsError> {
+        read_key_id(&self.path_for(workshop)?)
+    }
+
+    /// The bearer token a workshop's file holds, with its expiry (for `deliver` and `verify`).
+    /// Refuses a file that others can read.
+    pub fn read_token(
+        &self,
+        workshop: &str,
+    ) -> Result<Option<crate::bedrock_api_key::BearerToken>, SecretsError> {
+        let path = self.path_for(workshop)?;
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => Zeroizing::new(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("read", &path)(e)),
+        };
+        let mode = fs::metadata(&path).map_err(io("read", &path))?.mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(SecretsError::InsecureFile { path, mode });
+        }
+        let token = text
+            .lines()
+            .find_map(|l| l.strip_prefix(TOKEN_VAR))
+            .map(|t| Secret::new(t.trim().to_string()));
+        Ok(token
+            .zip(token_expiry(&text))
+            .map(|(token, expires)| crate::bedrock_api_key::BearerToken { token, expires }))
+    }
+
     /// The key id and secret a workshop's file holds (for `verify`). Refuses a file that
     /// others can read.
     pub fn read_secret(&self, workshop: &str) -> Result<Option<(String, Secret)>, SecretsError> {
@@ -442,6 +532,17 @@ impl CredentialsDir {
             _ => Err(SecretsError::Malformed { path }),
         }
     }
+}
+
+/// The expiry on a file's token comment, when the file holds a token.
+fn token_expiry(text: &str) -> Option<DateTime<Utc>> {
+    if !text.lines().any(|l| l.starts_with(TOKEN_VAR)) {
+        return None;
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix(TOKEN_COMMENT))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(tags::parse_time)
 }
 
 /// The key id and write time in a credentials file, reading no further than needed.
@@ -582,6 +683,52 @@ mod tests {
         assert!(creds.scan_creating().unwrap().is_empty());
         // Ending a creation twice is fine (a settled record, then the run's own create).
         creds.end_create("a").unwrap();
+    }
+
+    #[test]
+    fn a_token_goes_after_the_key_with_its_expiry_and_is_read_back() {
+        let (_tmp, creds) = dir();
+        let t = DateTime::parse_from_rfc3339("2026-12-02T08:00:00Z")
+            .unwrap()
+            .to_utc();
+        let secret = Secret::new("s3cr3t-value".into());
+        creds
+            .write("plain", "AKIAEXAMPLE000000001", &secret, "eu-west-1", t)
+            .unwrap();
+        let token = crate::bedrock_api_key::BearerToken {
+            token: Secret::new("bedrock-api-key-dG9rZW4=".into()),
+            expires: t + chrono::TimeDelta::hours(12),
+        };
+        let path = creds
+            .write_with_token(
+                "ws",
+                "AKIAEXAMPLE000000002",
+                &secret,
+                "eu-west-1",
+                t,
+                Some(&token),
+            )
+            .unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with(
+            "AWS_DEFAULT_REGION=eu-west-1\n# AWS_BEARER_TOKEN_BEDROCK expires 2026-12-02T20:00:00Z (Amazon Bedrock API key for eu-west-1; workshop-keys renews it)\nAWS_BEARER_TOKEN_BEDROCK=bedrock-api-key-dG9rZW4=\n"
+        ), "{text}");
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        let tokens = creds.scan_tokens().unwrap();
+        assert_eq!(tokens.len(), 1, "only the file with a token: {tokens:?}");
+        assert_eq!(tokens["ws"], token.expires);
+        let read = creds.read_token("ws").unwrap().unwrap();
+        assert_eq!(read.token.expose(), token.token.expose());
+        assert_eq!(read.expires, token.expires);
+        assert!(creds.read_token("plain").unwrap().is_none());
+        assert!(creds.read_token("missing").unwrap().is_none());
+        // The key and secret read as before; the write time is kept for the visibility rules.
+        let (id, s) = creds.read_secret("ws").unwrap().unwrap();
+        assert_eq!(
+            (id.as_str(), s.expose()),
+            ("AKIAEXAMPLE000000002", "s3cr3t-value")
+        );
+        assert_eq!(creds.file("ws").unwrap().unwrap().written, Some(t));
     }
 
     #[test]

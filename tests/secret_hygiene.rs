@@ -10,6 +10,11 @@
 //! (secret included) on stderr: the tool must cut the secret out of what it reports. The secrets
 //! are in their files and reached the hook (so the search is not vacuous), and the logs really
 //! are trace logs.
+//!
+//! With `bedrock_api_key = true`, every bearer token (`AWS_BEARER_TOKEN_BEDROCK`) any run wrote,
+//! and the signature inside it, is searched for the same way. The runs' `--at` lies days after
+//! the real clock that signs the tokens, so each reconcile renews them: many tokens, each handed
+//! to the hook (which prints them on stderr for `first`), checked with Bearer auth, and planned.
 
 mod common;
 
@@ -43,6 +48,8 @@ struct Test {
     runs: Vec<Run>,
     /// Workshop (or "sdk") -> (access key id, secret).
     secrets: BTreeMap<String, (String, String)>,
+    /// Every bearer token seen in a credentials file -> (workshop, the signature inside it).
+    tokens: BTreeMap<String, (String, String)>,
 }
 
 impl Test {
@@ -167,6 +174,46 @@ impl Test {
             assert!(text.contains(&format!("\nAWS_SECRET_ACCESS_KEY={secret}\n")));
             let key = format!("{workshop}/{id}");
             self.secrets.entry(key).or_insert((id, secret));
+            if let Some(token) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("AWS_BEARER_TOKEN_BEDROCK="))
+            {
+                let signature = signature_of(token);
+                self.tokens
+                    .entry(token.to_string())
+                    .or_insert((workshop.to_string(), signature));
+            }
+        }
+    }
+}
+
+/// The `X-Amz-Signature` inside a bearer token: what makes it a credential.
+fn signature_of(token: &str) -> String {
+    let b64 = token
+        .strip_prefix("bedrock-api-key-")
+        .unwrap_or_else(|| panic!("a token without its prefix ({} chars)", token.len()));
+    let url = String::from_utf8(aws_smithy_types::base64::decode(b64).unwrap()).unwrap();
+    let signature = url
+        .split('&')
+        .find_map(|p| p.strip_prefix("X-Amz-Signature="))
+        .expect("a signature in the token")
+        .to_string();
+    assert_eq!(signature.len(), 64, "a SigV4 signature");
+    signature
+}
+
+/// A run's output or a file, searched for every secret and every token: panics on a find.
+fn search(t: &Test, what: &str, text: &str) {
+    for (owner, (id, secret)) in &t.secrets {
+        if let Some(place) = leak(text, secret) {
+            panic!("the secret of {owner} (key {id}) is in {what}: {place}");
+        }
+    }
+    for (token, (workshop, signature)) in &t.tokens {
+        for (name, value) in [("bearer token", token), ("token signature", signature)] {
+            if let Some(place) = leak(text, value) {
+                panic!("a {name} of workshop {workshop} is in {what}: {place}");
+            }
         }
     }
 }
@@ -306,6 +353,7 @@ cat >> \"$(dirname \"$0\")/notified.log\"\necho >> \"$(dirname \"$0\")/notified.
 path = "{path}"
 user = "{user_a}"
 verify_timeout = "5s"
+bedrock_api_key = true
 deliver = [{deliver:?}]
 notify = [{notify:?}]
 
@@ -333,6 +381,7 @@ end = 2026-12-12T17:00:00Z
         schedule,
         runs: Vec::new(),
         secrets: BTreeMap::new(),
+        tokens: BTreeMap::new(),
     };
 
     // T1: reconcile creates and verifies `first`'s key (JSON logs, JSON output).
@@ -396,14 +445,7 @@ end = 2026-12-12T17:00:00Z
         ] {
             let text = String::from_utf8_lossy(data);
             bytes += text.len();
-            for (owner, (id, secret)) in &t.secrets {
-                if let Some(place) = leak(&text, secret) {
-                    panic!(
-                        "the secret of {owner} (key {id}) is in the {stream} of `{}`: {place}",
-                        run.what
-                    );
-                }
-            }
+            search(&t, &format!("the {stream} of `{}`", run.what), &text);
         }
     }
     // Every file left here, except the credentials files and the deliver hook's output: saved
@@ -421,14 +463,7 @@ end = 2026-12-12T17:00:00Z
             continue;
         }
         files += 1;
-        for (owner, (id, secret)) in &t.secrets {
-            if let Some(place) = leak(&data, secret) {
-                panic!(
-                    "the secret of {owner} (key {id}) is in {}: {place}",
-                    path.display()
-                );
-            }
-        }
+        search(&t, &path.display().to_string(), &data);
     }
     assert!(t.dir.join("saved.plan").exists() && t.dir.join("notified.log").exists());
     assert!(t.dir.join("metrics.prom").exists());
@@ -442,6 +477,15 @@ end = 2026-12-12T17:00:00Z
     assert!(
         delivered.contains(&second),
         "the deliver hook never got second's secret"
+    );
+    // Not vacuous for tokens either: files held several, the hook got second's, and the hook
+    // printed first's (on stderr) for the tool to cut out.
+    assert!(t.tokens.len() >= 4, "only {} tokens seen", t.tokens.len());
+    assert!(
+        t.tokens
+            .iter()
+            .any(|(token, (w, _))| w == "second" && delivered.contains(token.as_str())),
+        "the deliver hook never got a token of second"
     );
 
     // The secrets were used at trace level: Bedrock answered the keys in reconcile and verify.
@@ -462,10 +506,11 @@ end = 2026-12-12T17:00:00Z
         assert!(all.contains(id.as_str()), "key {id} of {owner} never shown");
     }
     eprintln!(
-        "{} runs, {} MB of output and {files} files searched for {} secrets; {:.1}s",
+        "{} runs, {} MB of output and {files} files searched for {} secrets and {} tokens; {:.1}s",
         t.runs.len(),
         bytes / 1_000_000,
         t.secrets.len(),
+        t.tokens.len(),
         started.elapsed().as_secs_f64()
     );
 }

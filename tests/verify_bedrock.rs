@@ -8,12 +8,14 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
+use common::run::Run;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use workshop_keys::secrets::Secret;
 use workshop_keys::verify::{
-    verify_key, verify_key_with, Backoff, Outcome, Verification, VerifyRequest,
+    verify_key, verify_key_with, verify_token_with, Backoff, Outcome, Verification, VerifyRequest,
 };
 
 const ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -94,6 +96,15 @@ impl FakeBedrock {
     where
         F: Fn(usize, Duration) -> Reply + Send + Sync + 'static,
     {
+        FakeBedrock::start_judging(move |n, since, _| answer(n, since)).await
+    }
+
+    /// `answer(n, since_start, request)`: a reply that may depend on what was sent (e.g. its
+    /// `Authorization` header).
+    async fn start_judging<F>(answer: F) -> FakeBedrock
+    where
+        F: Fn(usize, Duration, &Seen) -> Reply + Send + Sync + 'static,
+    {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -132,7 +143,7 @@ impl FakeBedrock {
 async fn serve(
     mut stream: TcpStream,
     seen: Arc<Mutex<Vec<Seen>>>,
-    answer: &(dyn Fn(usize, Duration) -> Reply + Send + Sync),
+    answer: &(dyn Fn(usize, Duration, &Seen) -> Reply + Send + Sync),
     started: Instant,
 ) {
     let mut buf: Vec<u8> = Vec::new();
@@ -169,17 +180,18 @@ async fn serve(
         let raw = String::from_utf8_lossy(&buf[..head_end + length]).into_owned();
         buf.drain(..head_end + length);
 
+        let this = Seen {
+            request_line: head.lines().next().unwrap_or_default().to_string(),
+            authorization: header("authorization").unwrap_or_default(),
+            body,
+            raw,
+        };
         let index = {
             let mut seen = seen.lock().unwrap();
-            seen.push(Seen {
-                request_line: head.lines().next().unwrap_or_default().to_string(),
-                authorization: header("authorization").unwrap_or_default(),
-                body,
-                raw,
-            });
+            seen.push(this.clone());
             seen.len() - 1
         };
-        let reply = answer(index, started.elapsed());
+        let reply = answer(index, started.elapsed(), &this);
         let reason = match reply.status {
             200 => "OK",
             403 => "Forbidden",
@@ -697,4 +709,173 @@ async fn against_moto_with_authentication() {
     assert!(v.attempts > 1, "retried while it might propagate");
     assert!(started.elapsed() < timeout + Duration::from_secs(3));
     assert!(v.detail.contains("InvalidClientTokenId"), "{}", v.detail);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bedrock API keys (bearer tokens). moto 5.2.5 answers HTTP 500 to every bearer-auth Bedrock
+// request (measured), so these checks run against the local stand-in, which accepts exactly the
+// token the credentials file holds (and the file's key for SigV4) and answers 403 otherwise.
+
+/// A 403 for a token or key the stand-in does not know, as Bedrock answers an unknown identity.
+fn refused() -> Reply {
+    Reply::error(
+        403,
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+    )
+}
+
+/// The token is sent as `Authorization: Bearer`, alone (no SigV4), and classified like the key.
+#[tokio::test]
+async fn a_bearer_token_is_verified_with_bearer_auth_only() {
+    const TOKEN: &str =
+        "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbFdpdGhCZWFyZXJUb2tlbg==";
+    let server = FakeBedrock::start_judging(|_, _, seen| {
+        if seen.authorization == format!("Bearer {TOKEN}") {
+            Reply::ok(EMBEDDING)
+        } else {
+            refused()
+        }
+    })
+    .await;
+    let secret = Secret::new(SECRET.into());
+    let req = request(&secret, TITAN, Duration::from_secs(5), &server.endpoint);
+    let v = verify_token_with(&req, &Secret::new(TOKEN.into()), &FAST).await;
+    assert_eq!(v.outcome, Outcome::Verified, "{}", v.detail);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1);
+    assert!(!seen[0].raw.contains("AWS4-HMAC-SHA256"), "SigV4 sent too");
+    assert!(
+        !seen[0].raw.to_lowercase().contains("x-amz-date"),
+        "SigV4 sent too"
+    );
+    assert_no_secret(&v, TOKEN);
+    // Another token: refused, retried while it might be propagating, then invalid-token; the
+    // token is not in the result.
+    let other = Secret::new(format!("{TOKEN}x"));
+    let req = request(&secret, TITAN, Duration::from_millis(500), &server.endpoint);
+    let v = verify_token_with(&req, &other, &FAST).await;
+    assert_eq!(v.outcome, Outcome::InvalidToken, "{}", v.detail);
+    assert_no_secret(&v, other.expose());
+}
+
+/// Through the binary, with IAM on moto and Bedrock Runtime on the stand-in: `reconcile` and
+/// `verify` check the new key with SigV4 and the file's token with bearer auth. The operator's
+/// shell has `AWS_BEARER_TOKEN_BEDROCK` set to something else: a client built from the shared
+/// configuration would send that instead of the new key; neither check may.
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_and_verify_check_the_files_key_and_token_not_the_environments() {
+    const GARBAGE: &str = "bedrock-api-key-garbage-from-the-operators-shell";
+    let server = common::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials/w.env");
+    // Once set, the only token accepted (the file may be changed behind the tool's back).
+    let pinned: Arc<Mutex<Option<String>>> = Arc::default();
+    let fake = {
+        let creds = creds.clone();
+        let pinned = pinned.clone();
+        FakeBedrock::start_judging(move |_, _, seen| {
+            let Ok(text) = std::fs::read_to_string(&creds) else {
+                return refused();
+            };
+            let value = |k: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+                    .unwrap_or("?")
+                    .to_string()
+            };
+            let auth = &seen.authorization;
+            let key_ok = auth.starts_with(&format!(
+                "AWS4-HMAC-SHA256 Credential={}/",
+                value("AWS_ACCESS_KEY_ID")
+            ));
+            let accepted = pinned
+                .lock()
+                .unwrap()
+                .clone()
+                .unwrap_or_else(|| value("AWS_BEARER_TOKEN_BEDROCK"));
+            let token_ok = *auth == format!("Bearer {accepted}");
+            if key_ok || token_ok {
+                Reply::ok(EMBEDDING)
+            } else {
+                refused()
+            }
+        })
+        .await
+    };
+    let sfx = common::unique_suffix();
+    let start = Utc::now() + chrono::TimeDelta::hours(2);
+    let schedule = dir.path().join("workshops.toml");
+    std::fs::write(
+        &schedule,
+        format!(
+            "[settings]\npath = \"{}\"\nuser = \"wk-bt-{sfx}\"\nbedrock_api_key = true\nverify_timeout = \"3s\"\n\n[[workshop]]\nid = \"w\"\nstart = {}\nend = {}\n",
+            common::unique_path("bt"),
+            workshop_keys::tags::format_time(start),
+            workshop_keys::tags::format_time(start + chrono::TimeDelta::hours(6)),
+        ),
+    )
+    .unwrap();
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = server.command();
+        cmd.args(args)
+            .arg("--schedule")
+            .arg(&schedule)
+            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &fake.endpoint)
+            .env("AWS_BEARER_TOKEN_BEDROCK", GARBAGE)
+            .env_remove("RUST_LOG");
+        let what = format!("workshop-keys {}", args.join(" "));
+        async move {
+            tokio::task::spawn_blocking(move || Run::of(cmd, what))
+                .await
+                .unwrap()
+        }
+    };
+    let first = run(&["reconcile", "--output", "json"]).await;
+    first.code(0);
+    let check = &first.json()["verifications"][0];
+    assert_eq!(check["outcome"], "verified", "{first}");
+    assert_eq!(check["models"][0]["outcome"], "verified", "{first}");
+    assert_eq!(check["bearer_token"]["outcome"], "verified", "{first}");
+    let text = std::fs::read_to_string(&creds).unwrap();
+    let id = text
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS_ACCESS_KEY_ID="))
+        .unwrap()
+        .to_string();
+    let token = text
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS_BEARER_TOKEN_BEDROCK="))
+        .unwrap()
+        .to_string();
+    let seen = fake.seen();
+    assert!(
+        seen.iter()
+            .any(|s| s.authorization.contains(&format!("Credential={id}/"))),
+        "the new key was not checked"
+    );
+    assert!(
+        seen.iter()
+            .any(|s| s.authorization == format!("Bearer {token}")),
+        "the file's token was not checked"
+    );
+    assert!(
+        !seen.iter().any(|s| s.raw.contains(GARBAGE)),
+        "the environment's token was sent"
+    );
+    for out in [&first.stdout, &first.stderr] {
+        assert!(!out.contains(&token), "the token in the output");
+    }
+    // `verify` again, then with a token the stand-in does not know: invalid-token, exit 1.
+    let verify = run(&["verify"]).await;
+    verify
+        .code(0)
+        .stdout_line_with(&["workshop w", &id, "verified"]);
+    *pinned.lock().unwrap() = Some(token.clone());
+    std::fs::write(&creds, text.replace(&token, &format!("{token}AA"))).unwrap();
+    let bad = run(&["verify"]).await;
+    bad.code(1)
+        .stdout_line_with(&["bearer token (AWS_BEARER_TOKEN_BEDROCK)", "invalid-token"]);
+    assert!(!bad.stdout.contains(&token), "{bad}");
+    assert!(!fake.seen().iter().any(|s| s.raw.contains(GARBAGE)));
 }

@@ -82,13 +82,19 @@ pub async fn observe(
 pub fn observe_local(dir: &CredentialsDir) -> Observed {
     let problem = dir.check().err();
     let listed = (|| -> Result<_, SecretsError> {
-        Ok((dir.scan()?, dir.scan_creating()?, dir.scan_deleted()?))
+        Ok((
+            dir.scan()?,
+            dir.scan_creating()?,
+            dir.scan_deleted()?,
+            dir.scan_tokens()?,
+        ))
     })();
     match listed {
-        Ok((files, creating, deleted)) => Observed {
+        Ok((files, creating, deleted, tokens)) => Observed {
             files,
             creating,
             deleted,
+            tokens,
             credentials_problem: problem.map(|e| CredentialsProblem {
                 message: e.to_string(),
                 unlisted: false,

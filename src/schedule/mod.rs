@@ -22,6 +22,8 @@ pub const DEFAULT_CREDENTIALS_DIR: &str = "credentials";
 pub const DEFAULT_VERIFY_MODEL: &str = "amazon.titan-embed-text-v1";
 /// The runbook requires revocation within a day of a workshop's end.
 pub const MAX_GRACE: TimeDelta = TimeDelta::hours(24);
+/// Default of `bedrock_api_key_refresh`.
+pub const DEFAULT_BEDROCK_API_KEY_REFRESH: TimeDelta = TimeDelta::hours(4);
 
 /// Which inline policy the managed users carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +60,11 @@ pub struct Settings {
     pub deliver: Option<Vec<String>>,
     /// Command run after each reconcile that changed something, with a JSON summary (no secrets).
     pub notify: Option<Vec<String>>,
+    /// Credentials files also hold a short-term Amazon Bedrock API key (bearer token), and the
+    /// policy allows `bedrock:CallWithBearerToken`.
+    pub bedrock_api_key: bool,
+    /// A live key's token is renewed when it expires within this (and before end + grace).
+    pub bedrock_api_key_refresh: TimeDelta,
 }
 
 #[derive(Debug, Clone, PartialEq)]

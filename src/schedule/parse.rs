@@ -15,8 +15,9 @@ use toml_edit::{Document, Item, TableLike, Value};
 use super::capacity;
 use super::fields::{self, did_you_mean_hint, quote, Problem};
 use super::{
-    Diagnostic, PolicyChoice, Schedule, ScheduleError, Settings, Workshop, DEFAULT_CREDENTIALS_DIR,
-    DEFAULT_PATH, DEFAULT_REGION, DEFAULT_USER, DEFAULT_VERIFY_MODEL, MAX_GRACE,
+    Diagnostic, PolicyChoice, Schedule, ScheduleError, Settings, Workshop,
+    DEFAULT_BEDROCK_API_KEY_REFRESH, DEFAULT_CREDENTIALS_DIR, DEFAULT_PATH, DEFAULT_REGION,
+    DEFAULT_USER, DEFAULT_VERIFY_MODEL, MAX_GRACE,
 };
 use crate::{limits, policy};
 
@@ -43,6 +44,8 @@ const SETTINGS_KEYS: &[&str] = &[
     "deliver",
     "notify",
     "deadline",
+    "bedrock_api_key",
+    "bedrock_api_key_refresh",
 ];
 
 const WORKSHOP_KEYS: &[&str] = &["id", "title", "start", "end", "user", "lead", "grace"];
@@ -623,6 +626,8 @@ impl<'a> Parser<'a> {
         if let Ok(Some(b)) = self.boolean(&f, "deadline") {
             s.deadline = b;
         }
+        // Before the policy: its size check measures the document with the bearer statement.
+        self.bedrock_api_key(&f, s);
         self.policy(&f, s);
 
         match self.duration(&f, "lead", "24h") {
@@ -702,6 +707,31 @@ impl<'a> Parser<'a> {
         out
     }
 
+    /// `bedrock_api_key` and `bedrock_api_key_refresh`.
+    fn bedrock_api_key(&mut self, f: &Fields<'_>, s: &mut Settings) {
+        if let Ok(Some(b)) = self.boolean(f, "bedrock_api_key") {
+            s.bedrock_api_key = b;
+        }
+        let max = crate::bedrock_api_key::MAX_LIFE;
+        match self.positive_duration(f, "bedrock_api_key_refresh", "4h") {
+            Ok(Some((d, at))) if d >= max => self.error(
+                at,
+                format!(
+                    "bedrock_api_key_refresh must be shorter than {} (the longest life of a token): every run would renew every token",
+                    crate::desired::human(max)
+                ),
+                Some("e.g. bedrock_api_key_refresh = \"4h\"".into()),
+            ),
+            Ok(Some((_, at))) if !s.bedrock_api_key => self.error(
+                at,
+                "bedrock_api_key_refresh is only used with bedrock_api_key = true",
+                Some("set bedrock_api_key = true to hand out Bedrock API keys, or remove bedrock_api_key_refresh".into()),
+            ),
+            Ok(Some((d, _))) => s.bedrock_api_key_refresh = d,
+            _ => {}
+        }
+    }
+
     /// `policy` and `models`.
     fn policy(&mut self, f: &Fields<'_>, s: &mut Settings) {
         let policy = match self.string(f, "policy", "all-models") {
@@ -725,7 +755,7 @@ impl<'a> Parser<'a> {
             Some(("restricted", policy_at)) => match models {
                 Ok(Some((models, at))) if !models.is_empty() => {
                     let choice = PolicyChoice::Restricted { models };
-                    match policy_size_problem(&choice, s.deadline) {
+                    match policy_size_problem(&choice, s.deadline, s.bedrock_api_key) {
                         None => s.policy = choice,
                         Some((message, hint)) => self.error(at, message, Some(hint)),
                     }
@@ -1051,9 +1081,18 @@ impl<'a> Parser<'a> {
 
 /// IAM refuses `PutUserPolicy` when a user's inline policies exceed
 /// `limits::INLINE_POLICY_CHARS` (the emulator does not): measure the document the tool will
-/// write, deadline statement included (its time has a fixed width).
-fn policy_size_problem(choice: &PolicyChoice, deadline: bool) -> Option<(String, String)> {
-    let doc = policy::document(choice, deadline.then_some(policy::NO_WINDOW_YET));
+/// write, deadline statement included (its time has a fixed width), and the bearer-token
+/// statement with `bedrock_api_key`.
+fn policy_size_problem(
+    choice: &PolicyChoice,
+    deadline: bool,
+    bearer_tokens: bool,
+) -> Option<(String, String)> {
+    let doc = policy::document_for(
+        choice,
+        deadline.then_some(policy::NO_WINDOW_YET),
+        bearer_tokens,
+    );
     let size = policy::size(&doc);
     let limit = limits::INLINE_POLICY_CHARS;
     let PolicyChoice::Restricted { models } = choice else {
@@ -1095,6 +1134,8 @@ fn default_settings(file: &Path) -> Settings {
         deadline: true,
         deliver: None,
         notify: None,
+        bedrock_api_key: false,
+        bedrock_api_key_refresh: DEFAULT_BEDROCK_API_KEY_REFRESH,
     }
 }
 
@@ -1480,6 +1521,57 @@ lead = "1h"
                 "4:7: workshop \"a\" ends (2026-12-02T16:00:00Z) before or when it starts"
             ),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn bedrock_api_key_settings() {
+        let s = ok("");
+        assert!(!s.settings.bedrock_api_key);
+        assert_eq!(s.settings.bedrock_api_key_refresh, TimeDelta::hours(4));
+        let s = ok("[settings]\nbedrock_api_key = true\nbedrock_api_key_refresh = \"90m\"\n");
+        assert!(s.settings.bedrock_api_key);
+        assert_eq!(s.settings.bedrock_api_key_refresh, TimeDelta::minutes(90));
+        assert_eq!(
+            one("[settings]\nbedrock_api_key = true\nbedrock_api_key_refresh = \"12h\"\n"),
+            "3:27: bedrock_api_key_refresh must be shorter than 12h (the longest life of a token): every run would renew every token | e.g. bedrock_api_key_refresh = \"4h\""
+        );
+        assert_eq!(
+            one("[settings]\nbedrock_api_key_refresh = \"2h\"\n"),
+            "2:27: bedrock_api_key_refresh is only used with bedrock_api_key = true | set bedrock_api_key = true to hand out Bedrock API keys, or remove bedrock_api_key_refresh"
+        );
+        assert_eq!(
+            one("[settings]\nbedrock_api_key = \"yes\"\n"),
+            "2:19: bedrock_api_key must be true or false | write bedrock_api_key = true or bedrock_api_key = false, without quotes (found a string)"
+        );
+    }
+
+    #[test]
+    fn the_size_check_measures_the_policy_with_the_bearer_statement() {
+        let models = |n: usize| PolicyChoice::Restricted {
+            models: (0..n).map(|i| format!("vendor.model-{i:04}")).collect(),
+        };
+        let n = (1..200)
+            .find(|&n| policy_size_problem(&models(n), true, true).is_some())
+            .expect("some count is too big");
+        assert!(policy_size_problem(&models(n), true, false).is_none());
+        let list = |n: usize| {
+            (0..n)
+                .map(|i| format!("\"vendor.model-{i:04}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let text = |bearer: bool| {
+            format!(
+                "[settings]\nbedrock_api_key = {bearer}\npolicy = \"restricted\"\nmodels = [{}]\n",
+                list(n)
+            )
+        };
+        assert!(ok(&text(false)).settings.policy == models(n));
+        assert!(
+            one(&text(true)).contains("AWS allows 2048"),
+            "{}",
+            one(&text(true))
         );
     }
 

@@ -5,7 +5,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{models_to_verify, verify_key, verify_timeout, Outcome, Verification, VerifyRequest};
+use super::{
+    models_to_verify, verify_key, verify_timeout, verify_token, Outcome, Verification,
+    VerifyRequest,
+};
 use crate::iam::Iam;
 use crate::schedule::Settings;
 use crate::secrets::CredentialsDir;
@@ -20,6 +23,9 @@ pub struct KeyCheck {
     /// The worst outcome over the models.
     pub outcome: Outcome,
     pub models: Vec<Verification>,
+    /// `settings.bedrock_api_key`: the bearer token in the file, checked with one model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<Verification>,
     /// What is wrong and what to do, when the outcome is not `verified`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advice: Option<String>,
@@ -48,6 +54,19 @@ impl KeyCheck {
                 m.outcome.as_str(),
                 crate::render::count(m.attempts as usize, "attempt", "attempts"),
                 m.detail
+            ));
+        }
+        if let Some(b) = self
+            .bearer_token
+            .as_ref()
+            .filter(|b| b.outcome != Outcome::Verified)
+        {
+            s.push_str(&format!(
+                "\n    bearer token (AWS_BEARER_TOKEN_BEDROCK), {}: {} after {} attempt(s) ({})",
+                b.model,
+                b.outcome.as_str(),
+                b.attempts,
+                b.detail
             ));
         }
         if let Some(a) = &self.advice {
@@ -97,6 +116,7 @@ pub async fn check_key(
         access_key_id: access_key_id.to_string(),
         outcome: Outcome::Verified,
         models: Vec::new(),
+        bearer_token: None,
         advice: None,
         record_error: None,
     };
@@ -124,12 +144,13 @@ pub async fn check_key(
             return check;
         }
     };
-    for model in models_to_verify(settings) {
+    let models = models_to_verify(settings);
+    for model in &models {
         let req = VerifyRequest {
             access_key_id,
             secret: &secret,
             region: &settings.region,
-            model: &model,
+            model,
             timeout: verify_timeout(settings),
             endpoint_url: None,
             policy_changed,
@@ -138,10 +159,25 @@ pub async fn check_key(
         tracing::info!(%workshop, %user, key = %access_key_id, model = %v.model, outcome = v.outcome.as_str(), attempts = v.attempts, "verified key");
         check.models.push(v);
     }
+    if let (true, Some(model)) = (settings.bedrock_api_key, models.first()) {
+        let req = VerifyRequest {
+            access_key_id,
+            secret: &secret,
+            region: &settings.region,
+            model,
+            timeout: verify_timeout(settings),
+            endpoint_url: None,
+            policy_changed,
+        };
+        let v = check_token(credentials, workshop, &req).await;
+        tracing::info!(%workshop, %user, key = %access_key_id, model = %v.model, outcome = v.outcome.as_str(), attempts = v.attempts, "verified bearer token");
+        check.bearer_token = Some(v);
+    }
     drop(secret);
     check.outcome = check
         .models
         .iter()
+        .chain(&check.bearer_token)
         .map(|m| m.outcome)
         .max_by_key(|o| severity(*o))
         .unwrap_or(Outcome::Verified);
@@ -156,4 +192,30 @@ pub async fn check_key(
         }
     }
     check
+}
+
+/// The bearer token in `workshop`'s file, checked with one InvokeModel (`req` names the key that
+/// signed it). A file without a token, or with an expired one, is `invalid-token` without a call.
+async fn check_token(
+    credentials: &CredentialsDir,
+    workshop: &str,
+    req: &VerifyRequest<'_>,
+) -> Verification {
+    let missing = |detail: String| Verification {
+        model: req.model.to_string(),
+        outcome: Outcome::InvalidToken,
+        attempts: 0,
+        detail,
+    };
+    match credentials.read_token(workshop) {
+        Ok(Some(t)) if t.expires <= Utc::now() => missing(format!(
+            "the bearer token in {workshop}.env expired at {}; the next reconcile renews it",
+            tags::format_time(t.expires)
+        )),
+        Ok(Some(t)) => verify_token(req, &t.token).await,
+        Ok(None) => missing(format!(
+            "{workshop}.env holds no AWS_BEARER_TOKEN_BEDROCK; the next reconcile writes one"
+        )),
+        Err(e) => missing(e.to_string()),
+    }
 }

@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-use aws_sdk_bedrockruntime::config::{BehaviorVersion, Region};
+use aws_sdk_bedrockruntime::config::{BehaviorVersion, Region, Token};
 use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::auth::http::HTTP_BEARER_AUTH_SCHEME_ID;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_smithy_types::Blob;
@@ -208,14 +209,41 @@ pub async fn verify_key(req: &VerifyRequest<'_>) -> Verification {
 /// (`UnrecognizedClientException`, `InvalidClientTokenId`, bare 401), or access is denied
 /// right after a policy change, until `req.timeout`.
 pub async fn verify_key_with(req: &VerifyRequest<'_>, backoff: &Backoff) -> Verification {
-    let client = client(req);
+    attempts(&client(req), req, None, backoff).await
+}
+
+/// Verify a short-term Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`) made from `req`'s key:
+/// InvokeModel with `Authorization: Bearer`, retried and classified like [`verify_key`]. The
+/// client is built from scratch with exactly this token: a client from the shared
+/// `SdkConfig` would take `AWS_BEARER_TOKEN_BEDROCK` from the operator's environment instead.
+pub async fn verify_token(req: &VerifyRequest<'_>, token: &Secret) -> Verification {
+    verify_token_with(req, token, &Backoff::default()).await
+}
+
+/// [`verify_token`] with a given backoff.
+pub async fn verify_token_with(
+    req: &VerifyRequest<'_>,
+    token: &Secret,
+    backoff: &Backoff,
+) -> Verification {
+    attempts(&bearer_client(req, token), req, Some(token), backoff).await
+}
+
+/// The attempt loop of both checks; `token` (when the client uses it) is cut out of details
+/// like the secret.
+async fn attempts(
+    client: &aws_sdk_bedrockruntime::Client,
+    req: &VerifyRequest<'_>,
+    token: Option<&Secret>,
+    backoff: &Backoff,
+) -> Verification {
     let body = request_body(req.model);
     let start = tokio::time::Instant::now();
     let mut delay = backoff.initial.max(Duration::from_millis(1));
     let mut attempts: u32 = 0;
     loop {
         attempts += 1;
-        let mut answer = attempt(&client, req, &body).await;
+        let mut answer = attempt(client, req, token, &body).await;
         if req.policy_changed && answer.outcome == Outcome::AccessDenied {
             answer.retry = true;
         }
@@ -268,6 +296,21 @@ fn client(req: &VerifyRequest<'_>) -> aws_sdk_bedrockruntime::Client {
         None,
         "workshop-keys",
     );
+    let config = base_config(req).credentials_provider(SharedCredentialsProvider::new(credentials));
+    aws_sdk_bedrockruntime::Client::from_conf(config.build())
+}
+
+/// A client that authenticates with `token` only: no credentials provider, bearer auth
+/// preferred, nothing read from the environment but the endpoint.
+fn bearer_client(req: &VerifyRequest<'_>, token: &Secret) -> aws_sdk_bedrockruntime::Client {
+    let config = base_config(req)
+        .bearer_token(Token::new(token.expose(), None))
+        .auth_scheme_preference([HTTP_BEARER_AUTH_SCHEME_ID]);
+    aws_sdk_bedrockruntime::Client::from_conf(config.build())
+}
+
+/// Region, HTTP client, retries, timeouts and endpoint; no identity.
+fn base_config(req: &VerifyRequest<'_>) -> aws_sdk_bedrockruntime::config::Builder {
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
@@ -276,7 +319,6 @@ fn client(req: &VerifyRequest<'_>) -> aws_sdk_bedrockruntime::Client {
     let mut config = aws_sdk_bedrockruntime::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(req.region.to_string()))
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .http_client(http_client)
         // Our loop decides what to retry; the SDK would retry throttling and 5xx on its own.
         .retry_config(RetryConfig::disabled())
@@ -293,7 +335,7 @@ fn client(req: &VerifyRequest<'_>) -> aws_sdk_bedrockruntime::Client {
     {
         config = config.endpoint_url(url);
     }
-    aws_sdk_bedrockruntime::Client::from_conf(config.build())
+    config
 }
 
 /// The endpoint aws-config would take from the environment for Bedrock Runtime.
@@ -317,8 +359,13 @@ fn endpoint_from(var: impl Fn(&str) -> Option<String>) -> Option<String> {
 async fn attempt(
     client: &aws_sdk_bedrockruntime::Client,
     req: &VerifyRequest<'_>,
+    token: Option<&Secret>,
     body: &str,
 ) -> Answer {
+    let redact = |s: &str| match token {
+        Some(t) => redact(&redact(s, t), req.secret),
+        None => redact(s, req.secret),
+    };
     let result = client
         .invoke_model()
         .model_id(req.model)
@@ -341,11 +388,11 @@ async fn attempt(
         // Dispatch failure, timeout, request construction: no answer from the service.
         tracing::debug!(
             model = req.model,
-            error = %redact(&DisplayErrorContext(&err).to_string(), req.secret),
+            error = %redact(&DisplayErrorContext(&err).to_string()),
             "bedrock call got no answer"
         );
         // The sources' messages only: the SDK's Debug rendering stays in the debug log.
-        let detail = redact(&crate::iam::aws::chain_text(&err), req.secret);
+        let detail = redact(&crate::iam::aws::chain_text(&err));
         let c = classify::classify_full(None, None, None, None);
         return Answer {
             outcome: c.outcome,
@@ -381,7 +428,7 @@ async fn attempt(
     Answer {
         outcome: c.outcome,
         retry: c.retry,
-        detail: redact(&detail, req.secret),
+        detail: redact(&detail),
     }
 }
 
@@ -539,6 +586,8 @@ mod tests {
             deadline: true,
             deliver: None,
             notify: None,
+            bedrock_api_key: false,
+            bedrock_api_key_refresh: chrono::TimeDelta::hours(4),
         };
         assert_eq!(verify_timeout(&s), Duration::from_secs(60));
         s.verify_timeout = chrono::TimeDelta::seconds(-1);

@@ -173,6 +173,8 @@ mod tests {
             deadline: true,
             deliver: None,
             notify: None,
+            bedrock_api_key: false,
+            bedrock_api_key_refresh: chrono::TimeDelta::hours(4),
         }
     }
 

@@ -16,6 +16,7 @@ pub mod edit;
 pub mod hooks;
 pub mod iam;
 pub mod limits;
+pub mod models;
 pub mod observed;
 pub mod plan;
 pub mod planner;

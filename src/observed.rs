@@ -119,6 +119,13 @@ pub struct Observed {
     /// Keys this tool deleted, and when: IAM may list them for a while after.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deleted: BTreeMap<String, DateTime<Utc>>,
+    /// Readiness of the models live workshops use, by model as the schedule names it (read
+    /// only with `settings.check_models`, and only while some workshop's key window is open).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, crate::models::Readiness>,
+    /// Models whose readiness could not be read, with why.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models_unread: BTreeMap<String, String>,
 }
 
 impl Observed {

@@ -1180,6 +1180,7 @@ impl Sim {
                 .creds
                 .scan_deleted()
                 .expect("credentials directory readable"),
+            ..Observed::default()
         }
     }
 

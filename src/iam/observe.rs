@@ -77,6 +77,7 @@ pub async fn observe(
         files,
         creating,
         deleted,
+        ..Observed::default()
     })
 }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{models_to_verify, verify_key, verify_timeout, Outcome, Verification, VerifyRequest};
+use super::{models_for, verify_key, verify_timeout, Outcome, Verification, VerifyRequest};
 use crate::iam::Iam;
 use crate::schedule::Settings;
 use crate::secrets::CredentialsDir;
@@ -65,7 +65,10 @@ fn severity(o: Outcome) -> u8 {
     match o {
         Outcome::InvalidToken => 5,
         Outcome::AccessDenied => 4,
-        Outcome::ModelNotEnabled => 3,
+        Outcome::ModelNotEnabled
+        | Outcome::MarketplaceSubscription
+        | Outcome::UseCaseRequired
+        | Outcome::NotInRegion => 3,
         Outcome::Throttled => 2,
         Outcome::Network => 1,
         Outcome::Verified => 0,
@@ -77,7 +80,7 @@ fn severity(o: Outcome) -> u8 {
 /// secret on this machine cannot prove that key. With `record`, the outcome is written to the
 /// user's tags (not for a key IAM no longer lists: the tag would outlive it). With
 /// `policy_changed` (this run rewrote the user's policy), `access-denied` is retried while the
-/// change reaches Bedrock.
+/// change reaches Bedrock. `models` are the workshop's models (see `verify::models_for`).
 #[allow(clippy::too_many_arguments)]
 pub async fn check_key(
     iam: &impl Iam,
@@ -89,6 +92,7 @@ pub async fn check_key(
     now: DateTime<Utc>,
     record: bool,
     policy_changed: bool,
+    models: &[String],
 ) -> KeyCheck {
     let mut check = KeyCheck {
         workshop: workshop.to_string(),
@@ -116,7 +120,7 @@ pub async fn check_key(
             return check;
         }
     };
-    for model in models_to_verify(settings) {
+    for model in models_for(settings, models) {
         let req = VerifyRequest {
             access_key_id,
             secret: &secret,

@@ -163,7 +163,9 @@ pub(super) async fn reconcile(
                 &r.workshop,
                 &r.user,
                 &r.access_key_id,
-                now,
+                // Recorded at the plan's time, which decided it was due: a second run at the
+                // same moment (a rehearsal with --at included) finds it done.
+                at,
                 true,
                 false,
                 &workshop_models(s, &r.workshop),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_bedrock::config::Region;
-use aws_sdk_bedrock::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrock::types::OfferType;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_smithy_types::Blob;
@@ -61,7 +61,17 @@ impl AwsBedrock {
                 ),
                 code == "AccessDeniedException",
             ),
-            None => (DisplayErrorContext(&err).to_string(), false),
+            // No Bedrock error in the answer (another service or a proxy answered), or no answer.
+            None => match err.raw_response() {
+                Some(raw) => (
+                    format!(
+                        "HTTP {} without a Bedrock error code; is the endpoint Bedrock's?",
+                        raw.status().as_u16()
+                    ),
+                    false,
+                ),
+                None => (causes(&err), false),
+            },
         };
         ModelsError {
             operation,
@@ -71,6 +81,20 @@ impl AwsBedrock {
             access_denied,
         }
     }
+}
+
+/// An error and its causes, one line: `dispatch failure: io error: ... Connection refused`.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut next = err.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 impl ControlPlane for AwsBedrock {

@@ -29,7 +29,11 @@ pub struct Offer {
 
 /// A control-plane call that failed: which call, for which model, and the service's answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Bedrock {operation}{} in {region} failed: {detail}", model.as_deref().map(|m| format!(" for {m}")).unwrap_or_default())]
+#[error(
+    "Bedrock {operation}{} in {region} failed: {detail}{}",
+    model.as_deref().map(|m| format!(" for {m}")).unwrap_or_default(),
+    if *access_denied { format!(" (the operator needs bedrock:{operation}; see README \"Permissions\")") } else { String::new() }
+)]
 pub struct ModelsError {
     pub operation: &'static str,
     pub model: Option<String>,
@@ -38,6 +42,30 @@ pub struct ModelsError {
     pub detail: String,
     /// The service said AccessDenied: the operator lacks the permission.
     pub access_denied: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_denied_call_names_the_missing_permission() {
+        let mut e = super::ModelsError {
+            operation: "GetFoundationModelAvailability",
+            model: Some("m".into()),
+            region: "us-east-1".into(),
+            detail: "AccessDeniedException: no".into(),
+            access_denied: true,
+        };
+        assert_eq!(
+            e.to_string(),
+            "Bedrock GetFoundationModelAvailability for m in us-east-1 failed: AccessDeniedException: no (the operator needs bedrock:GetFoundationModelAvailability; see README \"Permissions\")"
+        );
+        e.access_denied = false;
+        e.model = None;
+        assert_eq!(
+            e.to_string(),
+            "Bedrock GetFoundationModelAvailability in us-east-1 failed: AccessDeniedException: no"
+        );
+    }
 }
 
 /// Bedrock's control-plane operations on foundation-model access.

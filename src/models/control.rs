@@ -44,6 +44,22 @@ pub struct ModelsError {
     pub access_denied: bool,
 }
 
+/// Bedrock's control-plane operations on foundation-model access.
+#[allow(async_fn_in_trait)]
+pub trait ControlPlane {
+    /// `GetFoundationModelAvailability` for a foundation model id.
+    async fn availability(&self, model_id: &str) -> Result<Availability, ModelsError>;
+    /// `GetUseCaseForModelAccess`: whether Anthropic's first-use form is on file (a
+    /// `ResourceNotFoundException` reads as not on file).
+    async fn use_case_on_file(&self) -> Result<bool, ModelsError>;
+    /// `ListFoundationModelAgreementOffers` (public offers).
+    async fn offers(&self, model_id: &str) -> Result<Vec<Offer>, ModelsError>;
+    /// `CreateFoundationModelAgreement`: accept an offer.
+    async fn create_agreement(&self, model_id: &str, offer_token: &str) -> Result<(), ModelsError>;
+    /// `PutUseCaseForModelAccess` with the form's JSON (the SDK encodes it as base64).
+    async fn put_use_case(&self, form_data: &[u8]) -> Result<(), ModelsError>;
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -66,20 +82,4 @@ mod tests {
             "Bedrock GetFoundationModelAvailability in us-east-1 failed: AccessDeniedException: no"
         );
     }
-}
-
-/// Bedrock's control-plane operations on foundation-model access.
-#[allow(async_fn_in_trait)]
-pub trait ControlPlane {
-    /// `GetFoundationModelAvailability` for a foundation model id.
-    async fn availability(&self, model_id: &str) -> Result<Availability, ModelsError>;
-    /// `GetUseCaseForModelAccess`: whether Anthropic's first-use form is on file (a
-    /// `ResourceNotFoundException` reads as not on file).
-    async fn use_case_on_file(&self) -> Result<bool, ModelsError>;
-    /// `ListFoundationModelAgreementOffers` (public offers).
-    async fn offers(&self, model_id: &str) -> Result<Vec<Offer>, ModelsError>;
-    /// `CreateFoundationModelAgreement`: accept an offer.
-    async fn create_agreement(&self, model_id: &str, offer_token: &str) -> Result<(), ModelsError>;
-    /// `PutUseCaseForModelAccess` with the form's JSON (the SDK encodes it as base64).
-    async fn put_use_case(&self, form_data: &[u8]) -> Result<(), ModelsError>;
 }

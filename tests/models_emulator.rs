@@ -364,10 +364,13 @@ fn reverify_catches_a_subscription_that_failed_after_the_first_call() {
     assert!(out["results"].as_array().unwrap().is_empty(), "{out:#}");
     let check = &out["verifications"][0];
     assert_eq!(check["outcome"], "marketplace-subscription");
-    assert!(check["advice"]
-        .as_str()
-        .unwrap()
-        .contains("workshop-keys models activate"));
+    assert!(
+        check["advice"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("workshop-keys models activate {LLAMA} --yes")),
+        "{check:#}"
+    );
     let notified: Value =
         serde_json::from_str(&std::fs::read_to_string(fx.notified()).unwrap()).unwrap();
     assert_eq!(

@@ -142,7 +142,13 @@ pub async fn check_key(
         .max_by_key(|o| severity(*o))
         .unwrap_or(Outcome::Verified);
     if check.outcome != Outcome::Verified {
-        check.advice = Some(check.outcome.advice().to_string());
+        // Name the model in fixes that take one (`workshop-keys models activate MODEL`).
+        let model = check
+            .models
+            .iter()
+            .find(|m| m.outcome == check.outcome)
+            .map_or("MODEL", |m| m.model.as_str());
+        check.advice = Some(check.outcome.advice().replace("MODEL", model));
     }
     if record {
         let value = format!("{} {}", tags::format_time(now), check.outcome.as_str());

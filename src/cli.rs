@@ -235,6 +235,12 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Bedrock model access for the workshops' models, with the operator's credentials: check
+    /// readiness, or activate a model (accept its Marketplace offer, Anthropic's use-case form).
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
     /// Re-check live keys now: call Bedrock with each key's secret from its credentials file.
     Verify {
         #[command(flatten)]
@@ -244,6 +250,45 @@ pub enum Command {
         workshop: Option<String>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// For each model of every upcoming workshop, in settings.region: authorization,
+    /// entitlement, agreement and region availability (and Anthropic's use-case form), a verdict
+    /// and the exact fix. Exit 0 when all are ready, 1 otherwise. Changes nothing.
+    Check {
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Activate models in settings.region: accept each model's Marketplace offer
+    /// (ListFoundationModelAgreementOffers, CreateFoundationModelAgreement) and, for Anthropic,
+    /// submit the first-time-use form. Without --yes, shows the offers and changes nothing.
+    /// cron never does this: it is the operator's explicit step.
+    Activate {
+        /// Model ids as the schedule names them (inference profiles such as us.… activate the
+        /// foundation model they route to).
+        #[arg(required = true, value_name = "MODEL")]
+        models: Vec<String>,
+        /// Accept the offers (and submit the use-case form); without it nothing changes.
+        #[arg(long)]
+        yes: bool,
+        /// Anthropic's first-time-use form as JSON (PutUseCaseForModelAccess's form data),
+        /// needed once per account when none is on file.
+        #[arg(long, value_name = "FILE")]
+        use_case_file: Option<PathBuf>,
+        /// How long to wait for the availability to read ready after accepting.
+        #[arg(long, default_value = "2m", value_name = "DURATION")]
+        wait: humantime::Duration,
+        #[command(flatten)]
+        schedule: ScheduleArg,
         #[command(flatten)]
         aws: AwsArgs,
     },

@@ -21,6 +21,8 @@ pub struct Window {
     pub revoke_at: DateTime<Utc>,
     /// `end + grace + hold`: the key is deleted from here on.
     pub delete_at: DateTime<Utc>,
+    /// The models the workshop uses (may be empty: none named).
+    pub models: Vec<String>,
 }
 
 impl Window {
@@ -46,6 +48,12 @@ pub struct Desired {
     pub rotation_overlap: TimeDelta,
     /// Keys are handed over with `settings.deliver`.
     pub deliver: bool,
+    /// Live keys are verified when made (`settings.verify`).
+    pub verify: bool,
+    /// `settings.check_models`: readiness of live workshops' models is reported.
+    pub check_models: bool,
+    /// `settings.verify_before_start`.
+    pub verify_before_start: TimeDelta,
     /// Every user the schedule names, with its workshops' windows sorted by (key_from, id).
     pub users: BTreeMap<String, Vec<Window>>,
 }
@@ -63,6 +71,7 @@ impl Desired {
                 key_from: w.key_from(),
                 revoke_at: w.revoke_at(),
                 delete_at: w.revoke_at() + s.hold,
+                models: w.models.clone(),
             });
         }
         for windows in users.values_mut() {
@@ -78,6 +87,9 @@ impl Desired {
             rotate_after: s.rotate_after,
             rotation_overlap: s.rotation_overlap,
             deliver: s.deliver.is_some(),
+            verify: s.verify,
+            check_models: s.check_models,
+            verify_before_start: s.verify_before_start,
             users,
         }
     }

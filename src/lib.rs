@@ -20,6 +20,7 @@ pub mod hooks;
 pub mod iam;
 pub mod limits;
 pub mod metrics;
+pub mod models;
 pub mod observed;
 pub mod plan;
 pub mod planner;

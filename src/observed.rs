@@ -127,6 +127,13 @@ pub struct Observed {
     /// is created then, but revocation goes on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_problem: Option<CredentialsProblem>,
+    /// Readiness of the models live workshops use, by model as the schedule names it (read
+    /// only with `settings.check_models`, and only while some workshop's key window is open).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, crate::models::Readiness>,
+    /// Models whose readiness could not be read, with why.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models_unread: BTreeMap<String, String>,
 }
 
 /// The credentials directory cannot take new secrets (open to others, not a directory,

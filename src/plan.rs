@@ -199,6 +199,27 @@ pub struct Quarantined {
     pub since: Option<DateTime<Utc>>,
 }
 
+/// A model a live workshop uses that the account cannot serve yet (`settings.check_models`).
+/// The key is still made: the organiser has until the start to fix the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelNotReady {
+    pub workshop: String,
+    pub model: String,
+    pub fix: String,
+}
+
+/// A live key verified once more inside `settings.verify_before_start` before its workshop
+/// starts: a first call may succeed while a Marketplace subscription is still failing. No IAM
+/// change; the result is recorded in the key's `workshop-keys:verified:<key>` tag, so that a
+/// later run in the same hour does nothing once it reads `verified`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reverify {
+    pub workshop: String,
+    pub user: String,
+    pub access_key_id: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// The moment planned for.
@@ -220,6 +241,12 @@ pub struct Plan {
     /// Users AWS quarantined: an incident until released.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quarantined: Vec<Quarantined>,
+    /// Models of live workshops that are not ready in the account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models_not_ready: Vec<ModelNotReady>,
+    /// Live keys to verify again before their workshop starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reverify: Vec<Reverify>,
 }
 
 /// Counts for the summary line.
@@ -236,13 +263,16 @@ impl Plan {
         self.actions.is_empty()
     }
 
-    /// Nothing to do, nothing to hand over, nothing blocked and no user quarantined.
+    /// Nothing to do, nothing to hand over or re-verify, nothing blocked, no user quarantined
+    /// and no model of a live workshop not ready.
     pub fn is_clean(&self) -> bool {
         self.actions.is_empty()
             && self.blocked.is_empty()
             && self.deliveries.is_empty()
             && self.settled.is_empty()
             && self.quarantined.is_empty()
+            && self.models_not_ready.is_empty()
+            && self.reverify.is_empty()
     }
 
     pub fn summary(&self) -> Summary {

@@ -101,6 +101,8 @@ impl Builder {
             deliveries: self.deliveries,
             settled: self.settled,
             quarantined: self.quarantined,
+            models_not_ready: vec![],
+            reverify: vec![],
         }
     }
 }
@@ -178,7 +180,9 @@ pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan 
         ));
     }
     plan_bearer_tokens(&mut b, desired, observed, now);
-    b.finish(now)
+    let mut p = b.finish(now);
+    crate::models::plan::add_to(&mut p, desired, observed, now);
+    p
 }
 
 /// A user the tool may not touch: its live workshops are blocked.
@@ -346,6 +350,8 @@ pub fn release(u: &ObservedUser, now: DateTime<Utc>) -> (Plan, Plan) {
         deliveries: vec![],
         settled: vec![],
         quarantined: vec![],
+        models_not_ready: vec![],
+        reverify: vec![],
     };
     if u.quarantine_policy().is_none() {
         return (empty(vec![]), empty(vec![]));

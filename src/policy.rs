@@ -194,6 +194,26 @@ pub fn resources_for(model: &str) -> Vec<String> {
     vec![format!("arn:aws:bedrock:*::foundation-model/{model}")]
 }
 
+/// The foundation model a listed model routes to, as `GetFoundationModelAvailability` takes
+/// it: an inference profile id (`us.`, `eu.`, `apac.`, `global.`, ...) loses its prefix, an ARN
+/// gives its resource id (a profile ARN its profile's model). Plain ids are returned as they are.
+pub fn foundation_model(model: &str) -> String {
+    let id = match model.strip_prefix("arn:") {
+        Some(_) => model.rsplit('/').next().unwrap_or(model),
+        None => model,
+    };
+    if let Some(base) = id.strip_prefix("global.") {
+        return base.to_string();
+    }
+    // Longest prefix first so that `us-gov.` is not read as `us`.
+    let mut geos: Vec<_> = GEOGRAPHIES.iter().collect();
+    geos.sort_by_key(|(prefix, _, _)| std::cmp::Reverse(prefix.len()));
+    geos.iter()
+        .find_map(|(prefix, _, _)| id.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')))
+        .unwrap_or(id)
+        .to_string()
+}
+
 /// Whether two policy documents say the same thing: compared as JSON, with a single-string
 /// `Action` or `Resource` equal to a one-element list and list order ignored there.
 pub fn same_document(a: &Value, b: &Value) -> bool {
@@ -232,6 +252,27 @@ fn normalise(v: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inference_profiles_route_to_their_foundation_model() {
+        let base = "anthropic.claude-3-7-sonnet-20250219-v1:0";
+        for m in [
+            base.to_string(),
+            format!("us.{base}"),
+            format!("eu.{base}"),
+            format!("apac.{base}"),
+            format!("global.{base}"),
+            format!("us-gov.{base}"),
+            format!("arn:aws:bedrock:*::foundation-model/{base}"),
+            format!("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.{base}"),
+        ] {
+            assert_eq!(foundation_model(&m), base, "{m}");
+        }
+        assert_eq!(
+            foundation_model("amazon.titan-embed-text-v1"),
+            "amazon.titan-embed-text-v1"
+        );
+    }
 
     #[test]
     fn all_models_is_the_runbooks_wildcard_policy() {

@@ -36,6 +36,13 @@ pub fn plan_text(plan: &Plan) -> String {
     for a in &plan.actions {
         let _ = writeln!(out, "  {}", action_line(a));
     }
+    for r in &plan.reverify {
+        let _ = writeln!(
+            out,
+            "  ~ reverify           key {} of user {} [workshop {}]: {}",
+            r.access_key_id, r.user, r.workshop, r.reason
+        );
+    }
     for q in &plan.quarantined {
         let name = q.policy_arn.rsplit('/').next().unwrap_or(&q.policy_arn);
         let since = q
@@ -58,6 +65,13 @@ pub fn plan_text(plan: &Plan) -> String {
             out,
             "  ! blocked            workshop {}: {}",
             b.workshop, b.reason
+        );
+    }
+    for m in &plan.models_not_ready {
+        let _ = writeln!(
+            out,
+            "  ! model not ready    {} [workshop {}]: {}",
+            m.model, m.workshop, m.fix
         );
     }
     for w in &plan.waiting {
@@ -125,6 +139,20 @@ pub fn summary_line(plan: &Plan) -> String {
             line,
             " {} quarantined by AWS.",
             count(plan.quarantined.len(), "user", "users")
+        );
+    }
+    if !plan.models_not_ready.is_empty() {
+        let _ = write!(
+            line,
+            " {} not ready.",
+            count(plan.models_not_ready.len(), "model", "models")
+        );
+    }
+    if !plan.reverify.is_empty() {
+        let _ = write!(
+            line,
+            " {} to verify again before the start.",
+            count(plan.reverify.len(), "key", "keys")
         );
     }
     line

@@ -141,6 +141,18 @@ fn relevant_part(plan: &Plan, id: &str, before: &Schedule, after: &Schedule) -> 
             .filter(|q| users.contains(&q.user.as_str()))
             .cloned()
             .collect(),
+        models_not_ready: plan
+            .models_not_ready
+            .iter()
+            .filter(|m| m.workshop == id)
+            .cloned()
+            .collect(),
+        reverify: plan
+            .reverify
+            .iter()
+            .filter(|r| r.workshop == id)
+            .cloned()
+            .collect(),
     }
 }
 

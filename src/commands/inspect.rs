@@ -120,6 +120,7 @@ pub(super) async fn verify_live_keys(
                 now,
                 listed,
                 false,
+                &w.models,
             )
             .await,
         );

@@ -4,6 +4,7 @@
 mod edit;
 mod inspect;
 mod lock;
+mod model_access;
 mod plan_apply;
 mod release;
 mod timeline;
@@ -271,6 +272,7 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             let s = schedule::load(&schedule.schedule)?;
             inspect::verify_live_keys(&s, &aws, workshop.as_deref(), now, output).await
         }
+        Command::Models { command } => model_access::run(command, now).await,
         Command::Status {
             schedule,
             at,

@@ -28,8 +28,10 @@ pub(super) async fn observe_and_plan(
     aws: &AwsArgs,
     at: DateTime<Utc>,
 ) -> Result<(Plan, Observed, AwsIam), CommandError> {
-    let (observed, iam) = observe(s, aws, false).await?;
-    let plan = planner::plan(&Desired::from_schedule(s), &observed, at);
+    let (mut observed, iam) = observe(s, aws, false).await?;
+    let desired = Desired::from_schedule(s);
+    crate::models::observe::readiness(s, &desired, aws, at, &mut observed).await;
+    let plan = planner::plan(&desired, &observed, at);
     Ok((plan, observed, iam))
 }
 
@@ -145,11 +147,33 @@ pub(super) async fn reconcile(
                         now,
                         true,
                         policy_changed.contains(user.as_str()),
+                        &workshop_models(s, workshop),
                     )
                     .await,
                 );
             }
         }
+    }
+    // Once more in the hour before the start: a first call may have succeeded while a
+    // Marketplace subscription was still failing.
+    for r in &plan.reverify {
+        checks.push(
+            check_key(
+                &iam,
+                &s.settings,
+                credentials,
+                &r.workshop,
+                &r.user,
+                &r.access_key_id,
+                // Recorded at the plan's time, which decided it was due: a second run at the
+                // same moment (a rehearsal with --at included) finds it done.
+                at,
+                true,
+                false,
+                &workshop_models(s, &r.workshop),
+            )
+            .await,
+        );
     }
     let deliveries = hooks::deliver(&plan, &report, s, credentials, &iam, now).await;
     // A credentials directory unfit for new secrets fails every run until it is fixed, even
@@ -172,6 +196,7 @@ pub(super) async fn reconcile(
         && observed.credentials_problem.is_none()
         && plan.blocked.is_empty()
         && plan.quarantined.is_empty()
+        && plan.models_not_ready.is_empty()
         && checks.iter().all(|c| !c.outcome.is_key_fault())
         && deliveries.iter().all(|d| d.ok);
     let mut summary = serde_json::json!({
@@ -182,7 +207,12 @@ pub(super) async fn reconcile(
         "ok": ok,
     });
     // Tell people when something changed; a failed notification is reported, not retried.
-    let notified = if report.results.is_empty() && deliveries.is_empty() {
+    // Also when a model is not ready or a re-verification failed: there is still time to fix it.
+    let quiet = report.results.is_empty()
+        && deliveries.is_empty()
+        && plan.models_not_ready.is_empty()
+        && checks.iter().all(|c| !c.outcome.is_key_fault());
+    let notified = if quiet {
         None
     } else {
         hooks::notify(s, &summary).await
@@ -207,6 +237,7 @@ pub(super) async fn reconcile(
                 println!("\nwarning: notify failed: {e}");
             }
             print_quarantine_errors(&plan);
+            print_model_errors(&plan);
         }
         Output::Json => {
             summary["notify"] = match &notified {
@@ -216,9 +247,27 @@ pub(super) async fn reconcile(
             };
             print!("{}", render::json(&summary));
             print_quarantine_errors(&plan);
+            print_model_errors(&plan);
         }
     }
     Ok((if ok { EXIT_OK } else { EXIT_FAILED }, gauges))
+}
+
+/// The models a workshop uses, as the schedule resolves them (empty: none named).
+fn workshop_models(s: &Schedule, workshop: &str) -> Vec<String> {
+    s.workshop(workshop)
+        .map(|w| w.models.clone())
+        .unwrap_or_else(|| s.settings.models.clone())
+}
+
+/// A model the room cannot use yet: on stderr too, for cron's alerting.
+fn print_model_errors(plan: &Plan) {
+    for m in &plan.models_not_ready {
+        eprintln!(
+            "error: model {} of workshop {} is not ready: {}",
+            m.model, m.workshop, m.fix
+        );
+    }
 }
 
 /// A quarantine is an incident: say so on stderr too, where cron's alerting looks.

@@ -54,6 +54,13 @@ pub struct Settings {
     pub verify_model: String,
     pub verify_all_models: bool,
     pub verify_timeout: TimeDelta,
+    /// The models workshops use (`models = [...]`): with `policy = "restricted"` also the
+    /// policy's list; with `"all-models"` only for readiness checks and verification.
+    pub models: Vec<String>,
+    /// `plan` and `reconcile` read each live workshop's models' readiness (Bedrock control plane).
+    pub check_models: bool,
+    /// Live keys are verified again once inside this time before their workshop starts.
+    pub verify_before_start: TimeDelta,
     /// The policy denies Bedrock after the user's deadline (`WorkshopKeysDeadline`).
     pub deadline: bool,
     /// Command run for each new key, with the credentials as JSON on standard input.
@@ -77,6 +84,8 @@ pub struct Workshop {
     pub user: String,
     pub lead: TimeDelta,
     pub grace: TimeDelta,
+    /// The models this workshop uses: its own `models`, else `settings.models` (may be empty).
+    pub models: Vec<String>,
     /// 1-based line of the `[[workshop]]` header, for messages.
     pub line: usize,
 }

@@ -46,9 +46,13 @@ const SETTINGS_KEYS: &[&str] = &[
     "deadline",
     "bedrock_api_key",
     "bedrock_api_key_refresh",
+    "check_models",
+    "verify_before_start",
 ];
 
-const WORKSHOP_KEYS: &[&str] = &["id", "title", "start", "end", "user", "lead", "grace"];
+const WORKSHOP_KEYS: &[&str] = &[
+    "id", "title", "start", "end", "user", "lead", "grace", "models",
+];
 
 const POLICIES: &[&str] = &["all-models", "restricted"];
 
@@ -698,6 +702,12 @@ impl<'a> Parser<'a> {
         if let Ok(Some((d, _))) = self.positive_duration(&f, "verify_timeout", "60s") {
             s.verify_timeout = d;
         }
+        if let Ok(Some(b)) = self.boolean(&f, "check_models") {
+            s.check_models = b;
+        }
+        if let Ok(Some((d, _))) = self.duration(&f, "verify_before_start", "1h") {
+            s.verify_before_start = d;
+        }
         if let Ok(Some(argv)) = self.command(&f, "deliver") {
             s.deliver = Some(argv);
         }
@@ -773,18 +783,15 @@ impl<'a> Parser<'a> {
                 Err(Reported) => {}
             },
             Some(_) => {
-                if let Some(field) = f.get("models") {
-                    self.error(
-                        field.key_at,
-                        "models is only used with policy = \"restricted\"",
-                        Some(
-                            "set policy = \"restricted\" to limit keys to these models, or \
-                             remove models"
-                                .into(),
-                        ),
-                    );
+                // With the wildcard policy, `models` names what the workshops use: for
+                // readiness checks and verification; the policy stays `*`.
+                if let Ok(Some((models, _))) = models {
+                    s.models = models;
                 }
             }
+        }
+        if let PolicyChoice::Restricted { models } = &s.policy {
+            s.models = models.clone();
         }
     }
 
@@ -1063,6 +1070,34 @@ impl<'a> Parser<'a> {
             }
         };
 
+        let models = match self.models(f) {
+            Ok(Some((models, at))) => {
+                // A restricted policy is the user's, shared by its workshops: a model outside
+                // it would only fail verification.
+                if let PolicyChoice::Restricted { models: allowed } = &s.settings.policy {
+                    if let Some(m) = models.iter().find(|m| !allowed.contains(m)) {
+                        self.error(
+                            at,
+                            format!(
+                                "{what} uses model {}, which policy = \"restricted\" does not allow",
+                                quote(m)
+                            ),
+                            Some(
+                                "add the model to models in [settings], or remove it here".into(),
+                            ),
+                        );
+                        ok = false;
+                    }
+                }
+                models
+            }
+            Ok(None) => s.settings.models.clone(),
+            Err(Reported) => {
+                ok = false;
+                Vec::new()
+            }
+        };
+
         match (ok, id, times) {
             (true, Some(id), [Some(start), Some(end)]) => Some(Workshop {
                 id: id.to_string(),
@@ -1072,6 +1107,7 @@ impl<'a> Parser<'a> {
                 user,
                 lead,
                 grace,
+                models,
                 line: self.line_of(f.at),
             }),
             _ => None,
@@ -1131,6 +1167,9 @@ fn default_settings(file: &Path) -> Settings {
         verify_model: DEFAULT_VERIFY_MODEL.to_string(),
         verify_all_models: true,
         verify_timeout: TimeDelta::seconds(60),
+        models: Vec::new(),
+        check_models: true,
+        verify_before_start: TimeDelta::hours(1),
         deadline: true,
         deliver: None,
         notify: None,
@@ -1700,12 +1739,15 @@ lead = "1h"
             one("[settings]\npolicy = \"none\"\n"),
             "2:10: unknown policy \"none\" | use policy = \"all-models\" or policy = \"restricted\""
         );
-        let e = "2:1: models is only used with policy = \"restricted\" | set policy = \"restricted\" to limit keys to these models, or remove models";
-        assert_eq!(one("[settings]\nmodels = [\"m\"]\n"), e);
-        assert_eq!(
-            one("[settings]\nmodels = [\"m\"]\npolicy = \"all-models\"\n"),
-            e
-        );
+        // With the wildcard policy, models lists what the workshops use; the policy stays `*`.
+        for text in [
+            "[settings]\nmodels = [\"m\"]\n",
+            "[settings]\nmodels = [\"m\"]\npolicy = \"all-models\"\n",
+        ] {
+            let s = ok(text);
+            assert_eq!(s.settings.policy, PolicyChoice::AllModels);
+            assert_eq!(s.settings.models, ["m"]);
+        }
         assert_eq!(
             errs("[settings]\npolicy = \"restricted\"\nmodels = [\"ok\", 3, \"has space\", \"\"]\n"),
             [
@@ -1713,6 +1755,35 @@ lead = "1h"
                 "3:20: invalid model id \"has space\" | a model id or ARN is non-empty and has no spaces, e.g. \"anthropic.claude-3-5-haiku-20241022-v1:0\"",
                 "3:33: invalid model id \"\" | a model id or ARN is non-empty and has no spaces, e.g. \"anthropic.claude-3-5-haiku-20241022-v1:0\"",
             ]
+        );
+    }
+
+    #[test]
+    fn workshop_models_override_settings_models() {
+        let w =
+            "[[workshop]]\nid = \"a\"\nstart = 2026-12-03T09:00:00Z\nend = 2026-12-03T17:00:00Z\n";
+        let s = ok(&format!(
+            "[settings]\nmodels = [\"m1\", \"m2\"]\n{w}{}models = [\"us.m3\"]\n",
+            w.replace("\"a\"", "\"b\"")
+        ));
+        assert_eq!(s.workshop("a").unwrap().models, ["m1", "m2"]);
+        assert_eq!(s.workshop("b").unwrap().models, ["us.m3"]);
+        assert!(ok(w).workshops[0].models.is_empty());
+        let s = ok(&format!(
+            "[settings]\ncheck_models = false\nverify_before_start = \"30m\"\n{w}"
+        ));
+        assert!(!s.settings.check_models);
+        assert_eq!(s.settings.verify_before_start, TimeDelta::minutes(30));
+        // A restricted policy is shared by the user's workshops: a workshop cannot go beyond it.
+        assert_eq!(
+            one(&format!(
+                "[settings]\npolicy = \"restricted\"\nmodels = [\"m1\"]\n{w}models = [\"m1\", \"m9\"]\n"
+            )),
+            "8:10: workshop \"a\" uses model \"m9\", which policy = \"restricted\" does not allow | add the model to models in [settings], or remove it here"
+        );
+        assert_eq!(
+            one(&format!("{w}models = \"m\"\n")),
+            "5:10: models must be an array of model ids | write models = [\"anthropic.claude-3-5-haiku-20241022-v1:0\"] (found a string)"
         );
     }
 

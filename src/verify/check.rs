@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{
-    models_to_verify, verify_key, verify_timeout, verify_token, Outcome, Verification,
-    VerifyRequest,
+    models_for, verify_key, verify_timeout, verify_token, Outcome, Verification, VerifyRequest,
 };
 use crate::iam::Iam;
 use crate::schedule::Settings;
@@ -85,7 +84,10 @@ fn severity(o: Outcome) -> u8 {
         Outcome::NoSecret => 6,
         Outcome::InvalidToken => 5,
         Outcome::AccessDenied => 4,
-        Outcome::ModelNotEnabled => 3,
+        Outcome::ModelNotEnabled
+        | Outcome::MarketplaceSubscription
+        | Outcome::UseCaseRequired
+        | Outcome::NotInRegion => 3,
         Outcome::Throttled => 2,
         Outcome::Network => 1,
         Outcome::Verified => 0,
@@ -97,7 +99,8 @@ fn severity(o: Outcome) -> u8 {
 /// (nothing is sent to Bedrock): the secret on this machine cannot prove that key. With
 /// `record`, the outcome is written to the user's tags (not for a key IAM no longer lists: the
 /// tag would outlive it). With `policy_changed` (this run rewrote the user's policy),
-/// `access-denied` is retried while the change reaches Bedrock.
+/// `access-denied` is retried while the change reaches Bedrock. `models` are the workshop's
+/// models (see `verify::models_for`).
 #[allow(clippy::too_many_arguments)]
 pub async fn check_key(
     iam: &impl Iam,
@@ -109,6 +112,7 @@ pub async fn check_key(
     now: DateTime<Utc>,
     record: bool,
     policy_changed: bool,
+    models: &[String],
 ) -> KeyCheck {
     let mut check = KeyCheck {
         workshop: workshop.to_string(),
@@ -144,7 +148,7 @@ pub async fn check_key(
             return check;
         }
     };
-    let models = models_to_verify(settings);
+    let models = models_for(settings, models);
     for model in &models {
         let req = VerifyRequest {
             access_key_id,
@@ -182,7 +186,13 @@ pub async fn check_key(
         .max_by_key(|o| severity(*o))
         .unwrap_or(Outcome::Verified);
     if check.outcome != Outcome::Verified {
-        check.advice = Some(check.outcome.advice().to_string());
+        // Name the model in fixes that take one (`workshop-keys models activate MODEL`).
+        let model = check
+            .models
+            .iter()
+            .find(|m| m.outcome == check.outcome)
+            .map_or("MODEL", |m| m.model.as_str());
+        check.advice = Some(check.outcome.advice().replace("MODEL", model));
     }
     if record {
         let value = format!("{} {}", tags::format_time(now), check.outcome.as_str());

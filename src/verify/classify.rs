@@ -158,15 +158,16 @@ fn by_code(code: &str, message: Option<&str>) -> Option<(Outcome, bool)> {
     }
     if any_eq(ACCESS_DENIED_CODES, code) {
         // Bedrock also answers AccessDeniedException when the *account* may not use the model
-        // (including "Model access is denied due to ... AWS Marketplace actions": the model is
-        // not enabled and this principal may not subscribe to it, which a workshop key should not).
-        if mentions_model_access(&lower_msg) {
-            return Some((Outcome::ModelNotEnabled, false));
+        // (including "Model access is denied due to ... AWS Marketplace actions": the model's
+        // subscription is missing or failed and this principal may not subscribe, which a
+        // workshop key should not).
+        if mentions_marketplace(&lower_msg) || mentions_model_access(&lower_msg) {
+            return Some((model_access_outcome(&lower_msg), false));
         }
         return Some((Outcome::AccessDenied, false));
     }
     if any_eq(NOT_FOUND_CODES, code) {
-        return Some((Outcome::ModelNotEnabled, false));
+        return Some((model_access_outcome(&lower_msg), false));
     }
     if code.eq_ignore_ascii_case("ValidationException") {
         // The model rejected the probe body itself: the request got past authentication,
@@ -178,7 +179,7 @@ fn by_code(code: &str, message: Option<&str>) -> Option<(Outcome, bool)> {
         }
         // Otherwise the model id is not usable here: unknown or legacy model, an inference
         // profile from another geography, on-demand not supported, "Operation not allowed"...
-        return Some((Outcome::ModelNotEnabled, false));
+        return Some((model_access_outcome(&lower_msg), false));
     }
     if any_eq(THROTTLED_CODES, code) {
         return Some((Outcome::Throttled, false));
@@ -208,6 +209,41 @@ fn mentions_model_access(lower: &str) -> bool {
     PHRASES.iter().any(|p| lower.contains(p))
 }
 
+/// Which account-level problem a model-access message names; `ModelNotEnabled` for the rest.
+fn model_access_outcome(lower: &str) -> Outcome {
+    if mentions_marketplace(lower) {
+        Outcome::MarketplaceSubscription
+    } else if lower.contains("use case details") || lower.contains("use case form") {
+        Outcome::UseCaseRequired
+    } else if mentions_region(lower) {
+        Outcome::NotInRegion
+    } else {
+        Outcome::ModelNotEnabled
+    }
+}
+
+/// The Marketplace subscription behind a third-party model: "... not authorized to perform the
+/// required AWS Marketplace actions ...", "... not authorized to perform:
+/// aws-marketplace:ViewSubscriptions ...", "Your AWS Marketplace subscription for this model
+/// cannot be completed".
+fn mentions_marketplace(lower: &str) -> bool {
+    lower.contains("aws marketplace") || lower.contains("aws-marketplace:")
+}
+
+/// The model exists, but not in this region.
+fn mentions_region(lower: &str) -> bool {
+    const PHRASES: &[&str] = &[
+        "not available in this region",
+        "not supported in this region",
+        "isn't available in this region",
+        "isn't supported in this region",
+        "not available in the region",
+        "not supported in the region",
+        "not available in your region",
+    ];
+    PHRASES.iter().any(|p| lower.contains(p))
+}
+
 /// IAM's own denial: "User: arn:... is not authorized to perform: bedrock:InvokeModel ...".
 fn mentions_policy_denial(lower: &str) -> bool {
     lower.contains("is not authorized to perform")
@@ -228,8 +264,8 @@ fn by_message(message: &str) -> Option<(Outcome, bool)> {
     {
         return Some((Outcome::InvalidToken, false));
     }
-    if mentions_model_access(&lower) {
-        return Some((Outcome::ModelNotEnabled, false));
+    if mentions_marketplace(&lower) || mentions_model_access(&lower) || mentions_region(&lower) {
+        return Some((model_access_outcome(&lower), false));
     }
     if mentions_policy_denial(&lower) {
         return Some((Outcome::AccessDenied, false));
@@ -411,20 +447,6 @@ mod tests {
         );
         assert_eq!(
             classify(
-                Some("AccessDeniedException"),
-                Some(
-                    "Model access is denied due to IAM user or service role is not authorized to \
-                     perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, \
-                     aws-marketplace:Subscribe) to enable access to this model."
-                ),
-                Some(403),
-                None
-            ),
-            // Not enabled in the account, and the workshop key may (rightly) not subscribe.
-            ModelNotEnabled
-        );
-        assert_eq!(
-            classify(
                 Some("ResourceNotFoundException"),
                 Some("Could not find a model with id amazon.titan-embed-text-v1"),
                 Some(404),
@@ -432,15 +454,106 @@ mod tests {
             ),
             ModelNotEnabled
         );
-        assert_eq!(
-            classify(
-                Some("ResourceNotFoundException"),
-                Some("Model use case details have not been submitted for this account."),
-                Some(404),
-                None
+    }
+
+    /// The marketplace message as AWS sends it (issue 16, public issue trackers 2025-26).
+    const MARKETPLACE_DENIED: &str = "Model access is denied due to IAM user or service role is \
+        not authorized to perform the required AWS Marketplace actions \
+        (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe) to enable access to this \
+        model. Refer to the Amazon Bedrock documentation for further details. Your AWS \
+        Marketplace subscription for this model cannot be completed at this time. If you \
+        recently fixed this issue, try again after 2 minutes.";
+
+    #[test]
+    fn account_level_model_problems_table() {
+        let cases: &[(Option<&str>, &str, u16, Outcome)] = &[
+            (
+                Some("AccessDeniedException"),
+                MARKETPLACE_DENIED,
+                403,
+                MarketplaceSubscription,
             ),
-            ModelNotEnabled
-        );
+            // The variants that say 5 or 15 minutes.
+            (
+                Some("AccessDeniedException"),
+                "Model access is denied due to IAM user or service role is not authorized to \
+                 perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, \
+                 aws-marketplace:Subscribe) to enable access to this model. Your AWS Marketplace \
+                 subscription for this model cannot be completed at this time. If you recently \
+                 fixed this issue, try again after 15 minutes.",
+                403,
+                MarketplaceSubscription,
+            ),
+            // The variant that names the missing action: IAM's wording, yet not the key's policy.
+            (
+                Some("AccessDeniedException"),
+                "User: arn:aws:iam::123456789012:user/workshop/ws is not authorized to perform: \
+                 aws-marketplace:ViewSubscriptions on resource: * because no identity-based policy \
+                 allows the aws-marketplace:ViewSubscriptions action",
+                403,
+                MarketplaceSubscription,
+            ),
+            // No code at all: the message decides.
+            (None, MARKETPLACE_DENIED, 403, MarketplaceSubscription),
+            (
+                Some("ResourceNotFoundException"),
+                "Model use case details have not been submitted for this account. Fill out the \
+                 Anthropic use case details form before using the model. If you have already \
+                 filled out the form, try again in 15 minutes.",
+                404,
+                UseCaseRequired,
+            ),
+            (
+                Some("ValidationException"),
+                "The model amazon.nova-premier-v1:0 is not supported in this region.",
+                400,
+                NotInRegion,
+            ),
+            (
+                Some("ResourceNotFoundException"),
+                "Model anthropic.claude-opus-4-20250514-v1:0 is not available in this region.",
+                404,
+                NotInRegion,
+            ),
+            // What is left stays model-not-enabled.
+            (
+                Some("ValidationException"),
+                "Invocation of model ID anthropic.claude-3-5-sonnet-20241022-v2:0 with on-demand \
+                 throughput isn't supported. Retry your request with the ID or ARN of an \
+                 inference profile that contains this model.",
+                400,
+                ModelNotEnabled,
+            ),
+            (
+                Some("ResourceNotFoundException"),
+                "This model version has reached the end of its life. Please refer to the AWS \
+                 documentation for more details.",
+                404,
+                ModelNotEnabled,
+            ),
+            // A plain IAM denial of bedrock:InvokeModel stays the policy's fault.
+            (
+                Some("AccessDeniedException"),
+                "User: arn:aws:iam::123456789012:user/workshop/ws is not authorized to perform: \
+                 bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/x \
+                 because no identity-based policy allows the bedrock:InvokeModel action",
+                403,
+                AccessDenied,
+            ),
+        ];
+        for (code, message, status, want) in cases {
+            let got = classify_full(*code, Some(message), Some(*status), None);
+            assert_eq!(got.outcome, *want, "{code:?}: {message}");
+            assert!(!got.retry, "{message}");
+            // The same answer as a raw JSON body, as the stand-in and AWS send it.
+            let body = serde_json::json!({"message": message}).to_string();
+            let header_code = code.unwrap_or("");
+            assert_eq!(
+                classify(Some(header_code), None, Some(*status), Some(&body)),
+                *want,
+                "body: {body}"
+            );
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ use aws_smithy_types::Blob;
 use serde::{Deserialize, Serialize};
 
 pub use classify::classify;
-pub use models::{invocable_model, models_to_verify, request_body};
+pub use models::{invocable_model, models_for, models_to_verify, request_body};
 
 use crate::secrets::Secret;
 
@@ -38,8 +38,16 @@ pub enum Outcome {
     Verified,
     /// The key's policy does not allow the model.
     AccessDenied,
-    /// The account may not use the model (model access not granted, unknown model here).
+    /// The account may not use the model, for another reason than the three below (unknown or
+    /// legacy model here, model id not usable on demand).
     ModelNotEnabled,
+    /// The model's AWS Marketplace subscription is missing or failed: the first call of a
+    /// third-party model subscribes, which the (invoke-only) key may not do.
+    MarketplaceSubscription,
+    /// Anthropic's first-time-use form is not on file for the account.
+    UseCaseRequired,
+    /// The model is not offered in this region.
+    NotInRegion,
     /// The key was not accepted within the timeout (deleted, or not yet replicated).
     InvalidToken,
     /// Bedrock throttled the check: could not check.
@@ -52,10 +60,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Verified,
         Outcome::AccessDenied,
         Outcome::ModelNotEnabled,
+        Outcome::MarketplaceSubscription,
+        Outcome::UseCaseRequired,
+        Outcome::NotInRegion,
         Outcome::InvalidToken,
         Outcome::Throttled,
         Outcome::Network,
@@ -68,6 +79,9 @@ impl Outcome {
             Outcome::Verified => "verified",
             Outcome::AccessDenied => "access-denied",
             Outcome::ModelNotEnabled => "model-not-enabled",
+            Outcome::MarketplaceSubscription => "marketplace-subscription",
+            Outcome::UseCaseRequired => "use-case-required",
+            Outcome::NotInRegion => "not-in-region",
             Outcome::InvalidToken => "invalid-token",
             Outcome::Throttled => "throttled",
             Outcome::Network => "network",
@@ -87,6 +101,9 @@ impl Outcome {
             self,
             Outcome::AccessDenied
                 | Outcome::ModelNotEnabled
+                | Outcome::MarketplaceSubscription
+                | Outcome::UseCaseRequired
+                | Outcome::NotInRegion
                 | Outcome::InvalidToken
                 | Outcome::NoSecret
         )
@@ -101,8 +118,23 @@ impl Outcome {
                  (all models or restricted) and the models listed in the schedule, then reconcile again"
             }
             Outcome::ModelNotEnabled => {
-                "the AWS account has no access to this model in this region: an admin must request \
-                 it in the Bedrock console (Model access), or choose a model the account can use"
+                "the AWS account cannot use this model id here (unknown or legacy model, or one \
+                 that needs an inference profile such as us.… or global.…): check the id with \
+                 `workshop-keys models check`, or choose a model the account can use"
+            }
+            Outcome::MarketplaceSubscription => {
+                "the model's AWS Marketplace subscription is missing or failed (the room's key may \
+                 not subscribe, rightly): an operator runs `workshop-keys models activate MODEL \
+                 --yes`, then verifies again (AWS may take a few minutes)"
+            }
+            Outcome::UseCaseRequired => {
+                "Anthropic's first-time-use form is not on file for this account: an operator runs \
+                 `workshop-keys models activate MODEL --yes --use-case-file FORM.json`"
+            }
+            Outcome::NotInRegion => {
+                "the model is not offered in this region: use an inference profile that routes to \
+                 it (us.…, eu.…, global.…), another model, or another settings.region; \
+                 `workshop-keys models check` shows each model's availability"
             }
             Outcome::InvalidToken => {
                 "the key was not accepted within the timeout: it was deleted or deactivated, or is \
@@ -477,7 +509,15 @@ mod tests {
     fn ok_and_fault_partition() {
         use Outcome::*;
         assert!(Verified.is_ok());
-        for o in [AccessDenied, ModelNotEnabled, InvalidToken, NoSecret] {
+        for o in [
+            AccessDenied,
+            ModelNotEnabled,
+            MarketplaceSubscription,
+            UseCaseRequired,
+            NotInRegion,
+            InvalidToken,
+            NoSecret,
+        ] {
             assert!(o.is_key_fault() && !o.is_ok(), "{o}");
         }
         for o in [Verified, Throttled, Network] {
@@ -488,9 +528,13 @@ mod tests {
 
     #[test]
     fn advice_says_what_to_do() {
-        assert!(Outcome::ModelNotEnabled
-            .advice()
-            .contains("Bedrock console"));
+        // The console's "Model access" page is retired (late 2025).
+        for o in Outcome::ALL {
+            assert!(!o.advice().contains("console"), "{o}");
+        }
+        for o in [Outcome::MarketplaceSubscription, Outcome::UseCaseRequired] {
+            assert!(o.advice().contains("workshop-keys models activate"), "{o}");
+        }
         assert!(Outcome::AccessDenied.advice().contains("policy"));
         assert!(Outcome::Network.advice().contains("not the key's fault"));
         assert!(Outcome::Throttled.advice().contains("not the key's fault"));
@@ -583,6 +627,9 @@ mod tests {
             verify_model: "amazon.titan-embed-text-v1".into(),
             verify_all_models: true,
             verify_timeout: chrono::TimeDelta::seconds(60),
+            models: Vec::new(),
+            check_models: true,
+            verify_before_start: chrono::TimeDelta::hours(1),
             deadline: true,
             deliver: None,
             notify: None,

@@ -1,21 +1,23 @@
 //! Which models to probe, and the cheapest InvokeModel body each one accepts.
 
-use crate::schedule::{PolicyChoice, Settings};
+use crate::schedule::Settings;
 
-/// The models `reconcile` probes with a new key, as InvokeModel model ids (or ARNs).
-///
-/// - policy `AllModels`: `[settings.verify_model]`;
-/// - policy `Restricted`: every listed model (or only the first if `verify_all_models = false`),
-///   each turned into something InvokeModel accepts (see [`invocable_model`]): a concrete ARN as
-///   is, an ARN with wildcards reduced to its model id, entries whose id has wildcards dropped;
-///   cross-region inference profiles of another geography than `settings.region` (`eu.…` seen
-///   from `us-east-1`) are dropped too, as InvokeModel there could only fail. Duplicates are
-///   removed. If nothing invocable remains, `[settings.verify_model]`.
+/// The models `reconcile` probes with a new key, as InvokeModel model ids (or ARNs), when the
+/// workshop names none of its own: [`models_for`] over `settings.models` (the restricted
+/// policy's list, or the models listed with `policy = "all-models"`).
 pub fn models_to_verify(settings: &Settings) -> Vec<String> {
-    let listed = match &settings.policy {
-        PolicyChoice::AllModels => return vec![settings.verify_model.clone()],
-        PolicyChoice::Restricted { models } => models,
-    };
+    models_for(settings, &settings.models)
+}
+
+/// The models to probe for a workshop that uses `listed` (its own `models`, else
+/// `settings.models`): every listed model (or only the first if `verify_all_models = false`),
+/// each turned into something InvokeModel accepts (see [`invocable_model`]): a concrete ARN as
+/// is, an ARN with wildcards reduced to its model id, entries whose id has wildcards dropped;
+/// cross-region inference profiles of another geography than `settings.region` (`eu.…` seen
+/// from `us-east-1`) are dropped too, as InvokeModel there could only fail. Duplicates are
+/// removed. If nothing invocable remains (or nothing is listed), `[settings.verify_model]`:
+/// Titan is the default only when no models are named.
+pub fn models_for(settings: &Settings, listed: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for entry in listed {
         let Some(model) = invocable_model(entry) else {
@@ -149,10 +151,15 @@ pub fn request_body(model: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schedule::PolicyChoice;
     use chrono::TimeDelta;
     use std::path::PathBuf;
 
     fn settings(policy: PolicyChoice, all: bool) -> Settings {
+        let models = match &policy {
+            PolicyChoice::Restricted { models } => models.clone(),
+            PolicyChoice::AllModels => Vec::new(),
+        };
         Settings {
             region: "us-east-1".into(),
             user: "workshop-bedrock-user".into(),
@@ -170,6 +177,9 @@ mod tests {
             verify_model: "amazon.titan-embed-text-v1".into(),
             verify_all_models: all,
             verify_timeout: TimeDelta::seconds(60),
+            models,
+            check_models: true,
+            verify_before_start: TimeDelta::hours(1),
             deadline: true,
             deliver: None,
             notify: None,
@@ -274,6 +284,22 @@ mod tests {
             invocable_model(" amazon.titan-embed-text-v1 ").as_deref(),
             Some("amazon.titan-embed-text-v1")
         );
+    }
+
+    #[test]
+    fn a_workshops_models_are_probed_titan_only_when_none_are_named() {
+        let mut s = settings(PolicyChoice::AllModels, true);
+        s.models = vec!["us.anthropic.claude-3-7-sonnet-20250219-v1:0".into()];
+        assert_eq!(
+            models_to_verify(&s),
+            ["us.anthropic.claude-3-7-sonnet-20250219-v1:0"]
+        );
+        let own = vec![
+            "meta.llama3-8b-instruct-v1:0".to_string(),
+            "eu.anthropic.claude-3-7-sonnet-20250219-v1:0".to_string(),
+        ];
+        assert_eq!(models_for(&s, &own), ["meta.llama3-8b-instruct-v1:0"]);
+        assert_eq!(models_for(&s, &[]), ["amazon.titan-embed-text-v1"]);
     }
 
     #[test]

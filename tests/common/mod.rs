@@ -15,6 +15,7 @@
 
 #![allow(dead_code)]
 
+pub mod bedrock;
 pub mod http;
 pub mod observed;
 pub mod proxy;
@@ -63,6 +64,7 @@ pub const AWS_ENV_TO_CLEAR: &[&str] = &[
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
     "AWS_ENDPOINT_URL_IAM",
+    "AWS_ENDPOINT_URL_BEDROCK",
     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
     "AWS_ENDPOINT_URL_STS",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",

@@ -1,7 +1,11 @@
 //! Table tests of the planner, one per rule: pure inputs (schedule, observed snapshot, time),
 //! expected actions, blocked workshops and warnings.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
+
+use common::observed::lines;
 use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -92,25 +96,6 @@ fn observed(users: Vec<ObservedUser>) -> Observed {
         users,
         ..Observed::default()
     }
-}
-
-/// `kind user key/workshop` per action, for compact comparisons.
-fn lines(p: &Plan) -> Vec<String> {
-    p.actions
-        .iter()
-        .map(|a| {
-            let what = a
-                .access_key_id
-                .clone()
-                .or(a.workshop.clone())
-                .or(a.policy_name.clone())
-                .or(a.policy_arn.clone())
-                .unwrap_or_default();
-            format!("{} {} {}", a.action.as_str(), a.user, what)
-                .trim_end()
-                .to_string()
-        })
-        .collect()
 }
 
 /// `workshop.env` holds `key` (written long ago).

@@ -184,22 +184,30 @@ impl CredentialsDir {
     /// Which key each credentials file holds, by workshop id. Never reads the secret out.
     pub fn scan(&self) -> Result<BTreeMap<String, CredentialsFile>, SecretsError> {
         let mut out = BTreeMap::new();
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(io("list", &self.dir)(e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(io("list", &self.dir))?;
-            let name = entry.file_name();
-            let Some(workshop) = name.to_str().and_then(|n| n.strip_suffix(".env")) else {
-                continue;
-            };
-            if let Some(f) = read_key_id(&entry.path())? {
-                out.insert(workshop.to_string(), f);
+        for (workshop, path) in self.env_files()? {
+            if let Some(f) = read_key_id(&path)? {
+                out.insert(workshop, f);
             }
         }
         Ok(out)
+    }
+
+    /// The `<workshop>.env` files in the directory (none when it does not exist).
+    fn env_files(&self) -> Result<Vec<(String, PathBuf)>, SecretsError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("list", &self.dir)(e)),
+        };
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io("list", &self.dir))?;
+            let name = entry.file_name();
+            if let Some(workshop) = name.to_str().and_then(|n| n.strip_suffix(".env")) {
+                files.push((workshop.to_string(), entry.path()));
+            }
+        }
+        Ok(files)
     }
 
     /// Write a new key's file atomically: a 0600 temporary file in a 0700 directory, fsync,
@@ -452,24 +460,14 @@ impl CredentialsDir {
     /// Never reads the token out.
     pub fn scan_tokens(&self) -> Result<BTreeMap<String, DateTime<Utc>>, SecretsError> {
         let mut out = BTreeMap::new();
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(io("list", &self.dir)(e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(io("list", &self.dir))?;
-            let name = entry.file_name();
-            let Some(workshop) = name.to_str().and_then(|n| n.strip_suffix(".env")) else {
-                continue;
-            };
-            let text = match fs::read_to_string(entry.path()) {
+        for (workshop, path) in self.env_files()? {
+            let text = match fs::read_to_string(&path) {
                 Ok(t) => Zeroizing::new(t),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io("read", &entry.path())(e)),
+                Err(e) => return Err(io("read", &path)(e)),
             };
             if let Some(expires) = token_expiry(&text) {
-                out.insert(workshop.to_string(), expires);
+                out.insert(workshop, expires);
             }
         }
         Ok(out)

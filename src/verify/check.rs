@@ -42,31 +42,28 @@ impl KeyCheck {
             self.access_key_id,
             self.outcome.as_str()
         );
+        let failed = |label: &str, v: &Verification| {
+            format!(
+                "\n    {label}{}: {} after {} ({})",
+                v.model,
+                v.outcome.as_str(),
+                crate::render::count(v.attempts as usize, "attempt", "attempts"),
+                v.detail
+            )
+        };
         for m in self
             .models
             .iter()
             .filter(|m| m.outcome != Outcome::Verified)
         {
-            s.push_str(&format!(
-                "\n    {}: {} after {} ({})",
-                m.model,
-                m.outcome.as_str(),
-                crate::render::count(m.attempts as usize, "attempt", "attempts"),
-                m.detail
-            ));
+            s.push_str(&failed("", m));
         }
         if let Some(b) = self
             .bearer_token
             .as_ref()
             .filter(|b| b.outcome != Outcome::Verified)
         {
-            s.push_str(&format!(
-                "\n    bearer token (AWS_BEARER_TOKEN_BEDROCK), {}: {} after {} attempt(s) ({})",
-                b.model,
-                b.outcome.as_str(),
-                b.attempts,
-                b.detail
-            ));
+            s.push_str(&failed("bearer token (AWS_BEARER_TOKEN_BEDROCK), ", b));
         }
         if let Some(a) = &self.advice {
             s.push_str(&format!("\n    what to do: {a}"));

@@ -10,14 +10,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use workshop_keys::desired::Desired;
+use workshop_keys::core::desired::Desired;
+use workshop_keys::core::observed::{KeyStatus, LastUsed};
+use workshop_keys::core::planner::plan;
+use workshop_keys::core::policy;
+use workshop_keys::core::tags;
 use workshop_keys::iam::fake::{FakeIam, FakeUser};
-use workshop_keys::iam::{observe, Iam, IamError, KeyMeta, NewKey, ObserveOptions, UserSummary};
-use workshop_keys::observed::{KeyStatus, LastUsed};
-use workshop_keys::planner::plan;
-use workshop_keys::policy;
+use workshop_keys::iam::{Iam, IamError, KeyMeta, NewKey, UserSummary};
+use workshop_keys::observe::{observe, ObserveOptions};
 use workshop_keys::schedule::{self, PolicyChoice};
-use workshop_keys::tags;
 
 const LATENCY: Duration = Duration::from_millis(20);
 
@@ -108,8 +109,8 @@ fn schedule_text() -> String {
         text.push_str(&format!(
             "[[workshop]]\nid = \"w{i}\"\nuser = \"user-{:04}\"\nstart = {}\nend = {}\n",
             i / 10,
-            tags::format_time(start),
-            tags::format_time(start + TimeDelta::hours(8)),
+            workshop_keys::time::format_time(start),
+            workshop_keys::time::format_time(start + TimeDelta::hours(8)),
         ));
     }
     text

@@ -9,11 +9,11 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::bedrock_api_key;
+use crate::core::observed::KeyStatus;
+use crate::core::plan::{Action, ActionKind, Plan};
+use crate::core::tags;
 use crate::iam::{Iam, IamError, IamErrorKind};
-use crate::observed::KeyStatus;
-use crate::plan::{Action, ActionKind, Plan};
-use crate::secrets::CredentialsDir;
-use crate::tags;
+use crate::store::files::CredentialsDir;
 
 /// What the executor needs besides IAM.
 pub struct ApplyContext<'a> {
@@ -225,7 +225,7 @@ async fn run(
             // Bookkeeping after the security-relevant write: if it fails, the next run stamps it.
             // The plan carries an earlier time when the key was deactivated before.
             let stamp = if action.tags.is_empty() {
-                [(tags::deactivated_tag(id), tags::format_time(plan.at))].into()
+                [(tags::deactivated_tag(id), crate::time::format_time(plan.at))].into()
             } else {
                 action.tags.clone()
             };
@@ -312,7 +312,7 @@ fn refresh_token(
     result.credentials_file = Some(path);
     result.detail = Some(format!(
         "new bearer token valid until {}",
-        tags::format_time(token.expires)
+        crate::time::format_time(token.expires)
     ));
     Ok(())
 }
@@ -383,7 +383,7 @@ async fn create_key(
             Ok(t) => {
                 result.detail = Some(format!(
                     "with a bearer token valid until {}",
-                    tags::format_time(t.expires)
+                    crate::time::format_time(t.expires)
                 ));
                 Some(t)
             }

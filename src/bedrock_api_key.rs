@@ -19,7 +19,7 @@ use aws_sigv4::sign::v4;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use zeroize::Zeroizing;
 
-use crate::secrets::Secret;
+use crate::store::files::Secret;
 
 /// The variable the AWS SDKs (boto3, the AWS SDK for Rust) read the token from.
 pub const ENV_VAR: &str = "AWS_BEARER_TOKEN_BEDROCK";
@@ -125,8 +125,8 @@ pub fn for_window(
 ) -> Result<BearerToken, TokenError> {
     let Some(life) = life(now, until) else {
         return Err(TokenError::WindowOver {
-            until: crate::tags::format_time(until),
-            now: crate::tags::format_time(now),
+            until: crate::time::format_time(until),
+            now: crate::time::format_time(now),
         });
     };
     let expires_in = life.to_std().expect("positive");

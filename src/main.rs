@@ -47,7 +47,7 @@ fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("error,workshop_keys=warn"));
     // Colour codes only for a person at a terminal: a log file or pipe gets plain text.
-    let ansi = workshop_keys::timeline::use_color(
+    let ansi = workshop_keys::view::timeline::use_color(
         std::io::stderr().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
     );

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::observed::Observed;
-use crate::plan::Plan;
+use crate::core::observed::Observed;
+use crate::core::plan::Plan;
 
 pub const FORMAT: &str = "workshop-keys-plan/1";
 
@@ -156,7 +156,7 @@ pub fn describe_changes(before: &Observed, after: &Observed) -> Vec<String> {
     }
     for name in b_users.intersection(&a_users) {
         let (b, a) = (before.user(name).unwrap(), after.user(name).unwrap());
-        let keys = |u: &crate::observed::ObservedUser| -> BTreeMap<String, &'static str> {
+        let keys = |u: &crate::core::observed::ObservedUser| -> BTreeMap<String, &'static str> {
             u.keys
                 .iter()
                 .map(|k| (k.access_key_id.clone(), k.status.as_str()))
@@ -224,7 +224,7 @@ pub fn describe_changes(before: &Observed, after: &Observed) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observed::CredentialsProblem;
+    use crate::core::observed::CredentialsProblem;
 
     #[test]
     fn a_credentials_directory_that_broke_or_was_mended_is_named() {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use workshop_keys::bedrock_api_key::presign;
-use workshop_keys::secrets::Secret;
+use workshop_keys::store::files::Secret;
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -167,10 +167,10 @@ fn the_token_is_byte_for_byte_the_one_aws_generator_makes() {
 
 mod rule {
     use super::common::observed::{desired_from, key, lines, managed_user, observed, t};
-    use workshop_keys::desired::Desired;
-    use workshop_keys::observed::{CredentialsFile, KeyStatus, Observed};
-    use workshop_keys::plan::ActionKind;
-    use workshop_keys::planner::plan;
+    use workshop_keys::core::desired::Desired;
+    use workshop_keys::core::observed::{CredentialsFile, KeyStatus, Observed};
+    use workshop_keys::core::plan::ActionKind;
+    use workshop_keys::core::planner::plan;
 
     const K1: &str = "AKIAEXAMPLE000000001";
     /// Key from 2026-12-02T09:00Z, end + grace 2026-12-03T18:00Z.
@@ -247,7 +247,7 @@ mod rule {
             "2026-12-03T18:00:00Z"
         );
         assert_eq!(p.summary().change, 1);
-        let text = workshop_keys::render::plan_text(&p);
+        let text = workshop_keys::view::render::plan_text(&p);
         assert!(
             text.contains("~ refresh_token      bearer token of key AKIAEXAMPLE000000001 of user wk [workshop berlin]: bearer token expires in 3h, within bedrock_api_key_refresh 4h"),
             "{text}"
@@ -344,7 +344,7 @@ mod emulator {
 
     use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
     use serde_json::Value;
-    use workshop_keys::tags::format_time;
+    use workshop_keys::time::format_time;
 
     use super::common::run::Run;
     use super::common::{self, MotoServer};
@@ -439,7 +439,7 @@ mod emulator {
             .lines()
             .find_map(|l| l.strip_prefix("# AWS_BEARER_TOKEN_BEDROCK expires "))
             .unwrap_or_else(|| panic!("no expiry comment:\n{}", redacted(text)));
-        workshop_keys::tags::parse_time(line.split_whitespace().next().unwrap()).unwrap()
+        workshop_keys::time::parse_time(line.split_whitespace().next().unwrap()).unwrap()
     }
 
     /// The file without its secrets, for messages.

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use workshop_keys::timeline::{self, TimelineOptions};
+use workshop_keys::view::timeline::{self, TimelineOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_workshop-keys");
 const SNAPSHOT: &str = "tests/snapshots/cli_timeline.txt";

@@ -28,9 +28,9 @@ use chrono::{DateTime, Utc};
 
 use common::proxy::{self, is_read_only, output_within, wait_within, Faults, Proxy, Rng};
 use common::MotoServer;
-use workshop_keys::render::NO_CHANGES;
+use workshop_keys::core::tags;
 use workshop_keys::schedule::{self, Schedule};
-use workshop_keys::tags;
+use workshop_keys::view::render::NO_CHANGES;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -211,9 +211,9 @@ end = 2026-12-10T09:00:00Z
             return (out, at.to_string());
         }
         let later = at.parse::<DateTime<Utc>>().unwrap()
-            + workshop_keys::planner::VISIBILITY_WINDOW
+            + workshop_keys::core::planner::VISIBILITY_WINDOW
             + chrono::TimeDelta::minutes(1);
-        let later = tags::format_time(later);
+        let later = workshop_keys::time::format_time(later);
         eprintln!("{context}: waiting at {at} for an unanswered creation record; again at {later}");
         (self.recover_at(&later, context, true), later)
     }

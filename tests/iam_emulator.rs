@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use chrono::{Duration, Utc};
 use serde_json::json;
 
+use workshop_keys::core::observed::KeyStatus;
+use workshop_keys::core::tags;
 use workshop_keys::iam::{Iam, IamError, IamErrorKind, UserSummary};
-use workshop_keys::observed::KeyStatus;
-use workshop_keys::tags;
 
 const PATH: &str = "/workshop-keys/";
 const SMALL_POLICY: &str =
@@ -147,7 +147,7 @@ async fn tags_with_an_access_key_id_as_key() {
     let id = key.access_key_id.clone();
     assert!(tags::is_access_key_id(&id));
 
-    let deactivated = tags::format_time(Utc::now());
+    let deactivated = workshop_keys::time::format_time(Utc::now());
     iam.tag_user(
         "bob",
         &BTreeMap::from([

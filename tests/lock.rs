@@ -15,7 +15,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::proxy::{self, output_within, wait_within, Faults, Proxy};
-use workshop_keys::render::NO_CHANGES;
+use workshop_keys::view::render::NO_CHANGES;
 
 const AT: &str = "2026-12-10T12:00:00Z";
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);

@@ -6,9 +6,9 @@
 mod common;
 
 use common::observed::{desired_from, key, managed_user, observed, t};
+use workshop_keys::core::observed::{CredentialsFile, KeyStatus, Observed};
+use workshop_keys::core::planner::plan;
 use workshop_keys::models::Readiness;
-use workshop_keys::observed::{CredentialsFile, KeyStatus, Observed};
-use workshop_keys::planner::plan;
 
 const LLAMA: &str = "meta.llama3-8b-instruct-v1:0";
 const TITAN: &str = "amazon.titan-embed-text-v1";

@@ -9,14 +9,14 @@ use std::path::Path;
 use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use workshop_keys::apply::{apply, ApplyContext, Status};
-use workshop_keys::desired::Desired;
+use workshop_keys::core::desired::Desired;
+use workshop_keys::core::observed::KeyStatus;
+use workshop_keys::core::planner::plan;
+use workshop_keys::core::tags;
 use workshop_keys::iam::fake::{FakeIam, FakeUser};
-use workshop_keys::iam::{observe, ObserveOptions};
-use workshop_keys::observed::KeyStatus;
-use workshop_keys::planner::plan;
+use workshop_keys::observe::{observe, ObserveOptions};
 use workshop_keys::schedule::{self, Schedule};
-use workshop_keys::secrets::CredentialsDir;
-use workshop_keys::tags;
+use workshop_keys::store::files::CredentialsDir;
 
 const USERS: [&str; 3] = ["u0", "u1", "u2"];
 
@@ -54,8 +54,8 @@ fn schedule_text(workshops: &[WorkshopSpec], rotate: bool) -> String {
         let end = start + TimeDelta::hours(w.len_h);
         text.push_str(&format!(
             "[[workshop]]\nid = \"w{i}\"\nstart = {}\nend = {}\nuser = \"{}\"\n",
-            tags::format_time(start),
-            tags::format_time(end),
+            workshop_keys::time::format_time(start),
+            workshop_keys::time::format_time(end),
             USERS[w.user]
         ));
     }
@@ -134,7 +134,7 @@ fn seed(iam: &FakeIam, keys: &[KeySpec], managed: [bool; 3]) {
         if let (false, Some(h)) = (k.active, k.deactivated_h) {
             user.tags.insert(
                 tags::deactivated_tag(&id),
-                tags::format_time(base() + TimeDelta::hours(h)),
+                workshop_keys::time::format_time(base() + TimeDelta::hours(h)),
             );
         }
         iam.insert_user(USERS[k.user], user);
@@ -170,7 +170,7 @@ fn check_steps(s: &Schedule, iam: &FakeIam, creds: &CredentialsDir, ticks: &[i64
         for a in &p.actions {
             let managed = obs.user(&a.user).is_some_and(|u| u.is_managed());
             let created_here = p.actions.iter().any(|c| {
-                c.action == workshop_keys::plan::ActionKind::CreateUser && c.user == a.user
+                c.action == workshop_keys::core::plan::ActionKind::CreateUser && c.user == a.user
             });
             assert!(
                 managed || created_here,

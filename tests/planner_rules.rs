@@ -9,16 +9,16 @@ use common::observed::lines;
 use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use workshop_keys::desired::Desired;
-use workshop_keys::observed::{
+use workshop_keys::core::desired::Desired;
+use workshop_keys::core::observed::{
     CredentialsFile, CredentialsProblem, KeyStatus, Observed, ObservedKey, ObservedUser,
 };
-use workshop_keys::plan::{ActionKind, Plan};
-use workshop_keys::planner::plan;
-use workshop_keys::policy;
-use workshop_keys::render;
+use workshop_keys::core::plan::{ActionKind, Plan};
+use workshop_keys::core::planner::plan;
+use workshop_keys::core::policy;
+use workshop_keys::core::tags;
 use workshop_keys::schedule::{self, PolicyChoice};
-use workshop_keys::tags;
+use workshop_keys::view::render;
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -463,7 +463,10 @@ fn policy_drift_is_repaired_and_extra_policies_removed() {
             "detach_user_policy wk arn:aws:iam::aws:policy/ReadOnlyAccess",
         ]
     );
-    assert_eq!(p.actions[0].effect, workshop_keys::plan::Effect::Change);
+    assert_eq!(
+        p.actions[0].effect,
+        workshop_keys::core::plan::Effect::Change
+    );
 }
 
 #[test]
@@ -842,7 +845,7 @@ fn interrupted_b(listed: Vec<ObservedKey>, keys_before: Option<&[&str]>) -> (Des
     );
     obs.creating.insert(
         "b".into(),
-        workshop_keys::observed::PendingCreate {
+        workshop_keys::core::observed::PendingCreate {
             user: "wk".into(),
             at: t("2026-12-01T10:00:00Z"),
             keys_before: keys_before.map(|ids| ids.iter().map(|k| k.to_string()).collect()),
@@ -900,7 +903,7 @@ fn regression_an_interrupted_creation_is_settled_once_iam_lists_its_key() {
     let p = plan(&d, &obs, t("2026-12-01T10:05:00Z"));
     assert_eq!(
         p.settled,
-        vec![workshop_keys::plan::Settled {
+        vec![workshop_keys::core::plan::Settled {
             workshop: "b".into(),
             user: "wk".into(),
             access_key_id: K2.into(),

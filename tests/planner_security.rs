@@ -9,13 +9,13 @@
 mod common;
 
 use common::observed::{desired_from, key, lines, managed_user, observed, t};
-use workshop_keys::desired::Desired;
-use workshop_keys::observed::KeyStatus::{Active, Inactive};
-use workshop_keys::observed::ObservedUser;
-use workshop_keys::plan::ActionKind;
-use workshop_keys::planner::{plan, release};
-use workshop_keys::policy::{self, deadline_of, POLICY_NAME};
-use workshop_keys::tags;
+use workshop_keys::core::desired::Desired;
+use workshop_keys::core::observed::KeyStatus::{Active, Inactive};
+use workshop_keys::core::observed::ObservedUser;
+use workshop_keys::core::plan::ActionKind;
+use workshop_keys::core::planner::{plan, release};
+use workshop_keys::core::policy::{self, deadline_of, POLICY_NAME};
+use workshop_keys::core::tags;
 
 const K1: &str = "AKIAAAAAAAAAAAAAAAA1";
 const K2: &str = "AKIAAAAAAAAAAAAAAAA2";
@@ -34,7 +34,7 @@ fn schedule(workshops: &[(&str, &str, &str, &str)]) -> Desired {
 }
 
 fn deadline(d: &Desired, at: &str) -> String {
-    tags::format_time(d.deadline("wk", t(at)))
+    workshop_keys::time::format_time(d.deadline("wk", t(at)))
 }
 
 // ---- the deadline --------------------------------------------------------------------------
@@ -154,7 +154,7 @@ fn deadline_is_written_before_the_new_windows_key_and_is_stable() {
     let mut obs = observed(vec![u]);
     obs.files.insert(
         "a".into(),
-        workshop_keys::observed::CredentialsFile {
+        workshop_keys::core::observed::CredentialsFile {
             access_key_id: K1.into(),
             written: Some(now),
         },
@@ -177,7 +177,7 @@ fn deadline_off_writes_the_plain_policy() {
 fn quarantined_user(
     d: &Desired,
     now: &str,
-    keys: Vec<workshop_keys::observed::ObservedKey>,
+    keys: Vec<workshop_keys::core::observed::ObservedKey>,
     tags: &[(&str, &str)],
 ) -> ObservedUser {
     let mut u = managed_user("wk", keys, tags, d.policy_document("wk", t(now)));
@@ -252,7 +252,7 @@ fn quarantine_keeps_reporting_once_recorded_and_makes_no_key() {
     assert!(p.actions.is_empty(), "{:?}", lines(&p));
     assert_eq!(p.quarantined[0].since, Some(t("2026-12-10T10:00:00Z")));
     assert_eq!(p.blocked.len(), 1);
-    let text = workshop_keys::render::plan_text(&p);
+    let text = workshop_keys::view::render::plan_text(&p);
     assert!(text.contains("! quarantined        user wk: AWS attached AWSCompromisedKeyQuarantineV3 since 2026-12-10T10:00:00Z"), "{text}");
 }
 
@@ -375,7 +375,7 @@ fn no_key_is_created_when_its_users_new_deadline_could_not_be_written() {
     use workshop_keys::apply::{apply, ApplyContext, Status};
     use workshop_keys::iam::fake::{FakeIam, FakeUser, Stage};
     use workshop_keys::iam::{IamError, IamErrorKind};
-    use workshop_keys::secrets::CredentialsDir;
+    use workshop_keys::store::files::CredentialsDir;
 
     let d = schedule(&[("a", "2026-12-10T09:00:00Z", "2026-12-10T17:00:00Z", "")]);
     let now = t("2026-12-09T09:00:00Z");

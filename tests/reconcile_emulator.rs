@@ -2062,7 +2062,7 @@ async fn regression_an_interrupted_creation_is_settled_when_iam_lists_its_key() 
     );
     // What a killed run leaves: the record (written by the tool's own code, with the keys the
     // user held), then the key IAM made for it.
-    let creds = workshop_keys::secrets::CredentialsDir::new(fx.creds());
+    let creds = workshop_keys::store::files::CredentialsDir::new(fx.creds());
     creds
         .begin_create(
             "lost",

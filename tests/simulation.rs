@@ -45,16 +45,17 @@ use std::time::Instant;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::executor::block_on;
 use workshop_keys::apply::{apply, ApplyContext, Report, Status};
-use workshop_keys::desired::Desired;
+use workshop_keys::core::desired::Desired;
+use workshop_keys::core::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
+use workshop_keys::core::plan::{ActionKind, Plan};
+use workshop_keys::core::planner::plan;
+use workshop_keys::core::tags;
 use workshop_keys::iam::fake::{FakeIam, FakeUser, Stage};
-use workshop_keys::iam::observe::observe_local;
-use workshop_keys::iam::{observe, IamError, IamErrorKind, ObserveOptions};
-use workshop_keys::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
-use workshop_keys::plan::{ActionKind, Plan};
-use workshop_keys::planner::plan;
+use workshop_keys::iam::{IamError, IamErrorKind};
+use workshop_keys::observe::observe_local;
+use workshop_keys::observe::{observe, ObserveOptions};
 use workshop_keys::schedule::{self, Schedule};
-use workshop_keys::secrets::CredentialsDir;
-use workshop_keys::tags;
+use workshop_keys::store::files::CredentialsDir;
 
 const PATH: &str = "/workshop/";
 /// Users the tool may manage (it creates them).
@@ -238,8 +239,8 @@ impl Model {
             t.push_str(&format!(
                 "\n[[workshop]]\nid = \"{}\"\nstart = {}\nend = {}\n",
                 w.id,
-                tags::format_time(w.start),
-                tags::format_time(w.end)
+                workshop_keys::time::format_time(w.start),
+                workshop_keys::time::format_time(w.end)
             ));
             if let Some(u) = w.user {
                 t.push_str(&format!("user = \"{u}\"\n"));
@@ -687,7 +688,7 @@ impl Sim {
     }
 
     fn event(&mut self, at: DateTime<Utc>, what: String) {
-        let line = format!("{} {what}", tags::format_time(at));
+        let line = format!("{} {what}", workshop_keys::time::format_time(at));
         if self.cfg.trace {
             println!("{line}");
         }
@@ -744,7 +745,7 @@ impl Sim {
                     let h = self.rng.range(-48, 0);
                     u.tags.insert(
                         tags::deactivated_tag(&id),
-                        tags::format_time(base() + TimeDelta::hours(h)),
+                        workshop_keys::time::format_time(base() + TimeDelta::hours(h)),
                     );
                 }
                 self.iam.insert_user(name, u);
@@ -1371,7 +1372,7 @@ impl Sim {
                     "after faults stop, two runs reach No changes.",
                     format!(
                         "a third plan at {} still has: {}",
-                        tags::format_time(last),
+                        workshop_keys::time::format_time(last),
                         list.join("; ")
                     ),
                 ));
@@ -1491,9 +1492,9 @@ impl Sim {
                             format!(
                                 "workshop {} (end + grace {}, end + grace + hold {}, last edited {})",
                                 w.workshop,
-                                tags::format_time(w.revoke_at),
-                                tags::format_time(w.delete_at),
-                                tags::format_time(changed.max(base()))
+                                workshop_keys::time::format_time(w.revoke_at),
+                                workshop_keys::time::format_time(w.delete_at),
+                                workshop_keys::time::format_time(changed.max(base()))
                             ),
                         )
                     }
@@ -1507,7 +1508,7 @@ impl Sim {
                             format!(
                                 "no scheduled workshop (claim {:?}) since {}",
                                 u.tags.get(id),
-                                tags::format_time(since)
+                                workshop_keys::time::format_time(since)
                             ),
                         )
                     }
@@ -1521,7 +1522,7 @@ impl Sim {
                         "no key stays active past end + grace by more than one cron interval",
                         format!(
                             "key {id} of user {name} is still active after this tick's runs; it belongs to {whose}; faults stopped {}",
-                            tags::format_time(quiet)
+                            workshop_keys::time::format_time(quiet)
                         ),
                     ));
                 }
@@ -1538,7 +1539,7 @@ impl Sim {
                         format!(
                             "key {id} ({:?}) of user {name} still exists after this tick's runs; it belongs to {whose}; faults stopped {}",
                             k.status,
-                            tags::format_time(quiet)
+                            workshop_keys::time::format_time(quiet)
                         ),
                     ));
                 }
@@ -1593,9 +1594,11 @@ impl Sim {
             }
             let doc = u
                 .inline_policies
-                .get(workshop_keys::policy::POLICY_NAME)
+                .get(workshop_keys::core::policy::POLICY_NAME)
                 .and_then(|d| serde_json::from_str(d).ok());
-            let written = doc.as_ref().and_then(workshop_keys::policy::deadline_of);
+            let written = doc
+                .as_ref()
+                .and_then(workshop_keys::core::policy::deadline_of);
             let (low, high) = (
                 self.desired.deadline(name, now),
                 self.desired.deadline(name, now + self.cfg.tick),
@@ -1606,9 +1609,9 @@ impl Sim {
                     "each user's policy carries the schedule's deadline",
                     format!(
                         "user {name}'s policy says {:?}; the schedule's deadline is {} (at most {} by the tick's last run)",
-                        written.map(tags::format_time),
-                        tags::format_time(low),
-                        tags::format_time(high)
+                        written.map(workshop_keys::time::format_time),
+                        workshop_keys::time::format_time(low),
+                        workshop_keys::time::format_time(high)
                     ),
                 ));
             }
@@ -1651,7 +1654,7 @@ fn check_plan_scope(p: &Plan, observed: &Observed, now: DateTime<Utc>) -> Check 
     Ok(())
 }
 
-fn describe_action(a: &workshop_keys::plan::Action) -> String {
+fn describe_action(a: &workshop_keys::core::plan::Action) -> String {
     let mut s = format!("{} {}", a.action.as_str(), a.user);
     if let Some(k) = &a.access_key_id {
         s.push(' ');
@@ -1700,7 +1703,7 @@ fn dump(users: &BTreeMap<String, FakeUser>) -> Vec<String> {
                         "{} {:?} created {} claim {:?}",
                         k.access_key_id,
                         k.status,
-                        tags::format_time(k.created),
+                        workshop_keys::time::format_time(k.created),
                         u.tags.get(&k.access_key_id)
                     )
                 })
@@ -1731,7 +1734,7 @@ fn run_seed(seed: u64, cfg: Config) -> Result<Stats, String> {
             let events: Vec<String> = sim.events.iter().cloned().collect();
             Err(format!(
                 "simulation seed {seed} violated an invariant at {}:\n  invariant: {}\n  {}\n  replay: {}\n  last events:\n    {}\n  IAM now (truth):\n    {}\n  IAM as reads see it:\n    {}\n  credentials files: {}\n  schedule:\n{}",
-                tags::format_time(v.at),
+                workshop_keys::time::format_time(v.at),
                 v.invariant,
                 v.detail,
                 cfg.replay(seed),
@@ -1742,7 +1745,7 @@ fn run_seed(seed: u64, cfg: Config) -> Result<Stats, String> {
                     .scan()
                     .map(|f| {
                         f.iter()
-                            .map(|(w, f)| format!("{w}.env={} (written {:?})", f.access_key_id, f.written.map(tags::format_time)))
+                            .map(|(w, f)| format!("{w}.env={} (written {:?})", f.access_key_id, f.written.map(workshop_keys::time::format_time)))
                             .collect::<Vec<_>>()
                             .join(", ")
                     })
@@ -1879,7 +1882,7 @@ fn a_credentials_write_fault_fails_like_a_full_disk() {
     let creds = CredentialsDir::new(tmp.path().join("credentials")).with_write_fault(Arc::new(
         move |w: &str| w == "w1" && f.load(Ordering::SeqCst),
     ));
-    let secret = workshop_keys::secrets::Secret::new("s3cr3t".into());
+    let secret = workshop_keys::store::files::Secret::new("s3cr3t".into());
     let e = creds
         .write("w1", "AKIAFAKE000000000001", &secret, "us-east-1", base())
         .unwrap_err();
@@ -1929,8 +1932,8 @@ impl World {
         for (id, start, end) in workshops {
             text.push_str(&format!(
                 "\n[[workshop]]\nid = \"{id}\"\nstart = {}\nend = {}\n",
-                tags::format_time(at(*start)),
-                tags::format_time(at(*end))
+                workshop_keys::time::format_time(at(*start)),
+                workshop_keys::time::format_time(at(*end))
             ));
         }
         let schedule = schedule::parse(Path::new("regression.toml"), &text).expect("valid");

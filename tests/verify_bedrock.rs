@@ -13,7 +13,7 @@ use common::run::Run;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use workshop_keys::secrets::Secret;
+use workshop_keys::store::files::Secret;
 use workshop_keys::verify::{
     verify_key, verify_key_with, verify_token_with, Backoff, Outcome, Verification, VerifyRequest,
 };
@@ -811,8 +811,8 @@ async fn reconcile_and_verify_check_the_files_key_and_token_not_the_environments
         format!(
             "[settings]\npath = \"{}\"\nuser = \"wk-bt-{sfx}\"\nbedrock_api_key = true\nverify_timeout = \"3s\"\n\n[[workshop]]\nid = \"w\"\nstart = {}\nend = {}\n",
             common::unique_path("bt"),
-            workshop_keys::tags::format_time(start),
-            workshop_keys::tags::format_time(start + chrono::TimeDelta::hours(6)),
+            workshop_keys::time::format_time(start),
+            workshop_keys::time::format_time(start + chrono::TimeDelta::hours(6)),
         ),
     )
     .unwrap();

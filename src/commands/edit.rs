@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 
 use super::{observe, CommandError, EXIT_OK};
 use crate::cli::{AwsArgs, Output};
-use crate::desired::Desired;
-use crate::edit::{self, NewWorkshop};
-use crate::plan::{ActionKind, Blocked, Plan};
-use crate::planner;
-use crate::render;
+use crate::core::desired::Desired;
+use crate::core::plan::{ActionKind, Blocked, Plan};
+use crate::core::planner;
+use crate::schedule::edit::{self, NewWorkshop};
 use crate::schedule::{self, Schedule};
+use crate::view::render;
 
 /// One edit of the schedule.
 pub(super) enum Edit {
@@ -60,8 +60,8 @@ pub(super) async fn edit(
     if let Some(w) = after.workshop(id) {
         println!(
             "Its key is due from {} (start - lead) until {} (end + grace).",
-            crate::tags::format_time(w.key_from()),
-            crate::tags::format_time(w.revoke_at())
+            crate::time::format_time(w.key_from()),
+            crate::time::format_time(w.revoke_at())
         );
     }
     // The effect: the part of the next reconcile's plan about this workshop and its user.

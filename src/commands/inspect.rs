@@ -4,15 +4,15 @@ use chrono::{DateTime, Utc};
 
 use super::{observe, CommandError, EXIT_FAILED, EXIT_OK};
 use crate::cli::{AwsArgs, Output};
-use crate::desired::Desired;
-use crate::health;
-use crate::planner;
-use crate::render;
+use crate::core::desired::Desired;
+use crate::core::planner;
 use crate::schedule::Schedule;
-use crate::secrets::CredentialsDir;
-use crate::status;
+use crate::store::files::CredentialsDir;
 use crate::verify::check::check_key;
 use crate::verify::Outcome;
+use crate::view::health;
+use crate::view::render;
+use crate::view::status;
 
 /// `status`: users, keys with their use, workshops with their state, and the plan's warnings.
 pub(super) async fn status(
@@ -29,7 +29,7 @@ pub(super) async fn status(
     match output {
         Output::Text if wide => print!("{}", render::status_text(&view)),
         Output::Text => {
-            let width = super::text_width().unwrap_or(crate::timeline::DEFAULT_WIDTH);
+            let width = super::text_width().unwrap_or(crate::view::timeline::DEFAULT_WIDTH);
             print!("{}", render::status_text_fitted(&view, width));
         }
         Output::Json => print!("{}", render::json(&view)),

@@ -16,12 +16,12 @@ use chrono::{DateTime, Utc};
 use clap::CommandFactory;
 
 use crate::cli::{AwsArgs, Cli, Command};
+use crate::core::observed::Observed;
 use crate::iam::aws::{load_sdk_config, AwsIam};
-use crate::iam::{self, ObserveOptions};
-use crate::observed::Observed;
+use crate::observe::{self as observe_iam, ObserveOptions};
 use crate::saved_plan::{SavedPlan, SavedPlanError};
 use crate::schedule::{self, Schedule, ScheduleError};
-use crate::secrets::{CredentialsDir, SecretsError};
+use crate::store::files::{CredentialsDir, SecretsError};
 
 /// Exit codes: 0 success, 1 failure or error, 2 changes pending (`plan --detailed-exitcode`),
 /// 3 another reconcile holds the lock.
@@ -35,13 +35,13 @@ pub enum CommandError {
     #[error("{0}")]
     Schedule(#[from] ScheduleError),
     #[error("{0}")]
-    Observe(#[from] iam::observe::ObserveError),
+    Observe(#[from] crate::observe::ObserveError),
     #[error("{0}")]
     Secrets(#[from] SecretsError),
     #[error("{0}")]
     SavedPlan(#[from] SavedPlanError),
     #[error("{0}")]
-    Edit(#[from] crate::edit::EditError),
+    Edit(#[from] crate::schedule::edit::EditError),
     #[error("{message}")]
     Usage { message: String },
     #[error("cannot write {}: {source}", path.display())]
@@ -92,12 +92,12 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             }
             let noted = match warnings.len() {
                 0 => String::new(),
-                n => format!(", {}", crate::render::count(n, "warning", "warnings")),
+                n => format!(", {}", crate::view::render::count(n, "warning", "warnings")),
             };
             println!(
                 "ok: {}, {}{noted}",
-                crate::render::count(s.workshops.len(), "workshop", "workshops"),
-                crate::render::count(s.users().len(), "user", "users")
+                crate::view::render::count(s.workshops.len(), "workshop", "workshops"),
+                crate::view::render::count(s.users().len(), "user", "users")
             );
             Ok(EXIT_OK)
         }
@@ -211,7 +211,7 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             schedule,
             aws,
         } => {
-            let w = crate::edit::NewWorkshop {
+            let w = crate::schedule::edit::NewWorkshop {
                 id,
                 start,
                 end,
@@ -303,7 +303,7 @@ pub(super) fn write_stdout(bytes: &[u8]) -> Result<u8, CommandError> {
 /// The width text output should fit: `COLUMNS`, else the terminal's (the same detection as
 /// `timeline`), else `None` (stdout is a pipe or a file).
 pub(super) fn text_width() -> Option<usize> {
-    crate::timeline::known_width(std::env::var("COLUMNS").ok().as_deref(), terminal_width())
+    crate::view::timeline::known_width(std::env::var("COLUMNS").ok().as_deref(), terminal_width())
 }
 
 /// The terminal's width, when stdout is one.
@@ -330,9 +330,9 @@ fn write_metrics(
     path: &std::path::Path,
     now: DateTime<Utc>,
     ok: bool,
-    gauges: Option<&crate::metrics::Gauges>,
+    gauges: Option<&crate::view::metrics::Gauges>,
 ) -> Result<(), CommandError> {
-    use crate::metrics::{render, RunInfo};
+    use crate::view::metrics::{render, RunInfo};
     let previous = match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
         Err(e) => {
@@ -343,7 +343,7 @@ fn write_metrics(
         }
     };
     let run = RunInfo::new(now, ok, previous.as_deref());
-    crate::edit::write_atomically(path, &render(&run, gauges)).map_err(CommandError::from)
+    crate::schedule::edit::write_atomically(path, &render(&run, gauges)).map_err(CommandError::from)
 }
 
 pub(super) async fn iam_client(aws: &AwsArgs) -> AwsIam {
@@ -363,7 +363,7 @@ pub(super) async fn observe(
         concurrency: aws.concurrency.into(),
         last_used,
     };
-    let observed = iam::observe(
+    let observed = observe_iam::observe(
         &iam,
         &s.settings.path,
         &s.users(),
@@ -372,12 +372,14 @@ pub(super) async fn observe(
     )
     .await
     .map_err(|e| match e {
-        iam::observe::ObserveError::Iam(e) => {
+        crate::observe::ObserveError::Iam(e) => {
             let profile = aws
                 .profile
                 .clone()
                 .or_else(|| std::env::var("AWS_PROFILE").ok());
-            iam::observe::ObserveError::Iam(e.with_setup(profile.as_deref(), Some(iam.endpoint())))
+            crate::observe::ObserveError::Iam(
+                e.with_setup(profile.as_deref(), Some(iam.endpoint())),
+            )
         }
         other => other,
     })?;

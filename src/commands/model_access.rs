@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 
 use super::{CommandError, EXIT_FAILED, EXIT_OK};
 use crate::cli::{ModelsCommand, Output};
+use crate::core::policy::foundation_model;
 use crate::models::aws::AwsBedrock;
 use crate::models::{self, is_anthropic, judge, ControlPlane, Readiness};
-use crate::policy::foundation_model;
 use crate::schedule::{self, Schedule};
 
 /// Between availability reads while an activation settles.
@@ -98,7 +98,7 @@ async fn check(
     all.sort_by(|a, b| a.model.cmp(&b.model));
     let ok = all.iter().all(|r| r.ready);
     match output {
-        Output::Json => print!("{}", crate::render::json(&all)),
+        Output::Json => print!("{}", crate::view::render::json(&all)),
         Output::Text => {
             if all.is_empty() {
                 println!(
@@ -128,12 +128,12 @@ async fn check(
                     if bad == 0 {
                         format!(
                             "All {} ready in {region}.",
-                            crate::render::count(all.len(), "model", "models")
+                            crate::view::render::count(all.len(), "model", "models")
                         )
                     } else {
                         format!(
                             "{} not ready in {region}.",
-                            crate::render::count(bad, "model", "models")
+                            crate::view::render::count(bad, "model", "models")
                         )
                     }
                 );

@@ -8,19 +8,19 @@ use chrono::{DateTime, Utc};
 use super::{observe, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
 use crate::apply::{self, ApplyContext, Status};
 use crate::cli::{AwsArgs, Output};
-use crate::desired::Desired;
-use crate::hooks;
+use crate::core::desired::Desired;
+use crate::core::observed::Observed;
+use crate::core::plan::{ActionKind, Plan};
+use crate::core::planner;
+use crate::deliver;
 use crate::iam::aws::AwsIam;
-use crate::metrics::{self, Gauges};
-use crate::observed::Observed;
-use crate::plan::{ActionKind, Plan};
-use crate::planner;
-use crate::render;
 use crate::saved_plan::SavedPlan;
 use crate::schedule::{self, Schedule};
-use crate::secrets::CredentialsDir;
-use crate::status;
+use crate::store::files::CredentialsDir;
 use crate::verify::check::check_key;
+use crate::view::metrics::{self, Gauges};
+use crate::view::render;
+use crate::view::status;
 
 /// Observe IAM and the credentials files, and plan for `at`.
 pub(super) async fn observe_and_plan(
@@ -175,7 +175,7 @@ pub(super) async fn reconcile(
             .await,
         );
     }
-    let deliveries = hooks::deliver(&plan, &report, s, credentials, &iam, now).await;
+    let deliveries = deliver::deliver(&plan, &report, s, credentials, &iam, now).await;
     // A credentials directory unfit for new secrets fails every run until it is fixed, even
     // when no key was due: the next one would be refused.
     if let Some(problem) = &observed.credentials_problem {
@@ -215,7 +215,7 @@ pub(super) async fn reconcile(
     let notified = if quiet {
         None
     } else {
-        hooks::notify(s, &summary).await
+        deliver::notify(s, &summary).await
     };
     match output {
         Output::Text => {

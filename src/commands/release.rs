@@ -8,11 +8,11 @@ use super::plan_apply::observe_and_plan;
 use super::{observe, CommandError, EXIT_FAILED, EXIT_OK};
 use crate::apply::{self, ApplyContext};
 use crate::cli::AwsArgs;
-use crate::planner;
-use crate::render;
+use crate::core::planner;
+use crate::core::tags;
 use crate::schedule::Schedule;
-use crate::secrets::CredentialsDir;
-use crate::tags;
+use crate::store::files::CredentialsDir;
+use crate::view::render;
 
 pub(super) async fn release(
     s: &Schedule,
@@ -64,7 +64,7 @@ pub(super) async fn release(
     }
     println!(
         "\nReleased user {user}: {} deleted, AWS's quarantine policy detached.",
-        crate::render::count(deletes.actions.len(), "exposed key", "exposed keys")
+        crate::view::render::count(deletes.actions.len(), "exposed key", "exposed keys")
     );
     let (next, _, _) = observe_and_plan(s, aws, now).await?;
     println!("The next reconcile will do this (new keys are verified as usual):\n");

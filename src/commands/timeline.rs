@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{terminal_width, write_stdout, CommandError, EXIT_OK};
 use crate::cli::TimelineOutput;
 use crate::schedule;
-use crate::timeline::{self, TimelineOptions};
+use crate::view::timeline::{self, TimelineOptions};
 
 pub(super) fn timeline(
     path: &Path,

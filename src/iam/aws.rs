@@ -15,8 +15,8 @@ use aws_smithy_http_client::tls;
 use chrono::{DateTime, Utc};
 
 use super::{AccessProblem, Iam, IamError, IamErrorKind, KeyMeta, NewKey, UserSummary};
-use crate::observed::{KeyStatus, LastUsed};
-use crate::secrets::Secret;
+use crate::core::observed::{KeyStatus, LastUsed};
+use crate::store::files::Secret;
 
 /// The region IAM requests are signed for when none is configured: IAM is a global service whose
 /// endpoint lives in us-east-1.

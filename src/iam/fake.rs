@@ -17,12 +17,12 @@ use std::sync::Mutex;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Iam, IamError, IamErrorKind, KeyMeta, NewKey, UserSummary};
-use crate::observed::{KeyStatus, LastUsed};
-use crate::secrets::Secret;
-use crate::tags;
+use crate::core::observed::{KeyStatus, LastUsed};
+use crate::core::tags;
+use crate::store::files::Secret;
 
-pub use crate::limits::KEYS_PER_USER as MAX_KEYS;
-pub use crate::limits::TAGS_PER_USER as MAX_TAGS;
+pub use crate::core::limits::KEYS_PER_USER as MAX_KEYS;
+pub use crate::core::limits::TAGS_PER_USER as MAX_TAGS;
 
 /// When a fault hook is asked: before the call takes effect, or after it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,17 +4,15 @@
 pub mod aws;
 mod error;
 pub mod fake;
-pub mod observe;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
 pub use error::{AccessProblem, IamError, IamErrorKind};
-pub use observe::{observe, ObserveOptions};
 
-use crate::observed::{KeyStatus, LastUsed};
-use crate::secrets::Secret;
+use crate::core::observed::{KeyStatus, LastUsed};
+use crate::store::files::Secret;
 
 /// A user as `ListUsers` / `GetUser` return it.
 #[derive(Debug, Clone, PartialEq, Eq)]

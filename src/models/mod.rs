@@ -29,7 +29,7 @@ pub async fn read(
     let mut unread = BTreeMap::new();
     let bases: BTreeSet<String> = models
         .iter()
-        .map(|m| crate::policy::foundation_model(m))
+        .map(|m| crate::core::policy::foundation_model(m))
         .collect();
     let use_case = if bases.iter().any(|b| is_anthropic(b)) {
         Some(cp.use_case_on_file().await)
@@ -42,7 +42,7 @@ pub async fn read(
         by_base.insert(base, a);
     }
     for model in models {
-        let base = crate::policy::foundation_model(model);
+        let base = crate::core::policy::foundation_model(model);
         let use_case = match (&use_case, is_anthropic(&base)) {
             (Some(Ok(on_file)), true) => Some(*on_file),
             (Some(Err(e)), true) => {

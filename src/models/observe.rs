@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::aws::AwsBedrock;
 use crate::cli::AwsArgs;
-use crate::desired::Desired;
-use crate::observed::Observed;
+use crate::core::desired::Desired;
+use crate::core::observed::Observed;
 use crate::schedule::Schedule;
 
 /// The models live at `at`, sorted, without duplicates.

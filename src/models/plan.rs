@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::desired::{human, Desired};
-use crate::observed::Observed;
-use crate::plan::{ActionKind, ModelNotReady, Plan, Reverify};
-use crate::tags;
+use crate::core::desired::Desired;
+use crate::core::observed::Observed;
+use crate::core::plan::{ActionKind, ModelNotReady, Plan, Reverify};
+use crate::core::tags;
+use crate::time::human;
 
 /// Add `models_not_ready`, the warnings about readiness that could not be read, and `reverify`.
 pub fn add_to(p: &mut Plan, desired: &Desired, observed: &Observed, now: DateTime<Utc>) {
@@ -75,7 +76,7 @@ fn reverify(p: &mut Plan, desired: &Desired, observed: &Observed, now: DateTime<
                 .tags
                 .get(&tags::verified_tag(id))
                 .and_then(|v| v.split_once(' '))
-                .and_then(|(t, outcome)| Some((tags::parse_time(t)?, outcome)))
+                .and_then(|(t, outcome)| Some((crate::time::parse_time(t)?, outcome)))
                 .is_some_and(|(t, outcome)| t >= from && outcome.trim() == "verified");
             if held_here && !touched && !done {
                 p.reverify.push(Reverify {

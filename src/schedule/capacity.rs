@@ -10,10 +10,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::fields::rfc3339_utc;
 use super::Workshop;
+use crate::time::rfc3339_utc;
 
-pub use crate::limits::KEYS_PER_USER as MAX_KEYS_PER_USER;
+pub use crate::core::limits::KEYS_PER_USER as MAX_KEYS_PER_USER;
 
 /// Workshops named in a message before it says "and N more".
 const MAX_NAMED: usize = 6;
@@ -160,16 +160,16 @@ impl RotationConflict {
             "rotate_after = \"{}\" cannot be honoured for workshop {}: its key is due for rotation at {}, \
              but user {} then also holds the key of workshop {}{}, and a rotation needs a third key \
              for rotation_overlap ({}); the key stays active until {}, {} instead of at most {}",
-            crate::desired::human(self.rotate_after),
+            crate::time::human(self.rotate_after),
             name(self.at),
             rfc3339_utc(self.due),
             self.user,
             name(self.other),
             other_until.map_or(String::new(), |t| format!(" (until {})", rfc3339_utc(t))),
-            crate::desired::human(self.overlap),
+            crate::time::human(self.overlap),
             rfc3339_utc(self.live_until),
-            crate::desired::human(self.lives),
-            crate::desired::human(self.rotate_after + self.overlap),
+            crate::time::human(self.lives),
+            crate::time::human(self.rotate_after + self.overlap),
         )
     }
 

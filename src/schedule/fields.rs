@@ -65,7 +65,7 @@ pub(crate) fn did_you_mean_hint<'a>(
 pub(crate) fn check_user_name(name: &str) -> Result<(), Problem> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
     let len = name.chars().count();
-    let max = crate::limits::USER_NAME_CHARS;
+    let max = crate::core::limits::USER_NAME_CHARS;
     if len == 0 || len > max || !name.chars().all(ok_char) {
         return Err(
             Problem::new(format!("invalid IAM user name {}", quote(name))).hint(format!(
@@ -200,7 +200,7 @@ pub(crate) fn check_program(
         ))
         .hint(format!(
             "run `chmod +x {}`",
-            crate::secrets::shell_quote(&path)
+            crate::store::files::shell_quote(&path)
         ))),
         Ok(_) => Ok(()),
     }
@@ -374,11 +374,6 @@ fn rfc3339_local(t: DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-/// RFC 3339 in UTC with a `Z`, as used in messages.
-pub(crate) fn rfc3339_utc(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-}
-
 /// A string as TOML would show it, shortened when long so messages stay readable.
 pub(crate) fn quote(s: &str) -> String {
     const MAX: usize = 80;
@@ -393,6 +388,7 @@ pub(crate) fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::rfc3339_utc;
 
     fn dt(s: &str) -> Datetime {
         s.parse().unwrap()

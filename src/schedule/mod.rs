@@ -3,6 +3,7 @@
 
 mod capacity;
 mod diagnostics;
+pub mod edit;
 pub(crate) mod fields;
 mod parse;
 

@@ -19,7 +19,7 @@ use super::{
     DEFAULT_BEDROCK_API_KEY_REFRESH, DEFAULT_CREDENTIALS_DIR, DEFAULT_PATH, DEFAULT_REGION,
     DEFAULT_USER, DEFAULT_VERIFY_MODEL, MAX_GRACE,
 };
-use crate::{limits, policy};
+use crate::core::{limits, policy};
 
 const TOP_KEYS: &[&str] = &["settings", "workshop"];
 
@@ -728,7 +728,7 @@ impl<'a> Parser<'a> {
                 at,
                 format!(
                     "bedrock_api_key_refresh must be shorter than {} (the longest life of a token): every run would renew every token",
-                    crate::desired::human(max)
+                    crate::time::human(max)
                 ),
                 Some("e.g. bedrock_api_key_refresh = \"4h\"".into()),
             ),
@@ -1031,8 +1031,8 @@ impl<'a> Parser<'a> {
                     at,
                     format!(
                         "{what} ends ({}) before or when it starts ({})",
-                        fields::rfc3339_utc(end),
-                        fields::rfc3339_utc(start)
+                        crate::time::rfc3339_utc(end),
+                        crate::time::rfc3339_utc(start)
                     ),
                     Some("end must be after start".into()),
                 );

@@ -8,10 +8,10 @@ use serde::Serialize;
 use super::{
     models_for, verify_key, verify_timeout, verify_token, Outcome, Verification, VerifyRequest,
 };
+use crate::core::tags;
 use crate::iam::Iam;
 use crate::schedule::Settings;
-use crate::secrets::CredentialsDir;
-use crate::tags;
+use crate::store::files::CredentialsDir;
 
 /// One key's check: the result per model and the one that counts.
 #[derive(Debug, Clone, Serialize)]
@@ -47,7 +47,7 @@ impl KeyCheck {
                 "\n    {label}{}: {} after {} ({})",
                 v.model,
                 v.outcome.as_str(),
-                crate::render::count(v.attempts as usize, "attempt", "attempts"),
+                crate::view::render::count(v.attempts as usize, "attempt", "attempts"),
                 v.detail
             )
         };
@@ -192,7 +192,11 @@ pub async fn check_key(
         check.advice = Some(check.outcome.advice().replace("MODEL", model));
     }
     if record {
-        let value = format!("{} {}", tags::format_time(now), check.outcome.as_str());
+        let value = format!(
+            "{} {}",
+            crate::time::format_time(now),
+            check.outcome.as_str()
+        );
         let tag = [(tags::verified_tag(access_key_id), value)].into();
         if let Err(e) = iam.tag_user(user, &tag).await {
             check.record_error = Some(e.to_string());
@@ -217,7 +221,7 @@ async fn check_token(
     match credentials.read_token(workshop) {
         Ok(Some(t)) if t.expires <= Utc::now() => missing(format!(
             "the bearer token in {workshop}.env expired at {}; the next reconcile renews it",
-            tags::format_time(t.expires)
+            crate::time::format_time(t.expires)
         )),
         Ok(Some(t)) => verify_token(req, &t.token).await,
         Ok(None) => missing(format!(

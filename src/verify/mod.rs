@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use classify::classify;
 pub use models::{invocable_model, models_for, models_to_verify, request_body};
 
-use crate::secrets::Secret;
+use crate::store::files::Secret;
 
 /// What a verification found.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]

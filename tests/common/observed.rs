@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use workshop_keys::desired::Desired;
-use workshop_keys::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
-use workshop_keys::plan::Plan;
+use workshop_keys::core::desired::Desired;
+use workshop_keys::core::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
+use workshop_keys::core::plan::Plan;
 use workshop_keys::schedule;
 
 pub fn t(s: &str) -> DateTime<Utc> {
@@ -46,7 +46,10 @@ pub fn managed_user(
         path: "/workshop/".into(),
         tags: all,
         keys,
-        inline_policies: BTreeMap::from([(workshop_keys::policy::POLICY_NAME.to_string(), policy)]),
+        inline_policies: BTreeMap::from([(
+            workshop_keys::core::policy::POLICY_NAME.to_string(),
+            policy,
+        )]),
         attached_policies: vec![],
     }
 }

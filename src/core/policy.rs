@@ -135,7 +135,7 @@ pub fn deadline_of(document: &Value) -> Option<DateTime<Utc>> {
 
 /// The size IAM counts against `limits::INLINE_POLICY_CHARS` for the document the tool writes.
 pub fn size(document: &Value) -> usize {
-    crate::limits::policy_chars(&document.to_string())
+    crate::core::limits::policy_chars(&document.to_string())
 }
 
 fn allow_document(choice: &PolicyChoice) -> Value {
@@ -407,7 +407,7 @@ mod tests {
     fn size_counts_no_white_space() {
         let doc = document(&PolicyChoice::AllModels, Some(NO_WINDOW_YET));
         let pretty = serde_json::to_string_pretty(&doc).unwrap();
-        assert_eq!(size(&doc), crate::limits::policy_chars(&pretty));
+        assert_eq!(size(&doc), crate::core::limits::policy_chars(&pretty));
         assert!(size(&doc) < pretty.len());
     }
 }

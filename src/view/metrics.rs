@@ -13,12 +13,12 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use crate::apply::{Report, Status};
-use crate::health::{outside_window, recorded_outcome};
-use crate::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
-use crate::plan::{ActionKind, Blocked};
-use crate::status::{StatusView, WorkshopState};
-use crate::tags;
+use crate::core::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
+use crate::core::plan::{ActionKind, Blocked};
+use crate::core::tags;
 use crate::verify::check::KeyCheck;
+use crate::view::health::{outside_window, recorded_outcome};
+use crate::view::status::{StatusView, WorkshopState};
 
 /// The `state` label values of `workshop_keys_workshops`, each always written (0 when none).
 pub const WORKSHOP_STATES: [&str; 6] =
@@ -155,7 +155,7 @@ pub fn after_run(
             if u.key(&c.access_key_id).is_some() {
                 u.tags.insert(
                     tags::verified_tag(&c.access_key_id),
-                    format!("{} {}", tags::format_time(now), c.outcome.as_str()),
+                    format!("{} {}", crate::time::format_time(now), c.outcome.as_str()),
                 );
             }
         }
@@ -301,9 +301,9 @@ pub fn render(run: &RunInfo, gauges: Option<&Gauges>) -> String {
 mod tests {
     use super::*;
     use crate::apply::ActionResult;
-    use crate::plan::{Action, Effect, Quarantined};
-    use crate::status::{KeyView, UserView, WorkshopView};
+    use crate::core::plan::{Action, Effect, Quarantined};
     use crate::verify::Outcome;
+    use crate::view::status::{KeyView, UserView, WorkshopView};
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::tags;
+use crate::core::tags;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum KeyStatus {
@@ -64,7 +64,7 @@ impl ObservedUser {
         self.attached_policies
             .iter()
             .map(String::as_str)
-            .find(|arn| crate::policy::is_quarantine(arn))
+            .find(|arn| crate::core::policy::is_quarantine(arn))
     }
 
     pub fn key(&self, id: &str) -> Option<&ObservedKey> {

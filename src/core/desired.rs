@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::policy;
+use crate::core::policy;
 use crate::schedule::{PolicyChoice, Schedule};
 
 /// One workshop's key lifetime on its user.
@@ -121,24 +121,5 @@ impl Desired {
             .get(user)?
             .iter()
             .find(|w| w.workshop == workshop)
-    }
-}
-
-/// A duration for people: `2d 3h`, `23h`, `45m`, `30s`.
-pub fn human(d: TimeDelta) -> String {
-    let secs = d.num_seconds().abs();
-    let (days, hours, mins) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
-    let s = match (days, hours, mins) {
-        (0, 0, 0) => format!("{}s", secs),
-        (0, 0, m) => format!("{m}m"),
-        (0, h, 0) => format!("{h}h"),
-        (0, h, m) => format!("{h}h {m}m"),
-        (d, 0, _) => format!("{d}d"),
-        (d, h, _) => format!("{d}d {h}h"),
-    };
-    if d < TimeDelta::zero() {
-        format!("-{s}")
-    } else {
-        s
     }
 }

@@ -15,14 +15,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::desired::{human, Desired, Window};
-use crate::limits::TAGS_PER_USER;
-use crate::observed::{KeyStatus, Observed, ObservedKey, ObservedUser, PendingCreate};
-use crate::plan::{Action, ActionKind, Blocked, Delivery, Effect, Plan, Quarantined, Settled};
-use crate::policy::{self, POLICY_NAME};
-use crate::tags;
+use crate::core::desired::{Desired, Window};
+use crate::core::limits::TAGS_PER_USER;
+use crate::core::observed::{KeyStatus, Observed, ObservedKey, ObservedUser, PendingCreate};
+use crate::core::plan::{
+    Action, ActionKind, Blocked, Delivery, Effect, Plan, Quarantined, Settled,
+};
+use crate::core::policy::{self, POLICY_NAME};
+use crate::core::tags;
+use crate::time::human;
 
-pub use crate::limits::{KEYS_PER_USER, VISIBILITY_WINDOW};
+pub use crate::core::limits::{KEYS_PER_USER, VISIBILITY_WINDOW};
 
 /// Execution order: each action goes in one phase; phases run in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -231,8 +234,8 @@ fn plan_policies(b: &mut Builder, desired: &Desired, u: &ObservedUser, now: Date
                 (Some(old), Some(new)) if old != new && same_but_deadline(doc, &wanted) => {
                     format!(
                         "deadline moves from {} to {}",
-                        tags::format_time(old),
-                        tags::format_time(new)
+                        crate::time::format_time(old),
+                        crate::time::format_time(new)
                     )
                 }
                 _ => "policy differs from the schedule's".to_string(),
@@ -578,7 +581,7 @@ fn plan_keys(
     let deactivated_at = |k: &ObservedKey| {
         user_tags
             .get(&tags::deactivated_tag(&k.access_key_id))
-            .and_then(|v| tags::parse_time(v))
+            .and_then(|v| crate::time::parse_time(v))
     };
 
     // Fates before slot accounting.
@@ -609,7 +612,7 @@ fn plan_keys(
                     let why = format!(
                         "workshop {} does not need a key until {}",
                         w.workshop,
-                        tags::format_time(w.key_from)
+                        crate::time::format_time(w.key_from)
                     );
                     hold_or_delete(active, since + desired.hold, now, why)
                 }
@@ -696,7 +699,7 @@ fn plan_keys(
                 "record when the inactive key was first seen, to count its hold from",
             )
             .key(&p.key.access_key_id);
-            a.tags.insert(tag, tags::format_time(now));
+            a.tags.insert(tag, crate::time::format_time(now));
             b.push(Phase::TagUser, a);
         }
     }
@@ -732,7 +735,7 @@ fn plan_keys(
                     format!(
                         "workshop {} is live until {}",
                         w.workshop,
-                        tags::format_time(w.revoke_at)
+                        crate::time::format_time(w.revoke_at)
                     )
                 };
                 needs.push(Need {
@@ -974,7 +977,7 @@ fn no_slot(b: &mut Builder, plans: &[KeyPlan], user: &str, need: &Need, invisibl
                 "{} (workshop {}, live until {})",
                 p.key.access_key_id,
                 o.workshop,
-                tags::format_time(o.revoke_at)
+                crate::time::format_time(o.revoke_at)
             ),
             None => p.key.access_key_id.clone(),
         })
@@ -1281,7 +1284,7 @@ fn plan_bearer_tokens(b: &mut Builder, desired: &Desired, observed: &Observed, n
                     workshop: w.workshop.clone(),
                     user: user.clone(),
                     access_key_id: Some(id.clone()),
-                    reason: crate::plan::TOKEN_RENEWED.into(),
+                    reason: crate::core::plan::TOKEN_RENEWED.into(),
                 });
             }
         }

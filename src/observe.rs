@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use super::{Iam, IamError, IamErrorKind, UserSummary};
-use crate::observed::{CredentialsProblem, Observed, ObservedKey, ObservedUser};
-use crate::secrets::{CredentialsDir, SecretsError};
-use crate::tags;
+use crate::core::observed::{CredentialsProblem, Observed, ObservedKey, ObservedUser};
+use crate::core::tags;
+use crate::iam::{Iam, IamError, IamErrorKind, UserSummary};
+use crate::store::files::{CredentialsDir, SecretsError};
 
 /// How much to read.
 #[derive(Debug, Clone)]

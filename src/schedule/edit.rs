@@ -38,7 +38,7 @@ use serde::Serialize;
 use toml_edit::{Document, Item, Table, TableLike, Value};
 
 use crate::schedule::{self, fields, Schedule, ScheduleError};
-use crate::tags::format_time;
+use crate::time::format_time;
 
 /// A workshop to add, as given on the command line: times and durations are the flags' text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -498,7 +498,7 @@ pub fn list_text_fitted(workshops: &[ListedWorkshop], width: Option<usize>) -> S
         }
         rows.push(vec![about]);
     }
-    crate::render::fit_lines(&crate::render::table(&rows, ""), Some(width))
+    crate::view::render::fit_lines(&crate::view::render::table(&rows, ""), Some(width))
 }
 
 /// A table with a header (times in UTC), or `No workshops.`.
@@ -518,7 +518,7 @@ pub fn list_text(workshops: &[ListedWorkshop]) -> String {
             w.title.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    crate::render::table(&rows, "")
+    crate::view::render::table(&rows, "")
 }
 
 // ---- the parts of the text ----------------------------------------------------------------
@@ -957,7 +957,7 @@ lead = "3h"
             format!("# only comments\n\n{table}")
         );
         // The example's trailing documentation stays above the first workshop.
-        let example = include_str!("../workshops.toml");
+        let example = include_str!("../../workshops.toml");
         let i = example.find("\n[[workshop]]\n").unwrap();
         let head = &example[..i + 1];
         let out = add(head, &w, None).unwrap();
@@ -1148,7 +1148,7 @@ lead = "3h"
         let text = format!("{}\n{}", t("a"), t("b")).replace('\n', "\r\n");
         assert_eq!(remove(&text, "b").unwrap(), t("a").replace('\n', "\r\n"));
         // The real example: removing the first workshop keeps the key documentation above it.
-        let example = include_str!("../workshops.toml");
+        let example = include_str!("../../workshops.toml");
         let out = remove(example, "rag-basics-london").unwrap();
         let start = example
             .find("[[workshop]]\nid = \"rag-basics-london\"")
@@ -1425,7 +1425,7 @@ lead = "3h"
 
     #[test]
     fn every_edit_keeps_the_rest_of_the_example_byte_for_byte() {
-        let example = include_str!("../workshops.toml");
+        let example = include_str!("../../workshops.toml");
         let out = add(
             example,
             &new("lisbon", "2026-12-08T09:00:00Z", "2026-12-08T12:00:00Z"),

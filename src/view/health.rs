@@ -16,11 +16,11 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::desired::human;
-use crate::observed::KeyStatus;
-use crate::plan::Blocked;
-use crate::status::{KeyView, StatusView};
+use crate::core::observed::KeyStatus;
+use crate::core::plan::Blocked;
+use crate::time::human;
 use crate::verify::Outcome;
+use crate::view::status::{KeyView, StatusView};
 
 /// Where an active key stands against its workshop's window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,8 +236,8 @@ pub fn summary(view: &StatusView, problems: &[Problem], verify: bool) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Quarantined;
-    use crate::status::{UserView, WorkshopState, WorkshopView};
+    use crate::core::plan::Quarantined;
+    use crate::view::status::{UserView, WorkshopState, WorkshopView};
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -14,11 +14,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use zeroize::Zeroizing;
 
 use crate::apply::Report;
+use crate::core::plan::Plan;
+use crate::core::tags;
 use crate::iam::Iam;
-use crate::plan::Plan;
 use crate::schedule::Schedule;
-use crate::secrets::CredentialsDir;
-use crate::tags;
+use crate::store::files::CredentialsDir;
 
 /// A hook that takes longer is killed (with every process it started) and counts as failed.
 pub const HOOK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -344,7 +344,7 @@ pub async fn deliver(
         let outcome = deliver_one(argv, schedule, credentials, &d.workshop, &d.user, &key_id).await;
         match outcome {
             Ok(()) => {
-                let tag = [(tags::delivered_tag(&key_id), tags::format_time(now))].into();
+                let tag = [(tags::delivered_tag(&key_id), crate::time::format_time(now))].into();
                 match iam.tag_user(&d.user, &tag).await {
                     Ok(()) => result.ok = true,
                     Err(e) => {
@@ -357,7 +357,7 @@ pub async fn deliver(
             Err(e) => {
                 // A renewed token of a key handed over before: without the record of that
                 // hand-over, the next run hands the key (and its current token) over again.
-                if d.reason == crate::plan::TOKEN_RENEWED {
+                if d.reason == crate::core::plan::TOKEN_RENEWED {
                     let tag = [tags::delivered_tag(&key_id)];
                     if let Err(untag) = iam.untag_user(&d.user, &tag).await {
                         tracing::warn!(workshop = %d.workshop, "cannot drop the record of an earlier hand-over: {untag}");

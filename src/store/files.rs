@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use zeroize::Zeroizing;
 
-use crate::observed::{CredentialsFile, PendingCreate};
-use crate::tags;
+use crate::core::observed::{CredentialsFile, PendingCreate};
+use crate::core::tags;
 
 /// A secret access key. Debug and Display print a placeholder; the bytes are wiped on drop.
 pub struct Secret(Zeroizing<String>);
@@ -245,7 +245,7 @@ impl CredentialsDir {
             .map_err(io("create directory", &self.dir))?;
         let mut contents = Zeroizing::new(format!(
             "{HEADER} workshop {workshop}, written {}\nAWS_ACCESS_KEY_ID={access_key_id}\nAWS_SECRET_ACCESS_KEY={}\nAWS_DEFAULT_REGION={region}\n",
-            tags::format_time(written),
+            crate::time::format_time(written),
             secret.expose()
         ));
         if let Some(t) = token {
@@ -256,7 +256,7 @@ impl CredentialsDir {
             with_token.push_str(&contents);
             with_token.push_str(&format!(
                 "{TOKEN_COMMENT}{} (Amazon Bedrock API key for {region}; workshop-keys renews it)\n{TOKEN_VAR}",
-                tags::format_time(t.expires)
+                crate::time::format_time(t.expires)
             ));
             with_token.push_str(t.token.expose());
             with_token.push('\n');
@@ -327,7 +327,7 @@ impl CredentialsDir {
         }
         let path = self.dir.join(format!("{CREATING_PREFIX}{workshop}"));
         self.injected_fault(workshop, &path)?;
-        let mut record = format!("{user}\n{}\n", tags::format_time(at));
+        let mut record = format!("{user}\n{}\n", crate::time::format_time(at));
         if let Some(keys) = keys_before {
             let ids: Vec<&str> = keys.iter().map(String::as_str).collect();
             record.push_str(&format!("{KEYS_BEFORE}{}\n", ids.join(" ")));
@@ -374,7 +374,7 @@ impl CredentialsDir {
         }
         let path = self.dir.join(format!("{DELETED_PREFIX}{access_key_id}"));
         self.injected_fault(access_key_id, &path)?;
-        match fs::write(&path, format!("{}\n", tags::format_time(at))) {
+        match fs::write(&path, format!("{}\n", crate::time::format_time(at))) {
             // No directory: no files, so nothing of ours to keep apart.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             other => other.map_err(io("write", &path)),
@@ -386,7 +386,7 @@ impl CredentialsDir {
         let mut out = BTreeMap::new();
         for (name, path) in self.entries_with_prefix(DELETED_PREFIX)? {
             let text = fs::read_to_string(&path).map_err(io("read", &path))?;
-            if let Some(at) = tags::parse_time(text.trim()) {
+            if let Some(at) = crate::time::parse_time(text.trim()) {
                 out.insert(name, at);
             }
         }
@@ -420,7 +420,8 @@ impl CredentialsDir {
         for (workshop, path) in self.entries_with_prefix(CREATING_PREFIX)? {
             let text = fs::read_to_string(&path).map_err(io("read", &path))?;
             let mut lines = text.lines();
-            if let (Some(user), Some(at)) = (lines.next(), lines.next().and_then(tags::parse_time))
+            if let (Some(user), Some(at)) =
+                (lines.next(), lines.next().and_then(crate::time::parse_time))
             {
                 let keys_before = lines
                     .next()
@@ -540,7 +541,7 @@ fn token_expiry(text: &str) -> Option<DateTime<Utc>> {
     text.lines()
         .find_map(|l| l.strip_prefix(TOKEN_COMMENT))
         .and_then(|rest| rest.split_whitespace().next())
-        .and_then(tags::parse_time)
+        .and_then(crate::time::parse_time)
 }
 
 /// The key id and write time in a credentials file, reading no further than needed.
@@ -558,7 +559,7 @@ fn read_key_id(path: &Path) -> Result<Option<CredentialsFile>, SecretsError> {
         } else if let Some(rest) = line.strip_prefix(HEADER) {
             written = rest
                 .rsplit_once("written ")
-                .and_then(|(_, t)| tags::parse_time(t));
+                .and_then(|(_, t)| crate::time::parse_time(t));
         }
     }
     Ok(key.map(|access_key_id| CredentialsFile {

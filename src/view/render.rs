@@ -6,12 +6,12 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 
 use crate::apply::{Report, Status};
-use crate::desired::human;
-use crate::hooks::DeliveryResult;
-use crate::plan::{Action, Plan};
-use crate::status::StatusView;
-use crate::tags::format_time;
+use crate::core::plan::{Action, Plan};
+use crate::deliver::DeliveryResult;
+use crate::time::format_time;
+use crate::time::human;
 use crate::verify::check::KeyCheck;
+use crate::view::status::StatusView;
 
 pub const NO_CHANGES: &str = "No changes. IAM matches the schedule.";
 
@@ -406,7 +406,7 @@ pub fn status_text_fitted(view: &StatusView, width: usize) -> String {
             };
             // The tag holds `<time> <outcome>`.
             let verified = match k.verified.as_deref().map(|v| v.split_once(' ')) {
-                Some(Some((t, outcome))) => match crate::tags::parse_time(t) {
+                Some(Some((t, outcome))) => match crate::time::parse_time(t) {
                     Some(t) => format!("{outcome} {}", ago(t, at)),
                     None => outcome.to_string(),
                 },
@@ -667,7 +667,7 @@ mod tests {
     /// example cannot drift from the format.
     #[test]
     fn the_readme_status_example_is_what_status_prints() {
-        use crate::observed::{
+        use crate::core::observed::{
             CredentialsFile, KeyStatus, LastUsed, Observed, ObservedKey, ObservedUser,
         };
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
@@ -706,8 +706,8 @@ mod tests {
                 name: name.into(),
                 path: "/workshop/".into(),
                 tags: [(
-                    crate::tags::MANAGED_BY_KEY.to_string(),
-                    crate::tags::MANAGED_BY_VALUE.to_string(),
+                    crate::core::tags::MANAGED_BY_KEY.to_string(),
+                    crate::core::tags::MANAGED_BY_VALUE.to_string(),
                 )]
                 .into(),
                 keys: vec![],
@@ -726,8 +726,10 @@ mod tests {
                     }),
                 });
                 user.tags.insert(id.to_string(), workshop.to_string());
-                user.tags
-                    .insert(crate::tags::verified_tag(id), format!("{created} verified"));
+                user.tags.insert(
+                    crate::core::tags::verified_tag(id),
+                    format!("{created} verified"),
+                );
                 observed.files.insert(
                     workshop.to_string(),
                     CredentialsFile {
@@ -739,8 +741,9 @@ mod tests {
             observed.users.push(user);
         }
         let now = at("2026-12-03T12:00:00Z");
-        let desired = crate::desired::Desired::from_schedule(&schedule);
-        let view = crate::status::status_view(&schedule, &desired, &observed, vec![], vec![], now);
+        let desired = crate::core::desired::Desired::from_schedule(&schedule);
+        let view =
+            crate::view::status::status_view(&schedule, &desired, &observed, vec![], vec![], now);
         let printed = status_text_fitted(&view, 100);
 
         let readme = std::fs::read_to_string(root.join("README.md")).unwrap();

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::desired::{Desired, Window};
-use crate::observed::{KeyStatus, LastUsed, Observed};
-use crate::plan::Quarantined;
+use crate::core::desired::{Desired, Window};
+use crate::core::observed::{KeyStatus, LastUsed, Observed};
+use crate::core::plan::Quarantined;
+use crate::core::tags;
 use crate::schedule::Schedule;
-use crate::tags;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyView {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::time::{format_time, parse_time};
 use chrono::{DateTime, Utc};
 
 /// Marks a user as the tool's to manage.
@@ -19,7 +20,7 @@ pub const DELIVERED_PREFIX: &str = "workshop-keys:delivered:";
 pub const QUARANTINED: &str = "workshop-keys:quarantined";
 /// The most tags the tool keeps on one user: managed-by, the quarantine record, and for each of
 /// the two keys its claim and three bookkeeping tags. The rest of IAM's 50 are the operator's.
-pub const MAX_OWN_TAGS: usize = 2 + crate::limits::KEYS_PER_USER * TAGS_PER_KEY;
+pub const MAX_OWN_TAGS: usize = 2 + crate::core::limits::KEYS_PER_USER * TAGS_PER_KEY;
 /// Tags the tool writes about one key (its claim and three bookkeeping tags).
 pub const TAGS_PER_KEY: usize = 4;
 
@@ -88,20 +89,10 @@ pub fn is_own(tag: &str) -> bool {
         || bookkeeping_key_id(tag).is_some()
 }
 
-pub fn format_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s.split_whitespace().next()?)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::{ACCESS_KEY_ID_CHARS, TAG_KEY_CHARS, TAG_VALUE_CHARS};
+    use crate::core::limits::{ACCESS_KEY_ID_CHARS, TAG_KEY_CHARS, TAG_VALUE_CHARS};
 
     /// IAM refuses tag keys over 128 characters: the longest key the tool writes, for an access
     /// key id of the length AWS issues, stays well inside.

@@ -1,0 +1,3 @@
+//! Where secrets go: credentials files next to the schedule (today's only store).
+
+pub mod files;

@@ -6,5 +6,6 @@ pub mod limits;
 pub mod observed;
 pub mod plan;
 pub mod planner;
+pub mod participants;
 pub mod policy;
 pub mod tags;

@@ -15,6 +15,7 @@ pub mod models;
 pub mod observe;
 pub mod saved_plan;
 pub mod schedule;
+pub mod sdk;
 pub mod store;
 pub mod time;
 pub mod verify;

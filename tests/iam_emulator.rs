@@ -546,29 +546,30 @@ async fn private_server_reset_and_authentication() {
     }
 }
 
-/// `load_sdk_config` reads the process environment, so it runs in a child process of this test
+/// `AwsSession::load` reads the process environment, so it runs in a child process of this test
 /// binary with the environment the built binary gets (`MotoServer::apply_env`).
 #[tokio::test]
 async fn load_sdk_config_honours_the_environment() {
-    use workshop_keys::iam::aws::{load_sdk_config, AwsIam};
+    use workshop_keys::iam::aws::AwsIam;
+    use workshop_keys::sdk::AwsSession;
     const CHILD: &str = "WORKSHOP_KEYS_TEST_CHILD_USER";
 
     if let Some(user) = std::env::var_os(CHILD) {
         let user = user.to_str().unwrap();
         // No region anywhere: IAM signs for us-east-1.
-        let config = load_sdk_config(None, None).await;
+        let config = AwsSession::load(None, None).await;
         assert_eq!(config.region(), None);
         AwsIam::new(&config)
             .create_user(user, PATH, &managed_tags())
             .await
             .expect("CreateUser through AWS_ENDPOINT_URL");
         // An explicit region wins.
-        let config = load_sdk_config(None, Some("eu-west-1")).await;
-        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        let config = AwsSession::load(None, Some("eu-west-1")).await;
+        assert_eq!(config.region(), Some("eu-west-1"));
         assert!(AwsIam::new(&config).get_user(user).await.unwrap().is_some());
         // A named profile from AWS_CONFIG_FILE supplies its region.
-        let config = load_sdk_config(Some("workshop-test"), None).await;
-        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-north-1"));
+        let config = AwsSession::load(Some("workshop-test"), None).await;
+        assert_eq!(config.region(), Some("eu-north-1"));
         assert!(AwsIam::new(&config).get_user(user).await.unwrap().is_some());
         return;
     }

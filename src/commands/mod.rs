@@ -17,10 +17,11 @@ use clap::CommandFactory;
 
 use crate::cli::{AwsArgs, Cli, Command};
 use crate::core::observed::Observed;
-use crate::iam::aws::{load_sdk_config, AwsIam};
+use crate::iam::aws::AwsIam;
 use crate::observe::{self as observe_iam, ObserveOptions};
 use crate::saved_plan::{SavedPlan, SavedPlanError};
 use crate::schedule::{self, Schedule, ScheduleError};
+use crate::sdk::AwsSession;
 use crate::store::files::{CredentialsDir, SecretsError};
 
 /// Exit codes: 0 success, 1 failure or error, 2 changes pending (`plan --detailed-exitcode`),
@@ -347,8 +348,8 @@ fn write_metrics(
 }
 
 pub(super) async fn iam_client(aws: &AwsArgs) -> AwsIam {
-    let config = load_sdk_config(aws.profile.as_deref(), aws.region.as_deref()).await;
-    AwsIam::new(&config)
+    let session = AwsSession::load(aws.profile.as_deref(), aws.region.as_deref()).await;
+    AwsIam::new(&session)
 }
 
 /// Read IAM and this schedule's credentials files into a snapshot; also returns the client.

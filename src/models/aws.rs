@@ -38,10 +38,10 @@ impl AwsBedrock {
         }
     }
 
-    /// `load_sdk_config` with the command's profile, for `region`.
+    /// A session with the command's profile, for `region`.
     pub async fn load(profile: Option<&str>, region: &str) -> Self {
-        let config = crate::iam::aws::load_sdk_config(profile, Some(region)).await;
-        AwsBedrock::new(&config, region)
+        let session = crate::sdk::AwsSession::load(profile, Some(region)).await;
+        AwsBedrock::new(session.config(), region)
     }
 
     fn error<E>(

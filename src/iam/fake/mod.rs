@@ -21,6 +21,9 @@ use crate::core::observed::{KeyStatus, LastUsed};
 use crate::core::tags;
 use crate::store::files::Secret;
 
+mod view;
+use view::*;
+
 pub use crate::core::limits::KEYS_PER_USER as MAX_KEYS;
 pub use crate::core::limits::TAGS_PER_USER as MAX_TAGS;
 
@@ -85,152 +88,6 @@ pub struct WriteRecord {
     pub took_effect: bool,
     /// When IAM refused it: the error code (`NoSuchEntity`, `LimitExceeded`, ...).
     pub refused: Option<String>,
-}
-
-/// Entity kinds of the consistency view, in the order a user's entities are stored.
-const E_USER: u8 = 0;
-const E_TAG: u8 = 1;
-const E_KEY: u8 = 2;
-const E_POLICY: u8 = 3;
-const E_ATTACHED: u8 = 4;
-
-/// (user, kind, name): one thing a read can see.
-type Entity = (String, u8, String);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Val {
-    Path(String),
-    Tag(String),
-    Key(KeyStatus, DateTime<Utc>),
-    Doc(String),
-    Attached,
-}
-
-/// A write's changes, visible from `visible_at`.
-struct Pending {
-    visible_at: DateTime<Utc>,
-    seq: u64,
-    changes: Vec<(Entity, Option<Val>)>,
-}
-
-/// What reads see when consistency is on: each entity's value with the sequence number of the
-/// write that set it (a write seen late never overrides a later one seen earlier).
-struct View {
-    entities: BTreeMap<Entity, (u64, Option<Val>)>,
-    /// Some entity is absent (kept with its sequence number until no late write can arrive).
-    tombstones: bool,
-    pending: Vec<Pending>,
-    delay: DelayFn,
-}
-
-impl View {
-    fn set(&mut self, seq: u64, changes: Vec<(Entity, Option<Val>)>) {
-        for (e, v) in changes {
-            let slot = self.entities.entry(e).or_insert((0, None));
-            if seq >= slot.0 {
-                self.tombstones |= v.is_none();
-                *slot = (seq, v);
-            }
-        }
-    }
-
-    fn catch_up(&mut self, now: DateTime<Utc>, all: bool) {
-        let (due, later): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|p| all || p.visible_at <= now);
-        self.pending = later;
-        for p in due {
-            self.set(p.seq, p.changes);
-        }
-        if self.tombstones && self.pending.is_empty() {
-            // No late write can arrive to be ordered against them: forget the tombstones.
-            self.entities.retain(|_, (_, v)| v.is_some());
-            self.tombstones = false;
-        }
-    }
-
-    fn user(&self, name: &str) -> Option<FakeUser> {
-        let path = match self
-            .entities
-            .get(&(name.to_string(), E_USER, String::new()))
-        {
-            Some((_, Some(Val::Path(p)))) => p.clone(),
-            _ => return None,
-        };
-        let mut u = FakeUser {
-            path,
-            ..FakeUser::default()
-        };
-        let from = (name.to_string(), E_TAG, String::new());
-        let to = (name.to_string(), E_ATTACHED + 1, String::new());
-        for ((_, kind, id), (_, v)) in self.entities.range(from..to) {
-            match (*kind, v) {
-                (E_TAG, Some(Val::Tag(v))) => {
-                    u.tags.insert(id.clone(), v.clone());
-                }
-                (E_KEY, Some(Val::Key(status, created))) => u.keys.push(FakeKey {
-                    access_key_id: id.clone(),
-                    status: *status,
-                    created: *created,
-                }),
-                (E_POLICY, Some(Val::Doc(d))) => {
-                    u.inline_policies.insert(id.clone(), d.clone());
-                }
-                (E_ATTACHED, Some(Val::Attached)) => {
-                    u.attached_policies.insert(id.clone());
-                }
-                _ => {}
-            }
-        }
-        Some(u)
-    }
-
-    fn users(&self) -> BTreeMap<String, FakeUser> {
-        self.entities
-            .iter()
-            .filter(|((_, kind, _), (_, v))| *kind == E_USER && v.is_some())
-            .filter_map(|((name, _, _), _)| Some((name.clone(), self.user(name)?)))
-            .collect()
-    }
-}
-
-/// A user as entities.
-fn entities(name: &str, u: &FakeUser) -> BTreeMap<Entity, Val> {
-    let e = |kind: u8, id: &str| (name.to_string(), kind, id.to_string());
-    let mut out = BTreeMap::new();
-    out.insert(e(E_USER, ""), Val::Path(u.path.clone()));
-    for (k, v) in &u.tags {
-        out.insert(e(E_TAG, k), Val::Tag(v.clone()));
-    }
-    for k in &u.keys {
-        out.insert(e(E_KEY, &k.access_key_id), Val::Key(k.status, k.created));
-    }
-    for (n, d) in &u.inline_policies {
-        out.insert(e(E_POLICY, n), Val::Doc(d.clone()));
-    }
-    for arn in &u.attached_policies {
-        out.insert(e(E_ATTACHED, arn), Val::Attached);
-    }
-    out
-}
-
-/// What changed about one user.
-fn diff(
-    name: &str,
-    before: Option<&FakeUser>,
-    after: Option<&FakeUser>,
-) -> Vec<(Entity, Option<Val>)> {
-    let b = before.map(|u| entities(name, u)).unwrap_or_default();
-    let mut a = after.map(|u| entities(name, u)).unwrap_or_default();
-    let mut out = Vec::new();
-    for (e, v) in &b {
-        match a.remove(e) {
-            Some(nv) if &nv == v => {}
-            nv => out.push((e.clone(), nv)),
-        }
-    }
-    out.extend(a.into_iter().map(|(e, v)| (e, Some(v))));
-    out
 }
 
 #[derive(Default)]
@@ -819,15 +676,15 @@ impl Iam for FakeIam {
 mod tests {
     use super::*;
 
-    fn block<F: std::future::Future>(f: F) -> F::Output {
+    pub(super) fn block<F: std::future::Future>(f: F) -> F::Output {
         futures::executor::block_on(f)
     }
 
-    fn t(s: &str) -> DateTime<Utc> {
+    pub(super) fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().to_utc()
     }
 
-    fn managed() -> BTreeMap<String, String> {
+    pub(super) fn managed() -> BTreeMap<String, String> {
         BTreeMap::from([(
             tags::MANAGED_BY_KEY.to_string(),
             tags::MANAGED_BY_VALUE.to_string(),
@@ -862,67 +719,6 @@ mod tests {
         let one = BTreeMap::from([("x".to_string(), "v".to_string())]);
         let e = block(iam.tag_user("u", &one)).unwrap_err();
         assert!(e.is(IamErrorKind::LimitExceeded), "{e}");
-    }
-
-    #[test]
-    fn reads_lag_writes_when_consistency_is_on() {
-        let iam = FakeIam::new();
-        iam.set_clock(t("2026-01-01T00:00:00Z"));
-        iam.set_consistency(Some(Box::new(|op| match op {
-            "CreateUser" => TimeDelta::seconds(10),
-            _ => TimeDelta::seconds(60),
-        })));
-        block(iam.create_user("u", "/workshop/", &managed())).unwrap();
-        // the truth enforces the rules at once ...
-        let e = block(iam.create_user("u", "/workshop/", &managed())).unwrap_err();
-        assert!(e.is(IamErrorKind::EntityAlreadyExists));
-        let k = block(iam.create_access_key("u")).unwrap();
-        // ... while reads do not see the user yet
-        assert_eq!(block(iam.get_user("u")).unwrap(), None);
-        assert!(block(iam.list_users("/")).unwrap().is_empty());
-        let e = block(iam.list_access_keys("u")).unwrap_err();
-        assert!(e.is(IamErrorKind::NoSuchEntity));
-        iam.set_clock(t("2026-01-01T00:00:10Z"));
-        assert_eq!(block(iam.list_users("/")).unwrap().len(), 1);
-        assert!(block(iam.list_access_keys("u")).unwrap().is_empty());
-        assert_eq!(iam.pending_writes(), 1);
-        iam.set_clock(t("2026-01-01T00:01:00Z"));
-        let keys = block(iam.list_access_keys("u")).unwrap();
-        assert_eq!(keys.len(), 1);
-        assert_eq!(keys[0].access_key_id, k.access_key_id);
-        assert_eq!(iam.pending_writes(), 0);
-        assert_eq!(iam.visible_users(), iam.users());
-    }
-
-    #[test]
-    fn a_late_write_never_hides_a_newer_one() {
-        let iam = FakeIam::new();
-        iam.set_clock(t("2026-01-01T00:00:00Z"));
-        block(iam.create_user("u", "/workshop/", &managed())).unwrap();
-        // consistency on after the user exists: it is visible from the start
-        let slow = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let s = slow.clone();
-        iam.set_consistency(Some(Box::new(move |_| {
-            if s.swap(false, std::sync::atomic::Ordering::SeqCst) {
-                TimeDelta::minutes(5)
-            } else {
-                TimeDelta::minutes(1)
-            }
-        })));
-        let tag = |v: &str| BTreeMap::from([("x".to_string(), v.to_string())]);
-        block(iam.tag_user("u", &tag("old"))).unwrap(); // visible at +5m
-        block(iam.tag_user("u", &tag("new"))).unwrap(); // visible at +1m
-        iam.set_clock(t("2026-01-01T00:02:00Z"));
-        assert_eq!(block(iam.list_user_tags("u")).unwrap()["x"], "new");
-        iam.set_clock(t("2026-01-01T00:10:00Z"));
-        assert_eq!(block(iam.list_user_tags("u")).unwrap()["x"], "new");
-        // deleting and re-creating a user converges too
-        block(iam.untag_user("u", &["x".to_string()])).unwrap();
-        block(iam.delete_user("u")).unwrap();
-        block(iam.create_user("u", "/other/", &BTreeMap::new())).unwrap();
-        iam.settle();
-        assert_eq!(iam.visible_users(), iam.users());
-        assert_eq!(iam.users()["u"].path, "/other/");
     }
 
     #[test]

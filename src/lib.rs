@@ -16,6 +16,7 @@ pub mod observe;
 pub mod saved_plan;
 pub mod schedule;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod verify;
 pub mod view;

@@ -722,7 +722,7 @@ impl<'a> Parser<'a> {
         if let Ok(Some(b)) = self.boolean(f, "bedrock_api_key") {
             s.bedrock_api_key = b;
         }
-        let max = crate::bedrock_api_key::MAX_LIFE;
+        let max = crate::core::limits::BEDROCK_API_KEY_MAX_LIFE;
         match self.positive_duration(f, "bedrock_api_key_refresh", "4h") {
             Ok(Some((d, at))) if d >= max => self.error(
                 at,

@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::core::observed::{CredentialsFile, PendingCreate};
 use crate::core::tags;
+use crate::text::shell_quote;
 
 /// A secret access key. Debug and Display print a placeholder; the bytes are wiped on drop.
 pub struct Secret(Zeroizing<String>);
@@ -64,17 +65,6 @@ pub enum SecretsError {
     BadId { id: String },
     #[error("credentials file {} holds no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", path.display())]
     Malformed { path: PathBuf },
-}
-
-/// `path` as one shell word, for hints meant to be pasted: as it is when only safe characters
-/// appear, otherwise in single quotes (a `'` written as `'\''`).
-pub(crate) fn shell_quote(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
-    if !text.is_empty() && text.chars().all(safe) {
-        return text.into_owned();
-    }
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 fn io<'a>(
@@ -620,17 +610,6 @@ mod tests {
         assert_eq!(removed.len(), 1);
         assert!(creds.scan().unwrap().contains_key("b"));
         assert!(!creds.scan().unwrap().contains_key("a"));
-    }
-
-    #[test]
-    fn shell_quote_quotes_only_when_needed() {
-        assert_eq!(shell_quote(Path::new("/srv/keys/creds")), "/srv/keys/creds");
-        assert_eq!(
-            shell_quote(Path::new("sub dir/../creds here")),
-            "'sub dir/../creds here'"
-        );
-        assert_eq!(shell_quote(Path::new("it's")), "'it'\\''s'");
-        assert_eq!(shell_quote(Path::new("$HOME;rm")), "'$HOME;rm'");
     }
 
     #[test]

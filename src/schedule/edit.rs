@@ -26,10 +26,7 @@
 //! otherwise replaces the file atomically.
 
 use std::fmt::Write as _;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
 use std::ops::Range;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -37,6 +34,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use toml_edit::{Document, Item, Table, TableLike, Value};
 
+use crate::atomic_file::{self, FileMode};
 use crate::schedule::{self, fields, Schedule, ScheduleError};
 use crate::time::format_time;
 
@@ -335,81 +333,13 @@ pub fn write_validated(path: &Path, original: &str, new_text: &str) -> Result<Sc
 /// file. A file that does not exist yet is created with mode 0644, readable by a collector
 /// running as another user.
 pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<(), EditError> {
-    let fail = |action: &'static str| {
-        move |source: std::io::Error| EditError::Write {
-            path: path.to_path_buf(),
-            action,
-            source,
+    atomic_file::write(path, text.as_bytes(), FileMode::KeepOr(0o644)).map_err(|e| {
+        EditError::Write {
+            path: e.path,
+            action: e.action,
+            source: e.source,
         }
-    };
-    let (target, meta) = match fs::canonicalize(path) {
-        Ok(target) => {
-            let meta = fs::metadata(&target).map_err(fail("reading the file's permissions"))?;
-            (target, Some(meta))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (path.to_path_buf(), None),
-        Err(e) => return Err(fail("resolving the path")(e)),
-    };
-    let dir = match target.parent() {
-        Some(p) if p.as_os_str().is_empty() => Path::new("."),
-        Some(p) => p,
-        None => Path::new("/"),
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "schedule".into());
-    let (tmp, mut file) = (0..100)
-        .find_map(|attempt| {
-            let tmp = dir.join(format!(".{name}.{}.{attempt}.tmp", std::process::id()));
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)
-            {
-                Ok(f) => Some(Ok((tmp, f))),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
-                Err(e) => Some(Err(e)),
-            }
-        })
-        .unwrap_or_else(|| {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "no free temporary file name",
-            ))
-        })
-        .map_err(fail("creating a temporary file next to it"))?;
-    let result = (|| {
-        file.write_all(text.as_bytes())
-            .map_err(fail("writing the temporary file"))?;
-        let mode = meta
-            .as_ref()
-            .map(|m| m.permissions())
-            .unwrap_or_else(|| fs::Permissions::from_mode(0o644));
-        file.set_permissions(mode)
-            .map_err(fail("setting the temporary file's permissions"))?;
-        // Keep owner and group when allowed (e.g. root editing a user's file); best effort.
-        let own = file
-            .metadata()
-            .map_err(fail("reading the temporary file"))?;
-        if let Some(meta) = meta.filter(|m| (own.uid(), own.gid()) != (m.uid(), m.gid())) {
-            let _ = std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid()));
-        }
-        file.sync_all()
-            .map_err(fail("syncing the temporary file"))?;
-        fs::rename(&tmp, &target).map_err(fail("renaming the temporary file into place"))
-    })();
-    drop(file);
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
-    }
-    // The new text is in place; a failed directory sync only weakens durability.
-    if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
-        tracing::warn!(dir = %dir.display(), error = %e, "could not sync the directory of a file just written");
-    }
-    Ok(())
+    })
 }
 
 // ---- list ---------------------------------------------------------------------------------
@@ -796,6 +726,8 @@ fn time_value(name: &str, input: &str, timezone: Option<Tz>) -> Result<String, E
 mod tests {
     use super::*;
     use chrono_tz::Europe::Berlin;
+    use std::fs;
+    use std::os::unix::fs::MetadataExt;
 
     /// A schedule in the style of workshops.toml: comments everywhere, odd spacing and quoting.
     const FILE: &str = r#"# Winter workshops.

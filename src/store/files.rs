@@ -2,8 +2,7 @@
 //! directory, written atomically. The secret type here never prints itself.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs::{self};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -256,21 +255,12 @@ impl CredentialsDir {
         let prefix = format!(".{workshop}.env.");
         self.remove_temporary_files(&prefix)?;
         // A random name, created exclusively with mode 0600, so no leftover can block a write.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .suffix(".tmp")
-            .permissions(fs::Permissions::from_mode(0o600))
-            .tempfile_in(&self.dir)
-            .map_err(io("create a temporary file in", &self.dir))?;
-        tmp.write_all(contents.as_bytes())
-            .map_err(io("write", tmp.path()))?;
-        tmp.as_file().sync_all().map_err(io("sync", tmp.path()))?;
-        // On error the temporary file is removed when `tmp` drops.
-        tmp.persist(&path)
-            .map_err(|e| io("rename into place", &path)(e.error))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io("sync", &self.dir))?;
+        crate::atomic_file::write(
+            &path,
+            contents.as_bytes(),
+            crate::atomic_file::FileMode::Exactly(0o600),
+        )
+        .map_err(|e| io(e.action, &path)(e.source))?;
         Ok(path)
     }
 

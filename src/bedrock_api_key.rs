@@ -25,8 +25,8 @@ use crate::store::files::Secret;
 pub const ENV_VAR: &str = "AWS_BEARER_TOKEN_BEDROCK";
 /// Every short-term (and long-term) Bedrock API key starts with this.
 pub const PREFIX: &str = "bedrock-api-key-";
-/// AWS accepts a short-term key for at most 12 hours (`X-Amz-Expires` <= 43,200).
-pub const MAX_LIFE: TimeDelta = TimeDelta::hours(12);
+/// AWS accepts a short-term key for at most 12 hours; the quota lives with the others.
+pub use crate::core::limits::BEDROCK_API_KEY_MAX_LIFE as MAX_LIFE;
 const HOST: &str = "bedrock.amazonaws.com";
 const SERVICE: &str = "bedrock";
 

@@ -5,6 +5,7 @@
 //! Only `core` is pure (no I/O, no clock); everything else sits at its edges.
 
 pub mod apply;
+pub mod atomic_file;
 pub mod bedrock_api_key;
 pub mod cli;
 pub mod commands;
@@ -17,6 +18,7 @@ pub mod saved_plan;
 pub mod schedule;
 pub mod sdk;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod verify;
 pub mod view;

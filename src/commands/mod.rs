@@ -93,12 +93,12 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             }
             let noted = match warnings.len() {
                 0 => String::new(),
-                n => format!(", {}", crate::view::render::count(n, "warning", "warnings")),
+                n => format!(", {}", crate::text::count(n, "warning", "warnings")),
             };
             println!(
                 "ok: {}, {}{noted}",
-                crate::view::render::count(s.workshops.len(), "workshop", "workshops"),
-                crate::view::render::count(s.users().len(), "user", "users")
+                crate::text::count(s.workshops.len(), "workshop", "workshops"),
+                crate::text::count(s.users().len(), "user", "users")
             );
             Ok(EXIT_OK)
         }

@@ -128,12 +128,12 @@ async fn check(
                     if bad == 0 {
                         format!(
                             "All {} ready in {region}.",
-                            crate::view::render::count(all.len(), "model", "models")
+                            crate::text::count(all.len(), "model", "models")
                         )
                     } else {
                         format!(
                             "{} not ready in {region}.",
-                            crate::view::render::count(bad, "model", "models")
+                            crate::text::count(bad, "model", "models")
                         )
                     }
                 );

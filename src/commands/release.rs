@@ -64,7 +64,7 @@ pub(super) async fn release(
     }
     println!(
         "\nReleased user {user}: {} deleted, AWS's quarantine policy detached.",
-        crate::view::render::count(deletes.actions.len(), "exposed key", "exposed keys")
+        crate::text::count(deletes.actions.len(), "exposed key", "exposed keys")
     );
     let (next, _, _) = observe_and_plan(s, aws, now).await?;
     println!("The next reconcile will do this (new keys are verified as usual):\n");

@@ -17,6 +17,9 @@ pub const TAG_VALUE_CHARS: usize = 256;
 /// Characters in an access key id AWS issues to IAM users (`AKIA` + 16).
 pub const ACCESS_KEY_ID_CHARS: usize = 20;
 
+/// AWS accepts a short-term Bedrock API key for at most 12 hours (`X-Amz-Expires` <= 43,200).
+pub const BEDROCK_API_KEY_MAX_LIFE: TimeDelta = TimeDelta::hours(12);
+
 /// How long a key the tool just wrote may stay invisible in IAM reads before the tool stops
 /// waiting for it: IAM is eventually consistent.
 pub const VISIBILITY_WINDOW: TimeDelta = TimeDelta::minutes(15);

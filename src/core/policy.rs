@@ -5,7 +5,14 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::schedule::PolicyChoice;
+/// Which inline policy the managed users carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyChoice {
+    /// `bedrock:InvokeModel*` on every model.
+    AllModels,
+    /// The same actions on the listed models only (ids or ARNs).
+    Restricted { models: Vec<String> },
+}
 
 pub const POLICY_NAME: &str = "BedrockInvokeOnly";
 /// The statement that makes AWS itself refuse Bedrock after the user's last key window ends,

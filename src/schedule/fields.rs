@@ -200,7 +200,7 @@ pub(crate) fn check_program(
         ))
         .hint(format!(
             "run `chmod +x {}`",
-            crate::store::files::shell_quote(&path)
+            crate::text::shell_quote(&path)
         ))),
         Ok(_) => Ok(()),
     }

@@ -26,14 +26,7 @@ pub const MAX_GRACE: TimeDelta = TimeDelta::hours(24);
 /// Default of `bedrock_api_key_refresh`.
 pub const DEFAULT_BEDROCK_API_KEY_REFRESH: TimeDelta = TimeDelta::hours(4);
 
-/// Which inline policy the managed users carry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PolicyChoice {
-    /// `bedrock:InvokeModel*` on every model.
-    AllModels,
-    /// The same actions on the listed models only (ids or ARNs).
-    Restricted { models: Vec<String> },
-}
+pub use crate::core::policy::PolicyChoice;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {

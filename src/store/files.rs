@@ -2,8 +2,7 @@
 //! directory, written atomically. The secret type here never prints itself.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs::{self};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -12,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::core::observed::{CredentialsFile, PendingCreate};
 use crate::core::tags;
+use crate::text::shell_quote;
 
 /// A secret access key. Debug and Display print a placeholder; the bytes are wiped on drop.
 pub struct Secret(Zeroizing<String>);
@@ -64,17 +64,6 @@ pub enum SecretsError {
     BadId { id: String },
     #[error("credentials file {} holds no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", path.display())]
     Malformed { path: PathBuf },
-}
-
-/// `path` as one shell word, for hints meant to be pasted: as it is when only safe characters
-/// appear, otherwise in single quotes (a `'` written as `'\''`).
-pub(crate) fn shell_quote(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
-    if !text.is_empty() && text.chars().all(safe) {
-        return text.into_owned();
-    }
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 fn io<'a>(
@@ -266,21 +255,12 @@ impl CredentialsDir {
         let prefix = format!(".{workshop}.env.");
         self.remove_temporary_files(&prefix)?;
         // A random name, created exclusively with mode 0600, so no leftover can block a write.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .suffix(".tmp")
-            .permissions(fs::Permissions::from_mode(0o600))
-            .tempfile_in(&self.dir)
-            .map_err(io("create a temporary file in", &self.dir))?;
-        tmp.write_all(contents.as_bytes())
-            .map_err(io("write", tmp.path()))?;
-        tmp.as_file().sync_all().map_err(io("sync", tmp.path()))?;
-        // On error the temporary file is removed when `tmp` drops.
-        tmp.persist(&path)
-            .map_err(|e| io("rename into place", &path)(e.error))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io("sync", &self.dir))?;
+        crate::atomic_file::write(
+            &path,
+            contents.as_bytes(),
+            crate::atomic_file::FileMode::Exactly(0o600),
+        )
+        .map_err(|e| io(e.action, &path)(e.source))?;
         Ok(path)
     }
 
@@ -620,17 +600,6 @@ mod tests {
         assert_eq!(removed.len(), 1);
         assert!(creds.scan().unwrap().contains_key("b"));
         assert!(!creds.scan().unwrap().contains_key("a"));
-    }
-
-    #[test]
-    fn shell_quote_quotes_only_when_needed() {
-        assert_eq!(shell_quote(Path::new("/srv/keys/creds")), "/srv/keys/creds");
-        assert_eq!(
-            shell_quote(Path::new("sub dir/../creds here")),
-            "'sub dir/../creds here'"
-        );
-        assert_eq!(shell_quote(Path::new("it's")), "'it'\\''s'");
-        assert_eq!(shell_quote(Path::new("$HOME;rm")), "'$HOME;rm'");
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl KeyCheck {
                 "\n    {label}{}: {} after {} ({})",
                 v.model,
                 v.outcome.as_str(),
-                crate::view::render::count(v.attempts as usize, "attempt", "attempts"),
+                crate::text::count(v.attempts as usize, "attempt", "attempts"),
                 v.detail
             )
         };

@@ -1,6 +1,7 @@
 //! What the operator reads: plan and status text, the timeline, health checks and metrics.
 
 pub mod health;
+pub mod list;
 pub mod metrics;
 pub mod render;
 pub mod status;

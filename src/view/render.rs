@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::apply::{Report, Status};
 use crate::core::plan::{Action, Plan};
 use crate::deliver::DeliveryResult;
+use crate::text::count;
 use crate::time::format_time;
 use crate::time::human;
 use crate::verify::check::KeyCheck;
@@ -488,11 +489,6 @@ pub fn table(rows: &[Vec<String>], indent: &str) -> String {
     out
 }
 
-/// `1 workshop`, `2 workshops`.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// `text` with each line longer than `width` folded at spaces (no change without a width).
 /// Continuation lines start under the line's text after its last padded gap (two or more
 /// spaces) in the first half of the line, e.g. under the reason of a plan line; words are never
@@ -771,7 +767,5 @@ mod tests {
         );
         // Not allowed to cut the id: wider than asked.
         assert_eq!(fit_table(&rows, "", Some(10), &[]), table(&rows, ""));
-        assert_eq!(count(1, "workshop", "workshops"), "1 workshop");
-        assert_eq!(count(0, "user", "users"), "0 users");
     }
 }

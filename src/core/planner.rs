@@ -19,7 +19,7 @@ use crate::core::desired::{Desired, Window};
 use crate::core::limits::TAGS_PER_USER;
 use crate::core::observed::{KeyStatus, Observed, ObservedKey, ObservedUser, PendingCreate};
 use crate::core::plan::{
-    Action, ActionKind, Blocked, Delivery, Effect, Plan, Quarantined, Settled,
+    Action, ActionKind, Blocked, Delivery, Effect, Op, Plan, Quarantined, Settled,
 };
 use crate::core::policy::{self, POLICY_NAME};
 use crate::core::tags;
@@ -66,22 +66,22 @@ impl Builder {
             (
                 pa,
                 &a.user,
-                &a.access_key_id,
+                a.access_key_id(),
                 &a.workshop,
-                a.action,
-                &a.policy_name,
-                &a.policy_arn,
-                &a.untag,
+                a.kind(),
+                a.policy_name(),
+                a.policy_arn(),
+                a.untag(),
             )
                 .cmp(&(
                     pb,
                     &b.user,
-                    &b.access_key_id,
+                    b.access_key_id(),
                     &b.workshop,
-                    b.action,
-                    &b.policy_name,
-                    &b.policy_arn,
-                    &b.untag,
+                    b.kind(),
+                    b.policy_name(),
+                    b.policy_arn(),
+                    b.untag(),
                 ))
         });
         for list in [&mut self.blocked, &mut self.waiting] {
@@ -146,17 +146,14 @@ pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan 
                 plan_keys(&mut b, desired, observed, name, windows, Some(u), now);
             }
             None => {
-                let mut create = Action::new(
-                    ActionKind::CreateUser,
-                    Effect::Create,
-                    name,
-                    "named by the schedule",
-                );
-                create.path = Some(desired.path.clone());
-                create.tags = BTreeMap::from([(
-                    tags::MANAGED_BY_KEY.to_string(),
-                    tags::MANAGED_BY_VALUE.to_string(),
-                )]);
+                let op = Op::CreateUser {
+                    path: desired.path.clone(),
+                    tags: BTreeMap::from([(
+                        tags::MANAGED_BY_KEY.to_string(),
+                        tags::MANAGED_BY_VALUE.to_string(),
+                    )]),
+                };
+                let create = Action::new(op, Effect::Create, name, "named by the schedule");
                 b.push(Phase::CreateUser, create);
                 b.push(
                     Phase::Policy,
@@ -214,10 +211,11 @@ fn put_policy(
     effect: Effect,
     reason: &str,
 ) -> Action {
-    let mut a = Action::new(ActionKind::PutUserPolicy, effect, user, reason);
-    a.policy_name = Some(POLICY_NAME.to_string());
-    a.policy_document = Some(desired.policy_document(user, now));
-    a
+    let op = Op::PutUserPolicy {
+        policy_name: POLICY_NAME.to_string(),
+        document: desired.policy_document(user, now),
+    };
+    Action::new(op, effect, user, reason)
 }
 
 /// Exactly the schedule's inline policy, with the user's deadline; nothing else inline or
@@ -248,13 +246,15 @@ fn plan_policies(b: &mut Builder, desired: &Desired, u: &ObservedUser, now: Date
         Some(_) => {}
     }
     for name in u.inline_policies.keys().filter(|n| *n != POLICY_NAME) {
-        let mut a = Action::new(
-            ActionKind::DeleteUserPolicy,
+        let op = Op::DeleteUserPolicy {
+            policy_name: name.clone(),
+        };
+        let a = Action::new(
+            op,
             Effect::Delete,
             &u.name,
             "inline policy not in the schedule",
         );
-        a.policy_name = Some(name.clone());
         b.push(Phase::PolicyCleanup, a);
     }
     for arn in u
@@ -262,13 +262,15 @@ fn plan_policies(b: &mut Builder, desired: &Desired, u: &ObservedUser, now: Date
         .iter()
         .filter(|a| !policy::is_quarantine(a))
     {
-        let mut a = Action::new(
-            ActionKind::DetachUserPolicy,
+        let op = Op::DetachUserPolicy {
+            policy_arn: arn.clone(),
+        };
+        let a = Action::new(
+            op,
             Effect::Delete,
             &u.name,
             "managed policy not in the schedule",
         );
-        a.policy_arn = Some(arn.clone());
         b.push(Phase::PolicyCleanup, a);
     }
 }
@@ -297,13 +299,17 @@ fn plan_quarantine<'u>(
     let record = u.tags.get(tags::QUARANTINED);
     let Some(arn) = u.quarantine_policy() else {
         if record.is_some() {
-            let mut a = Action::new(
-                ActionKind::TagUser,
+            let op = Op::TagUser {
+                access_key_id: None,
+                tags: BTreeMap::new(),
+                untag: vec![tags::QUARANTINED.to_string()],
+            };
+            let a = Action::new(
+                op,
                 Effect::Change,
                 &u.name,
                 "AWS's quarantine policy is no longer attached: drop its record",
             );
-            a.untag = vec![tags::QUARANTINED.to_string()];
             b.push(Phase::TagUser, a);
         }
         return None;
@@ -317,15 +323,19 @@ fn plan_quarantine<'u>(
     let since = match record {
         Some(value) => tags::parse_quarantined(value).0,
         None => {
-            let mut a = Action::new(
-                ActionKind::TagUser,
+            let op = Op::TagUser {
+                access_key_id: None,
+                tags: BTreeMap::from([(
+                    tags::QUARANTINED.to_string(),
+                    tags::quarantined_value(now, &keys),
+                )]),
+                untag: Vec::new(),
+            };
+            let a = Action::new(
+                op,
                 Effect::Change,
                 &u.name,
                 "record when AWS's quarantine was first seen, and the exposed keys",
-            );
-            a.tags.insert(
-                tags::QUARANTINED.to_string(),
-                tags::quarantined_value(now, &keys),
             );
             b.push(Phase::TagUser, a);
             None
@@ -371,13 +381,15 @@ pub fn release(u: &ObservedUser, now: DateTime<Utc>) -> (Plan, Plan) {
     let deletes = exposed
         .iter()
         .map(|id| {
+            let op = Op::DeleteKey {
+                access_key_id: id.clone(),
+            };
             let mut a = Action::new(
-                ActionKind::DeleteKey,
+                op,
                 Effect::Delete,
                 &u.name,
                 "exposed: held by the user when AWS quarantined it",
-            )
-            .key(id);
+            );
             a.workshop = u.tags.get(id).cloned();
             a
         })
@@ -387,23 +399,28 @@ pub fn release(u: &ObservedUser, now: DateTime<Utc>) -> (Plan, Plan) {
         .iter()
         .filter(|arn| policy::is_quarantine(arn))
         .map(|arn| {
-            let mut a = Action::new(
-                ActionKind::DetachUserPolicy,
+            let op = Op::DetachUserPolicy {
+                policy_arn: arn.clone(),
+            };
+            Action::new(
+                op,
                 Effect::Delete,
                 &u.name,
                 "release: every exposed key is deleted",
-            );
-            a.policy_arn = Some(arn.clone());
-            a
+            )
         })
         .collect();
-    let mut untag = Action::new(
-        ActionKind::TagUser,
+    let op = Op::TagUser {
+        access_key_id: None,
+        tags: BTreeMap::new(),
+        untag: vec![tags::QUARANTINED.to_string()],
+    };
+    let untag = Action::new(
+        op,
         Effect::Change,
         &u.name,
         "release: drop the quarantine record",
     );
-    untag.untag = vec![tags::QUARANTINED.to_string()];
     lift.push(untag);
     (empty(deletes), empty(lift))
 }
@@ -439,13 +456,17 @@ fn plan_quarantined_removal(b: &mut Builder, observed: &Observed, u: &ObservedUs
 fn plan_user_removal(b: &mut Builder, observed: &Observed, u: &ObservedUser) {
     let why = "user no longer named by the schedule";
     for name in u.inline_policies.keys() {
-        let mut a = Action::new(ActionKind::DeleteUserPolicy, Effect::Delete, &u.name, why);
-        a.policy_name = Some(name.clone());
+        let op = Op::DeleteUserPolicy {
+            policy_name: name.clone(),
+        };
+        let a = Action::new(op, Effect::Delete, &u.name, why);
         b.push(Phase::PolicyCleanup, a);
     }
     for arn in &u.attached_policies {
-        let mut a = Action::new(ActionKind::DetachUserPolicy, Effect::Delete, &u.name, why);
-        a.policy_arn = Some(arn.clone());
+        let op = Op::DetachUserPolicy {
+            policy_arn: arn.clone(),
+        };
+        let a = Action::new(op, Effect::Delete, &u.name, why);
         b.push(Phase::PolicyCleanup, a);
     }
     for k in &u.keys {
@@ -466,7 +487,7 @@ fn plan_user_removal(b: &mut Builder, observed: &Observed, u: &ObservedUser) {
     }
     b.push(
         Phase::DeleteUser,
-        Action::new(ActionKind::DeleteUser, Effect::Delete, &u.name, why),
+        Action::new(Op::DeleteUser, Effect::Delete, &u.name, why),
     );
 }
 
@@ -477,7 +498,15 @@ fn key_action(
     workshop: Option<&String>,
     reason: &str,
 ) -> Action {
-    let mut a = Action::new(kind, Effect::Delete, user, reason).key(&k.access_key_id);
+    let access_key_id = k.access_key_id.clone();
+    let op = match kind {
+        ActionKind::DeactivateKey => Op::DeactivateKey {
+            access_key_id,
+            tags: BTreeMap::new(),
+        },
+        _ => Op::DeleteKey { access_key_id },
+    };
+    let mut a = Action::new(op, Effect::Delete, user, reason);
     a.workshop = workshop.cloned();
     a
 }
@@ -553,8 +582,13 @@ fn plan_keys(
                     .is_some_and(|f| &f.access_key_id == id)
             });
             if let Some(w) = adopted {
-                let mut a = Action::new(
-                    ActionKind::TagUser,
+                let op = Op::TagUser {
+                    access_key_id: Some(id.clone()),
+                    tags: BTreeMap::from([(id.clone(), w.workshop.clone())]),
+                    untag: Vec::new(),
+                };
+                let a = Action::new(
+                    op,
                     Effect::Change,
                     user,
                     format!(
@@ -562,9 +596,7 @@ fn plan_keys(
                         w.workshop
                     ),
                 )
-                .key(id)
                 .workshop(&w.workshop);
-                a.tags.insert(id.clone(), w.workshop.clone());
                 b.push(Phase::TagUser, a);
                 owner = Some(w);
             }
@@ -692,14 +724,17 @@ fn plan_keys(
         let stays_inactive = matches!(p.fate, Fate::Hold { .. });
         if stays_inactive && deactivated_at(p.key).is_none() {
             let tag = tags::deactivated_tag(&p.key.access_key_id);
-            let mut a = Action::new(
-                ActionKind::TagUser,
+            let op = Op::TagUser {
+                access_key_id: Some(p.key.access_key_id.clone()),
+                tags: BTreeMap::from([(tag, crate::time::format_time(now))]),
+                untag: Vec::new(),
+            };
+            let a = Action::new(
+                op,
                 Effect::Change,
                 user,
                 "record when the inactive key was first seen, to count its hold from",
-            )
-            .key(&p.key.access_key_id);
-            a.tags.insert(tag, crate::time::format_time(now));
+            );
             b.push(Phase::TagUser, a);
         }
     }
@@ -914,8 +949,15 @@ fn plan_keys(
         }
         b.push(
             Phase::CreateKey,
-            Action::new(ActionKind::CreateKey, Effect::Create, user, need.reason)
-                .workshop(&need.window.workshop),
+            Action::new(
+                Op::CreateKey {
+                    bearer_token_until: None,
+                },
+                Effect::Create,
+                user,
+                need.reason,
+            )
+            .workshop(&need.window.workshop),
         );
     }
 
@@ -929,8 +971,10 @@ fn plan_keys(
                 let mut a = key_action(ActionKind::DeactivateKey, user, p.key, workshop, why);
                 // Deactivated before (IAM's view lagging): the hold still counts from then.
                 let tag = tags::deactivated_tag(&p.key.access_key_id);
-                if let Some(since) = user_tags.get(&tag) {
-                    a.tags.insert(tag, since.clone());
+                if let (Some(since), Op::DeactivateKey { tags, .. }) =
+                    (user_tags.get(&tag), &mut a.action)
+                {
+                    tags.insert(tag, since.clone());
                 }
                 b.push(Phase::Deactivate, a)
             }
@@ -1166,15 +1210,18 @@ fn plan_stale_tags(
         }
     }
     for (id, untag) in stale {
+        let op = Op::TagUser {
+            access_key_id: Some(id.to_string()),
+            tags: BTreeMap::new(),
+            untag,
+        };
         let mut a = Action::new(
-            ActionKind::TagUser,
+            op,
             Effect::Change,
             user,
             "remove tags of a key that no longer exists",
-        )
-        .key(id);
+        );
         a.workshop = user_tags.get(id).cloned();
-        a.untag = untag;
         b.push(Phase::TagUser, a);
     }
 }
@@ -1217,13 +1264,13 @@ fn plan_bearer_tokens(b: &mut Builder, desired: &Desired, observed: &Observed, n
     let mut created: BTreeSet<String> = BTreeSet::new();
     let mut revoked: BTreeSet<String> = BTreeSet::new();
     for (_, a) in &mut b.actions {
-        match (a.action, a.workshop.as_deref(), a.access_key_id.as_deref()) {
-            (ActionKind::CreateKey, Some(w), _) => {
-                a.bearer_token_until = desired.window(&a.user, w).map(|w| w.revoke_at);
+        match (&mut a.action, a.workshop.as_deref()) {
+            (Op::CreateKey { bearer_token_until }, Some(w)) => {
+                *bearer_token_until = desired.window(&a.user, w).map(|w| w.revoke_at);
                 created.insert(w.to_string());
             }
-            (ActionKind::DeactivateKey | ActionKind::DeleteKey, _, Some(id)) => {
-                revoked.insert(id.to_string());
+            (Op::DeactivateKey { access_key_id, .. } | Op::DeleteKey { access_key_id }, _) => {
+                revoked.insert(access_key_id.clone());
             }
             _ => {}
         }
@@ -1273,10 +1320,11 @@ fn plan_bearer_tokens(b: &mut Builder, desired: &Desired, observed: &Observed, n
                 ),
                 Some(_) => continue,
             };
-            let mut a = Action::new(ActionKind::RefreshToken, Effect::Change, user, reason)
-                .key(id)
-                .workshop(&w.workshop);
-            a.bearer_token_until = Some(w.revoke_at);
+            let op = Op::RefreshToken {
+                access_key_id: id.clone(),
+                bearer_token_until: w.revoke_at,
+            };
+            let a = Action::new(op, Effect::Change, user, reason).workshop(&w.workshop);
             b.push(Phase::RefreshToken, a);
             // A new token is a new credential: hand it over like a new key.
             if desired.deliver && !b.deliveries.iter().any(|d| d.workshop == w.workshop) {

@@ -2,7 +2,7 @@
 //! secrets to credentials files. It goes on past a failure with the actions that do not depend
 //! on it, treats "already done" answers as success, and reports what happened to each action.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::bedrock_api_key;
 use crate::core::observed::KeyStatus;
-use crate::core::plan::{Action, ActionKind, Op, Plan};
+use crate::core::plan::{Action, ActionKind, Effect, Op, Plan};
 use crate::core::tags;
 use crate::iam::{Iam, IamError, IamErrorKind};
 use crate::store::files::CredentialsDir;
@@ -141,6 +141,69 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
     Report { results }
 }
 
+/// A tag that records what a run saw or did outside the plan (a key verified, a key handed
+/// over). It is written by `record`, so that every IAM change takes the executor's path and
+/// shows in the run's results.
+#[derive(Debug, Clone)]
+pub struct Bookkeeping {
+    pub user: String,
+    pub workshop: String,
+    pub access_key_id: String,
+    pub tags: BTreeMap<String, String>,
+    pub untag: Vec<String>,
+    pub reason: String,
+}
+
+/// Write bookkeeping tags, each as a `tag_user` result. Never stops early.
+pub async fn record(iam: &impl Iam, entries: Vec<Bookkeeping>) -> Vec<ActionResult> {
+    let mut results = Vec::with_capacity(entries.len());
+    for b in entries {
+        let outcome = write_tags(iam, &b.user, &b.tags, &b.untag).await;
+        let op = Op::TagUser {
+            access_key_id: Some(b.access_key_id),
+            tags: b.tags,
+            untag: b.untag,
+        };
+        let action = Action::new(op, Effect::Change, &b.user, b.reason).workshop(&b.workshop);
+        let (status, detail) = match outcome {
+            Ok(()) => {
+                tracing::info!(action = "tag_user", user = %b.user, "done");
+                (Status::Ok, None)
+            }
+            Err(detail) => {
+                tracing::error!(action = "tag_user", user = %b.user, "failed: {detail}");
+                (Status::Failed, Some(detail))
+            }
+        };
+        results.push(ActionResult {
+            action,
+            status,
+            detail,
+            created_key: None,
+            credentials_file: None,
+        });
+    }
+    results
+}
+
+/// Set `tags`, then remove `untag`: one user's tags, as `tag_user` and bookkeeping write them.
+async fn write_tags(
+    iam: &impl Iam,
+    user: &str,
+    tags: &BTreeMap<String, String>,
+    untag: &[String],
+) -> Result<(), String> {
+    if !tags.is_empty() {
+        iam.tag_user(user, tags).await.map_err(|e| e.to_string())?;
+    }
+    if !untag.is_empty() {
+        iam.untag_user(user, untag)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// "Already done" answers count as success.
 fn tolerate(r: Result<(), IamError>, done: IamErrorKind) -> Result<(), IamError> {
     match r {
@@ -170,15 +233,7 @@ async fn run(
             }
             other => other.map_err(e),
         },
-        Op::TagUser { tags, untag, .. } => {
-            if !tags.is_empty() {
-                iam.tag_user(user, tags).await.map_err(e)?;
-            }
-            if !untag.is_empty() {
-                iam.untag_user(user, untag).await.map_err(e)?;
-            }
-            Ok(())
-        }
+        Op::TagUser { tags, untag, .. } => write_tags(iam, user, tags, untag).await,
         Op::PutUserPolicy {
             policy_name,
             document,

@@ -552,6 +552,7 @@ mod tests {
             bearer_token: None,
             advice: None,
             record_error: None,
+            recorded: Vec::new(),
         };
         let after = after_run(&observed, &report, &[check], now);
         let u = after.user("wk").unwrap();

@@ -481,3 +481,55 @@ fn end_create(ctx: &ApplyContext<'_>, workshop: &str) {
         tracing::warn!("{e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iam::fake::{FakeIam, FakeUser};
+
+    fn entry(user: &str, tags: &[(&str, &str)], untag: &[&str]) -> Bookkeeping {
+        Bookkeeping {
+            user: user.into(),
+            workshop: "berlin".into(),
+            access_key_id: "AKIA1".into(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            untag: untag.iter().map(|t| t.to_string()).collect(),
+            reason: "record".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn bookkeeping_is_written_and_reported_as_tag_user() {
+        let iam = FakeIam::new();
+        iam.insert_user(
+            "wk",
+            FakeUser {
+                path: "/workshop/".into(),
+                tags: [("old".to_string(), "x".to_string())].into(),
+                ..FakeUser::default()
+            },
+        );
+        let results = record(
+            &iam,
+            vec![
+                entry("wk", &[("new", "y")], &["old"]),
+                entry("nobody", &[("new", "y")], &[]),
+            ],
+        )
+        .await;
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0].status, Status::Ok);
+        assert_eq!(results[0].action.kind(), ActionKind::TagUser);
+        assert_eq!(results[0].action.access_key_id(), Some("AKIA1"));
+        assert_eq!(results[0].action.workshop.as_deref(), Some("berlin"));
+        let tags = &iam.users()["wk"].tags;
+        assert_eq!(tags.get("new").map(String::as_str), Some("y"));
+        assert!(!tags.contains_key("old"));
+        // A failure is reported, and the next entry still runs.
+        assert_eq!(results[1].status, Status::Failed);
+        assert!(results[1].detail.is_some());
+    }
+}

@@ -2,15 +2,15 @@
 //! secrets to credentials files. It goes on past a failure with the actions that do not depend
 //! on it, treats "already done" answers as success, and reports what happened to each action.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::bedrock_api_key;
 use crate::core::observed::KeyStatus;
-use crate::core::plan::{Action, ActionKind, Plan};
+use crate::core::plan::{Action, ActionKind, Effect, Op, Plan};
 use crate::core::tags;
 use crate::iam::{Iam, IamError, IamErrorKind};
 use crate::store::files::CredentialsDir;
@@ -88,15 +88,15 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
         let user = &action.user;
         let skip = if user_create_failed.contains(user) {
             Some(format!("creating user {user} failed"))
-        } else if action.action == ActionKind::CreateKey && delete_failed.contains(user) {
+        } else if action.kind() == ActionKind::CreateKey && delete_failed.contains(user) {
             Some(format!(
                 "a key of user {user} could not be deleted, so there may be no free slot"
             ))
-        } else if action.action == ActionKind::CreateKey && policy_failed.contains(user) {
+        } else if action.kind() == ActionKind::CreateKey && policy_failed.contains(user) {
             Some(format!(
                 "writing the policy of user {user} failed, so a new key would not get its deadline and rights"
             ))
-        } else if action.action == ActionKind::DeleteUser && user_failed.contains(user) {
+        } else if action.kind() == ActionKind::DeleteUser && user_failed.contains(user) {
             Some(format!("an earlier action on user {user} failed"))
         } else {
             None
@@ -121,7 +121,7 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
             result.status = Status::Failed;
             result.detail = Some(detail);
             user_failed.insert(user.clone());
-            match action.action {
+            match action.kind() {
                 ActionKind::CreateUser => {
                     user_create_failed.insert(user.clone());
                 }
@@ -139,6 +139,69 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
         results.push(result);
     }
     Report { results }
+}
+
+/// A tag that records what a run saw or did outside the plan (a key verified, a key handed
+/// over). It is written by `record`, so that every IAM change takes the executor's path and
+/// shows in the run's results.
+#[derive(Debug, Clone)]
+pub struct Bookkeeping {
+    pub user: String,
+    pub workshop: String,
+    pub access_key_id: String,
+    pub tags: BTreeMap<String, String>,
+    pub untag: Vec<String>,
+    pub reason: String,
+}
+
+/// Write bookkeeping tags, each as a `tag_user` result. Never stops early.
+pub async fn record(iam: &impl Iam, entries: Vec<Bookkeeping>) -> Vec<ActionResult> {
+    let mut results = Vec::with_capacity(entries.len());
+    for b in entries {
+        let outcome = write_tags(iam, &b.user, &b.tags, &b.untag).await;
+        let op = Op::TagUser {
+            access_key_id: Some(b.access_key_id),
+            tags: b.tags,
+            untag: b.untag,
+        };
+        let action = Action::new(op, Effect::Change, &b.user, b.reason).workshop(&b.workshop);
+        let (status, detail) = match outcome {
+            Ok(()) => {
+                tracing::info!(action = "tag_user", user = %b.user, "done");
+                (Status::Ok, None)
+            }
+            Err(detail) => {
+                tracing::error!(action = "tag_user", user = %b.user, "failed: {detail}");
+                (Status::Failed, Some(detail))
+            }
+        };
+        results.push(ActionResult {
+            action,
+            status,
+            detail,
+            created_key: None,
+            credentials_file: None,
+        });
+    }
+    results
+}
+
+/// Set `tags`, then remove `untag`: one user's tags, as `tag_user` and bookkeeping write them.
+async fn write_tags(
+    iam: &impl Iam,
+    user: &str,
+    tags: &BTreeMap<String, String>,
+    untag: &[String],
+) -> Result<(), String> {
+    if !tags.is_empty() {
+        iam.tag_user(user, tags).await.map_err(|e| e.to_string())?;
+    }
+    if !untag.is_empty() {
+        iam.untag_user(user, untag)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// "Already done" answers count as success.
@@ -160,63 +223,41 @@ async fn run(
     result: &mut ActionResult,
 ) -> Result<(), String> {
     let user = action.user.as_str();
-    let key = || {
-        action
-            .access_key_id
-            .as_deref()
-            .ok_or_else(|| format!("{} without access_key_id", action.action.as_str()))
-    };
     let e = |e: IamError| e.to_string();
-    match action.action {
-        ActionKind::CreateUser => {
-            let path = action.path.as_deref().unwrap_or("/");
-            match iam.create_user(user, path, &action.tags).await {
-                Err(err) if err.is(IamErrorKind::EntityAlreadyExists) => {
-                    // Someone (or a run we did not see finish) made it: ours only if it is
-                    // under the path and tagged.
-                    confirm_managed(iam, user, path).await
-                }
-                other => other.map_err(e),
+    match &action.action {
+        Op::CreateUser { path, tags } => match iam.create_user(user, path, tags).await {
+            Err(err) if err.is(IamErrorKind::EntityAlreadyExists) => {
+                // Someone (or a run we did not see finish) made it: ours only if it is
+                // under the path and tagged.
+                confirm_managed(iam, user, path).await
             }
+            other => other.map_err(e),
+        },
+        Op::TagUser { tags, untag, .. } => write_tags(iam, user, tags, untag).await,
+        Op::PutUserPolicy {
+            policy_name,
+            document,
+        } => iam
+            .put_user_policy(user, policy_name, &document.to_string())
+            .await
+            .map_err(e),
+        Op::DeleteUserPolicy { policy_name } => tolerate(
+            iam.delete_user_policy(user, policy_name).await,
+            IamErrorKind::NoSuchEntity,
+        )
+        .map_err(e),
+        Op::DetachUserPolicy { policy_arn } => tolerate(
+            iam.detach_user_policy(user, policy_arn).await,
+            IamErrorKind::NoSuchEntity,
+        )
+        .map_err(e),
+        Op::CreateKey { bearer_token_until } => {
+            create_key(action, *bearer_token_until, plan, iam, ctx, result).await
         }
-        ActionKind::TagUser => {
-            if !action.tags.is_empty() {
-                iam.tag_user(user, &action.tags).await.map_err(e)?;
-            }
-            if !action.untag.is_empty() {
-                iam.untag_user(user, &action.untag).await.map_err(e)?;
-            }
-            Ok(())
-        }
-        ActionKind::PutUserPolicy => {
-            let name = action.policy_name.as_deref().unwrap_or_default();
-            let doc = action
-                .policy_document
-                .as_ref()
-                .ok_or("put_user_policy without policy_document")?;
-            iam.put_user_policy(user, name, &doc.to_string())
-                .await
-                .map_err(e)
-        }
-        ActionKind::DeleteUserPolicy => {
-            let name = action.policy_name.as_deref().unwrap_or_default();
-            tolerate(
-                iam.delete_user_policy(user, name).await,
-                IamErrorKind::NoSuchEntity,
-            )
-            .map_err(e)
-        }
-        ActionKind::DetachUserPolicy => {
-            let arn = action.policy_arn.as_deref().unwrap_or_default();
-            tolerate(
-                iam.detach_user_policy(user, arn).await,
-                IamErrorKind::NoSuchEntity,
-            )
-            .map_err(e)
-        }
-        ActionKind::CreateKey => create_key(action, plan, iam, ctx, result).await,
-        ActionKind::DeactivateKey => {
-            let id = key()?;
+        Op::DeactivateKey {
+            access_key_id: id,
+            tags: kept,
+        } => {
             tolerate(
                 iam.update_access_key(user, id, KeyStatus::Inactive).await,
                 IamErrorKind::NoSuchEntity,
@@ -224,17 +265,16 @@ async fn run(
             .map_err(e)?;
             // Bookkeeping after the security-relevant write: if it fails, the next run stamps it.
             // The plan carries an earlier time when the key was deactivated before.
-            let stamp = if action.tags.is_empty() {
+            let stamp = if kept.is_empty() {
                 [(tags::deactivated_tag(id), crate::time::format_time(plan.at))].into()
             } else {
-                action.tags.clone()
+                kept.clone()
             };
             iam.tag_user(user, &stamp)
                 .await
                 .map_err(|err| format!("key deactivated, but recording when failed: {err}"))
         }
-        ActionKind::DeleteKey => {
-            let id = key()?;
+        Op::DeleteKey { access_key_id: id } => {
             tolerate(
                 iam.delete_access_key(user, id).await,
                 IamErrorKind::NoSuchEntity,
@@ -258,10 +298,20 @@ async fn run(
             )
             .map_err(|err| format!("key deleted, but removing its tags failed: {err}"))
         }
-        ActionKind::DeleteUser => {
+        Op::DeleteUser => {
             tolerate(iam.delete_user(user).await, IamErrorKind::NoSuchEntity).map_err(e)
         }
-        ActionKind::RefreshToken => refresh_token(action, plan, ctx, result),
+        Op::RefreshToken {
+            access_key_id,
+            bearer_token_until,
+        } => refresh_token(
+            action,
+            access_key_id,
+            *bearer_token_until,
+            plan,
+            ctx,
+            result,
+        ),
     }
 }
 
@@ -270,6 +320,8 @@ async fn run(
 /// the same key, secret and write time.
 fn refresh_token(
     action: &Action,
+    key: &str,
+    until: DateTime<Utc>,
     plan: &Plan,
     ctx: &ApplyContext<'_>,
     result: &mut ActionResult,
@@ -278,13 +330,6 @@ fn refresh_token(
         .workshop
         .as_deref()
         .ok_or("refresh_token without workshop")?;
-    let key = action
-        .access_key_id
-        .as_deref()
-        .ok_or("refresh_token without access_key_id")?;
-    let until = action
-        .bearer_token_until
-        .ok_or("refresh_token without bearer_token_until")?;
     let (id, secret) = ctx
         .credentials
         .read_secret(workshop)
@@ -335,6 +380,7 @@ async fn confirm_managed(iam: &impl Iam, user: &str, path: &str) -> Result<(), S
 /// stay live.
 async fn create_key(
     action: &Action,
+    bearer_token_until: Option<DateTime<Utc>>,
     plan: &Plan,
     iam: &impl Iam,
     ctx: &ApplyContext<'_>,
@@ -372,7 +418,7 @@ async fn create_key(
     result.created_key = Some(new.access_key_id.clone());
     // With `settings.bedrock_api_key`, the file gets a bearer token signed now (the real clock).
     // Without one the key still works; the next run plans its token again.
-    let token = action.bearer_token_until.and_then(|until| {
+    let token = bearer_token_until.and_then(|until| {
         match bedrock_api_key::for_window(
             &new.access_key_id,
             &new.secret,
@@ -433,5 +479,57 @@ async fn create_key(
 fn end_create(ctx: &ApplyContext<'_>, workshop: &str) {
     if let Err(e) = ctx.credentials.end_create(workshop) {
         tracing::warn!("{e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iam::fake::{FakeIam, FakeUser};
+
+    fn entry(user: &str, tags: &[(&str, &str)], untag: &[&str]) -> Bookkeeping {
+        Bookkeeping {
+            user: user.into(),
+            workshop: "berlin".into(),
+            access_key_id: "AKIA1".into(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            untag: untag.iter().map(|t| t.to_string()).collect(),
+            reason: "record".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn bookkeeping_is_written_and_reported_as_tag_user() {
+        let iam = FakeIam::new();
+        iam.insert_user(
+            "wk",
+            FakeUser {
+                path: "/workshop/".into(),
+                tags: [("old".to_string(), "x".to_string())].into(),
+                ..FakeUser::default()
+            },
+        );
+        let results = record(
+            &iam,
+            vec![
+                entry("wk", &[("new", "y")], &["old"]),
+                entry("nobody", &[("new", "y")], &[]),
+            ],
+        )
+        .await;
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0].status, Status::Ok);
+        assert_eq!(results[0].action.kind(), ActionKind::TagUser);
+        assert_eq!(results[0].action.access_key_id(), Some("AKIA1"));
+        assert_eq!(results[0].action.workshop.as_deref(), Some("berlin"));
+        let tags = &iam.users()["wk"].tags;
+        assert_eq!(tags.get("new").map(String::as_str), Some("y"));
+        assert!(!tags.contains_key("old"));
+        // A failure is reported, and the next entry still runs.
+        assert_eq!(results[1].status, Status::Failed);
+        assert!(results[1].detail.is_some());
     }
 }

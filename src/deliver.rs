@@ -3,6 +3,7 @@
 //! never into arguments, the environment, logs or error messages (the command's own output is
 //! scrubbed of it before it is shown).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -13,8 +14,8 @@ use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use zeroize::Zeroizing;
 
-use crate::apply::Report;
-use crate::core::plan::Plan;
+use crate::apply::{self, ActionResult, Bookkeeping, Report};
+use crate::core::plan::{Delivery, Plan};
 use crate::core::tags;
 use crate::iam::Iam;
 use crate::schedule::Schedule;
@@ -49,6 +50,9 @@ pub struct DeliveryResult {
     pub ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The IAM writes that recorded the hand-over, for the run's results.
+    #[serde(skip)]
+    pub recorded: Vec<ActionResult>,
 }
 
 /// The document a `deliver` command reads on standard input.
@@ -334,6 +338,7 @@ pub async fn deliver(
             access_key_id: key_id.clone(),
             ok: false,
             detail: None,
+            recorded: Vec::new(),
         };
         let Some(key_id) = key_id else {
             result.detail =
@@ -344,10 +349,12 @@ pub async fn deliver(
         let outcome = deliver_one(argv, schedule, credentials, &d.workshop, &d.user, &key_id).await;
         match outcome {
             Ok(()) => {
-                let tag = [(tags::delivered_tag(&key_id), crate::time::format_time(now))].into();
-                match iam.tag_user(&d.user, &tag).await {
-                    Ok(()) => result.ok = true,
-                    Err(e) => {
+                let tags = [(tags::delivered_tag(&key_id), crate::time::format_time(now))].into();
+                let entry = bookkeeping(d, &key_id, tags, Vec::new(), "record the hand-over");
+                result.recorded = apply::record(iam, vec![entry]).await;
+                match result.recorded.iter().find_map(|r| r.detail.as_ref()) {
+                    None => result.ok = true,
+                    Some(e) => {
                         result.detail = Some(format!(
                         "delivered, but recording it failed ({e}); the next run delivers it again"
                     ))
@@ -358,8 +365,11 @@ pub async fn deliver(
                 // A renewed token of a key handed over before: without the record of that
                 // hand-over, the next run hands the key (and its current token) over again.
                 if d.reason == crate::core::plan::TOKEN_RENEWED {
-                    let tag = [tags::delivered_tag(&key_id)];
-                    if let Err(untag) = iam.untag_user(&d.user, &tag).await {
+                    let untag = vec![tags::delivered_tag(&key_id)];
+                    let why = "drop the record of an earlier hand-over";
+                    let entry = bookkeeping(d, &key_id, BTreeMap::new(), untag, why);
+                    result.recorded = apply::record(iam, vec![entry]).await;
+                    if let Some(untag) = result.recorded.iter().find_map(|r| r.detail.as_ref()) {
                         tracing::warn!(workshop = %d.workshop, "cannot drop the record of an earlier hand-over: {untag}");
                     }
                 }
@@ -431,6 +441,24 @@ pub async fn notify(
         tracing::warn!("notify failed: {e}");
     }
     Some(result)
+}
+
+/// The tag write that records (or drops the record of) a hand-over of `key` for `d`.
+fn bookkeeping(
+    d: &Delivery,
+    key: &str,
+    tags: BTreeMap<String, String>,
+    untag: Vec<String>,
+    reason: &str,
+) -> Bookkeeping {
+    Bookkeeping {
+        user: d.user.clone(),
+        workshop: d.workshop.clone(),
+        access_key_id: key.to_string(),
+        tags,
+        untag,
+        reason: reason.to_string(),
+    }
 }
 
 #[cfg(test)]

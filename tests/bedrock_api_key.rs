@@ -238,7 +238,7 @@ mod rule {
         assert_eq!(lines(&p), ["refresh_token wk AKIAEXAMPLE000000001"]);
         let a = &p.actions[0];
         assert_eq!(a.workshop.as_deref(), Some("berlin"));
-        assert_eq!(a.bearer_token_until, Some(t("2026-12-03T18:00:00Z")));
+        assert_eq!(a.bearer_token_until(), Some(t("2026-12-03T18:00:00Z")));
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["actions"][0]["action"], "refresh_token");
         assert_eq!(json["actions"][0]["effect"], "change");
@@ -277,7 +277,7 @@ mod rule {
                 "refresh_token wk AKIAEXAMPLE000000001"
             ]
         );
-        let doc = p.actions[0].policy_document.as_ref().unwrap().to_string();
+        let doc = p.actions[0].policy_document().unwrap().to_string();
         assert!(doc.contains("bedrock:CallWithBearerToken"), "{doc}");
     }
 
@@ -289,7 +289,7 @@ mod rule {
         let p = plan(&d, &o, t("2026-12-03T09:00:00Z"));
         assert_eq!(lines(&p), ["create_key wk berlin"]);
         assert_eq!(
-            p.actions[0].bearer_token_until,
+            p.actions[0].bearer_token_until(),
             Some(t("2026-12-03T18:00:00Z"))
         );
         // Quarantined by AWS: the key is deactivated, its token not renewed.

@@ -13,7 +13,7 @@ use workshop_keys::core::desired::Desired;
 use workshop_keys::core::observed::{
     CredentialsFile, CredentialsProblem, KeyStatus, Observed, ObservedKey, ObservedUser,
 };
-use workshop_keys::core::plan::{ActionKind, Plan};
+use workshop_keys::core::plan::{ActionKind, Op, Plan};
 use workshop_keys::core::planner::plan;
 use workshop_keys::core::policy;
 use workshop_keys::core::tags;
@@ -121,8 +121,11 @@ fn new_user_gets_created_tagged_with_policy_but_no_key_before_lead() {
         vec!["create_user wk", "put_user_policy wk BedrockInvokeOnly"]
     );
     let create = &p.actions[0];
-    assert_eq!(create.path.as_deref(), Some("/workshop/"));
-    assert_eq!(create.tags["managed-by"], "workshop-keys");
+    let Op::CreateUser { path, tags } = &create.action else {
+        panic!("{create:?}")
+    };
+    assert_eq!(path, "/workshop/");
+    assert_eq!(tags["managed-by"], "workshop-keys");
 }
 
 #[test]
@@ -388,7 +391,7 @@ fn orphan_keys_are_deactivated_now_stamped_and_deleted_after_hold() {
     let p = plan(&d, &obs, now);
     assert_eq!(lines(&p), vec![format!("tag_user wk {K1}")]);
     assert_eq!(
-        p.actions[0].tags[&tags::deactivated_tag(K1)],
+        p.actions[0].tags().unwrap()[&tags::deactivated_tag(K1)],
         "2026-11-20T00:00:00Z"
     );
 
@@ -650,7 +653,7 @@ fn key_whose_tagging_was_interrupted_is_claimed_from_its_file() {
     );
     let p = plan(&berlin(), &obs, t("2026-12-02T09:15:00Z"));
     assert_eq!(lines(&p), vec![format!("tag_user wk {K1}")]);
-    assert_eq!(p.actions[0].tags[K1], "berlin");
+    assert_eq!(p.actions[0].tags().unwrap()[K1], "berlin");
 }
 
 #[test]
@@ -675,7 +678,7 @@ fn a_key_not_yet_visible_is_not_created_twice() {
             "create_key wk berlin".to_string()
         ]
     );
-    assert_eq!(p.actions[0].untag, vec![K1.to_string()]);
+    assert_eq!(p.actions[0].untag(), [K1.to_string()]);
 }
 
 #[test]
@@ -822,7 +825,7 @@ fn regression_a_key_deleted_by_the_tool_but_still_listed_is_gone_for_the_planner
         lines(&p),
         vec![format!("tag_user wk {K1}"), "create_key wk b".to_string()]
     );
-    assert!(p.actions[0].untag.contains(&K1.to_string()));
+    assert!(p.actions[0].untag().contains(&K1.to_string()));
 }
 
 /// Two workshops on `wk`: `a` holds K1 (claimed, in its file); `b`'s creation was interrupted
@@ -884,7 +887,7 @@ fn regression_deactivating_again_keeps_the_first_deactivation_time() {
     let p = plan(&berlin(), &obs, t("2026-11-20T00:00:10Z"));
     assert_eq!(lines(&p), vec![format!("deactivate_key wk {K1}")]);
     assert_eq!(
-        p.actions[0].tags[&tags::deactivated_tag(K1)],
+        p.actions[0].tags().unwrap()[&tags::deactivated_tag(K1)],
         "2026-11-20T00:00:00Z"
     );
 }

@@ -124,7 +124,7 @@ fn deadline_follows_a_workshop_moved_later_or_removed() {
         .find(|a| a.action == ActionKind::PutUserPolicy)
         .expect("policy rewritten");
     assert_eq!(
-        deadline_of(put.policy_document.as_ref().unwrap()),
+        deadline_of(put.policy_document().unwrap()),
         Some(t("2026-12-05T18:00:00Z"))
     );
     assert_eq!(
@@ -148,7 +148,7 @@ fn deadline_is_written_before_the_new_windows_key_and_is_stable() {
         vec!["put_user_policy wk BedrockInvokeOnly", "create_key wk a"]
     );
     // Once written, a second plan at the same moment is a no-op.
-    let written = p.actions[0].policy_document.clone().unwrap();
+    let written = p.actions[0].policy_document().cloned().unwrap();
     let k = key(K1, Active, "2026-12-09T09:00:00Z");
     let u = managed_user("wk", vec![k], &[(K1, "a")], written);
     let mut obs = observed(vec![u]);
@@ -211,7 +211,7 @@ fn quarantine_is_never_detached_and_the_exposed_keys_are_deactivated() {
             && a.action != ActionKind::DeleteUser));
     // The record: when it was first seen, and which keys were exposed.
     assert_eq!(
-        p.actions[0].tags[tags::QUARANTINED],
+        p.actions[0].tags().unwrap()[tags::QUARANTINED],
         format!("{now} {K1} {K2}")
     );
     assert_eq!(p.quarantined.len(), 1);
@@ -286,7 +286,7 @@ fn quarantine_record_is_dropped_once_the_policy_is_gone() {
     );
     let p = plan(&d, &observed(vec![u]), t(now));
     assert_eq!(lines(&p), vec!["tag_user wk"]);
-    assert_eq!(p.actions[0].untag, vec![tags::QUARANTINED.to_string()]);
+    assert_eq!(p.actions[0].untag(), [tags::QUARANTINED.to_string()]);
     assert!(p.quarantined.is_empty());
 }
 

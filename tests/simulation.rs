@@ -47,7 +47,7 @@ use futures::executor::block_on;
 use workshop_keys::apply::{apply, ApplyContext, Report, Status};
 use workshop_keys::core::desired::Desired;
 use workshop_keys::core::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
-use workshop_keys::core::plan::{ActionKind, Plan};
+use workshop_keys::core::plan::{ActionKind, Op, Plan};
 use workshop_keys::core::planner::plan;
 use workshop_keys::core::tags;
 use workshop_keys::iam::fake::{FakeIam, FakeUser, Stage};
@@ -1188,7 +1188,7 @@ impl Sim {
                 .filter(|r| {
                     r.status == Status::Ok
                         && matches!(
-                            r.action.action,
+                            r.action.kind(),
                             ActionKind::DeactivateKey | ActionKind::DeleteKey
                         )
                 })
@@ -1637,11 +1637,11 @@ impl Sim {
 fn check_plan_scope(p: &Plan, observed: &Observed, now: DateTime<Utc>) -> Check {
     for a in &p.actions {
         let managed = observed.user(&a.user).is_some_and(|u| u.is_managed());
-        let created_here = p.actions.iter().any(|c| {
-            c.action == ActionKind::CreateUser
-                && c.user == a.user
-                && c.path.as_deref().is_some_and(|p| p.starts_with(PATH))
-                && tags::is_managed(&c.tags)
+        let created_here = p.actions.iter().any(|c| match &c.action {
+            Op::CreateUser { path, tags } => {
+                c.user == a.user && path.starts_with(PATH) && tags::is_managed(tags)
+            }
+            _ => false,
         });
         if !(managed || created_here) {
             return Err(violation(
@@ -1656,7 +1656,7 @@ fn check_plan_scope(p: &Plan, observed: &Observed, now: DateTime<Utc>) -> Check 
 
 fn describe_action(a: &workshop_keys::core::plan::Action) -> String {
     let mut s = format!("{} {}", a.action.as_str(), a.user);
-    if let Some(k) = &a.access_key_id {
+    if let Some(k) = a.access_key_id() {
         s.push(' ');
         s.push_str(k);
     }

@@ -111,7 +111,7 @@ fn relevant_part(plan: &Plan, id: &str, before: &Schedule, after: &Schedule) -> 
             .iter()
             .filter(|a| {
                 a.workshop.as_deref() == Some(id)
-                    || (user_level(a.action) && users.contains(&a.user.as_str()))
+                    || (user_level(a.kind()) && users.contains(&a.user.as_str()))
             })
             .cloned()
             .collect(),

@@ -199,9 +199,17 @@ pub(super) async fn reconcile(
         && plan.models_not_ready.is_empty()
         && checks.iter().all(|c| !c.outcome.is_key_fault())
         && deliveries.iter().all(|d| d.ok);
+    // The tags that recorded verifications and hand-overs are IAM writes too: report them.
+    let bookkeeping = checks.iter().flat_map(|c| &c.recorded);
+    let full = apply::Report {
+        results: (report.results.iter())
+            .chain(bookkeeping.chain(deliveries.iter().flat_map(|d| &d.recorded)))
+            .cloned()
+            .collect(),
+    };
     let mut summary = serde_json::json!({
         "plan": plan,
-        "results": report.results,
+        "results": full.results,
         "verifications": checks,
         "deliveries": deliveries,
         "ok": ok,
@@ -221,10 +229,7 @@ pub(super) async fn reconcile(
         Output::Text => {
             let width = super::text_width();
             print!("{}", render::fit_lines(&render::plan_text(&plan), width));
-            print!(
-                "{}",
-                render::fit_lines(&render::report_text(&report), width)
-            );
+            print!("{}", render::fit_lines(&render::report_text(&full), width));
             print!(
                 "{}",
                 render::fit_lines(&render::checks_text(&checks), width)

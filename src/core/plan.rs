@@ -58,58 +58,110 @@ impl Effect {
     }
 }
 
-/// One IAM change. Fields that do not apply to an action are absent from its JSON.
+/// What one IAM change does, with exactly the data it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    CreateUser {
+        path: String,
+        tags: BTreeMap<String, String>,
+    },
+    /// Set `tags` and remove `untag`; `access_key_id` names the key the tags are about, if any.
+    TagUser {
+        access_key_id: Option<String>,
+        tags: BTreeMap<String, String>,
+        untag: Vec<String>,
+    },
+    PutUserPolicy {
+        policy_name: String,
+        document: serde_json::Value,
+    },
+    DeleteUserPolicy {
+        policy_name: String,
+    },
+    /// Detach the managed policy with this ARN.
+    DetachUserPolicy {
+        policy_arn: String,
+    },
+    /// With `settings.bedrock_api_key`, the credentials file gets a bearer token that AWS
+    /// refuses from this time on (end + grace) at the latest. The token itself is made when the
+    /// action runs, never held in a plan.
+    CreateKey {
+        bearer_token_until: Option<DateTime<Utc>>,
+    },
+    /// `tags`: the deactivation time to keep when the key was deactivated before (empty: the
+    /// plan's time).
+    DeactivateKey {
+        access_key_id: String,
+        tags: BTreeMap<String, String>,
+    },
+    DeleteKey {
+        access_key_id: String,
+    },
+    DeleteUser,
+    /// Rewrite a credentials file with a fresh bearer token valid until `bearer_token_until`.
+    RefreshToken {
+        access_key_id: String,
+        bearer_token_until: DateTime<Utc>,
+    },
+}
+
+impl Op {
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Op::CreateUser { .. } => ActionKind::CreateUser,
+            Op::TagUser { .. } => ActionKind::TagUser,
+            Op::PutUserPolicy { .. } => ActionKind::PutUserPolicy,
+            Op::DeleteUserPolicy { .. } => ActionKind::DeleteUserPolicy,
+            Op::DetachUserPolicy { .. } => ActionKind::DetachUserPolicy,
+            Op::CreateKey { .. } => ActionKind::CreateKey,
+            Op::DeactivateKey { .. } => ActionKind::DeactivateKey,
+            Op::DeleteKey { .. } => ActionKind::DeleteKey,
+            Op::DeleteUser => ActionKind::DeleteUser,
+            Op::RefreshToken { .. } => ActionKind::RefreshToken,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// A `tag_user` that sets and removes nothing yet.
+    pub fn tag_user() -> Self {
+        Op::TagUser {
+            access_key_id: None,
+            tags: BTreeMap::new(),
+            untag: Vec::new(),
+        }
+    }
+}
+
+/// So that `action.action == ActionKind::CreateKey` reads as before.
+impl PartialEq<ActionKind> for Op {
+    fn eq(&self, other: &ActionKind) -> bool {
+        self.kind() == *other
+    }
+}
+
+/// One IAM change. Its JSON is flat: fields that do not apply to an action are absent
+/// (see `Wire`, the shape saved plans and reports have always had).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Wire", try_from = "Wire")]
 pub struct Action {
-    pub action: ActionKind,
+    pub action: Op,
     pub effect: Effect,
     pub user: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workshop: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_key_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_name: Option<String>,
-    /// `detach_user_policy`: the managed policy's ARN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_arn: Option<String>,
-    /// `put_user_policy`: the document to write.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_document: Option<serde_json::Value>,
-    /// `create_user`: the IAM path.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// `create_user`, `tag_user`: tags to set. `deactivate_key`: the deactivation time to keep
-    /// when the key was deactivated before (absent: the plan's time).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub tags: BTreeMap<String, String>,
-    /// `tag_user`: tags to remove.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub untag: Vec<String>,
-    /// `create_key`, `refresh_token` with `settings.bedrock_api_key`: the credentials file gets
-    /// a bearer token that AWS refuses from this time on (end + grace) at the latest. The token
-    /// itself is made when the action runs, never held in a plan.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bearer_token_until: Option<DateTime<Utc>>,
     /// A short phrase a person understands.
     pub reason: String,
 }
 
 impl Action {
-    pub fn new(action: ActionKind, effect: Effect, user: &str, reason: impl Into<String>) -> Self {
+    pub fn new(action: Op, effect: Effect, user: &str, reason: impl Into<String>) -> Self {
         Action {
             action,
             effect,
             user: user.to_string(),
             workshop: None,
-            access_key_id: None,
-            policy_name: None,
-            policy_arn: None,
-            policy_document: None,
-            path: None,
-            tags: BTreeMap::new(),
-            untag: Vec::new(),
-            bearer_token_until: None,
             reason: reason.into(),
         }
     }
@@ -119,38 +171,239 @@ impl Action {
         self
     }
 
-    pub fn key(mut self, id: &str) -> Self {
-        self.access_key_id = Some(id.to_string());
-        self
+    pub fn kind(&self) -> ActionKind {
+        self.action.kind()
+    }
+
+    /// The key the action is about, if any.
+    pub fn access_key_id(&self) -> Option<&str> {
+        match &self.action {
+            Op::TagUser { access_key_id, .. } => access_key_id.as_deref(),
+            Op::DeactivateKey { access_key_id, .. }
+            | Op::DeleteKey { access_key_id }
+            | Op::RefreshToken { access_key_id, .. } => Some(access_key_id),
+            _ => None,
+        }
+    }
+
+    pub fn policy_name(&self) -> Option<&str> {
+        match &self.action {
+            Op::PutUserPolicy { policy_name, .. } | Op::DeleteUserPolicy { policy_name } => {
+                Some(policy_name)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn policy_arn(&self) -> Option<&str> {
+        match &self.action {
+            Op::DetachUserPolicy { policy_arn } => Some(policy_arn),
+            _ => None,
+        }
+    }
+
+    pub fn policy_document(&self) -> Option<&serde_json::Value> {
+        match &self.action {
+            Op::PutUserPolicy { document, .. } => Some(document),
+            _ => None,
+        }
+    }
+
+    /// Tags the action sets (`create_user`, `tag_user`) or keeps (`deactivate_key`).
+    pub fn tags(&self) -> Option<&BTreeMap<String, String>> {
+        match &self.action {
+            Op::CreateUser { tags, .. }
+            | Op::TagUser { tags, .. }
+            | Op::DeactivateKey { tags, .. } => Some(tags),
+            _ => None,
+        }
+    }
+
+    pub fn untag(&self) -> &[String] {
+        match &self.action {
+            Op::TagUser { untag, .. } => untag,
+            _ => &[],
+        }
+    }
+
+    pub fn bearer_token_until(&self) -> Option<DateTime<Utc>> {
+        match &self.action {
+            Op::CreateKey { bearer_token_until } => *bearer_token_until,
+            Op::RefreshToken {
+                bearer_token_until, ..
+            } => Some(*bearer_token_until),
+            _ => None,
+        }
     }
 
     /// What the action is about, for one-line renderings: `key AKIA...`, `policy X`, ...
     pub fn target(&self) -> String {
-        match self.action {
-            ActionKind::CreateUser | ActionKind::DeleteUser => format!("user {}", self.user),
-            ActionKind::TagUser => format!("tags of user {}", self.user),
-            ActionKind::PutUserPolicy | ActionKind::DeleteUserPolicy => format!(
-                "policy {} of user {}",
-                self.policy_name.as_deref().unwrap_or("?"),
-                self.user
-            ),
-            ActionKind::DetachUserPolicy => format!(
-                "managed policy {} from user {}",
-                self.policy_arn.as_deref().unwrap_or("?"),
-                self.user
-            ),
-            ActionKind::CreateKey => format!("new key for user {}", self.user),
-            ActionKind::DeactivateKey | ActionKind::DeleteKey => format!(
-                "key {} of user {}",
-                self.access_key_id.as_deref().unwrap_or("?"),
-                self.user
-            ),
-            ActionKind::RefreshToken => format!(
-                "bearer token of key {} of user {}",
-                self.access_key_id.as_deref().unwrap_or("?"),
-                self.user
-            ),
+        let user = &self.user;
+        match &self.action {
+            Op::CreateUser { .. } | Op::DeleteUser => format!("user {user}"),
+            Op::TagUser { .. } => format!("tags of user {user}"),
+            Op::PutUserPolicy { policy_name, .. } | Op::DeleteUserPolicy { policy_name } => {
+                format!("policy {policy_name} of user {user}")
+            }
+            Op::DetachUserPolicy { policy_arn } => {
+                format!("managed policy {policy_arn} from user {user}")
+            }
+            Op::CreateKey { .. } => format!("new key for user {user}"),
+            Op::DeactivateKey { access_key_id, .. } | Op::DeleteKey { access_key_id } => {
+                format!("key {access_key_id} of user {user}")
+            }
+            Op::RefreshToken { access_key_id, .. } => {
+                format!("bearer token of key {access_key_id} of user {user}")
+            }
         }
+    }
+}
+
+/// The JSON shape of an action: flat, in this field order, absent fields left out.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    action: ActionKind,
+    effect: Effect,
+    user: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    workshop: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    policy_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    policy_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    policy_document: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    untag: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bearer_token_until: Option<DateTime<Utc>>,
+    reason: String,
+}
+
+impl From<Action> for Wire {
+    fn from(a: Action) -> Wire {
+        let mut w = Wire {
+            action: a.action.kind(),
+            effect: a.effect,
+            user: a.user,
+            workshop: a.workshop,
+            access_key_id: None,
+            policy_name: None,
+            policy_arn: None,
+            policy_document: None,
+            path: None,
+            tags: BTreeMap::new(),
+            untag: Vec::new(),
+            bearer_token_until: None,
+            reason: a.reason,
+        };
+        match a.action {
+            Op::CreateUser { path, tags } => {
+                w.path = Some(path);
+                w.tags = tags;
+            }
+            Op::TagUser {
+                access_key_id,
+                tags,
+                untag,
+            } => {
+                w.access_key_id = access_key_id;
+                w.tags = tags;
+                w.untag = untag;
+            }
+            Op::PutUserPolicy {
+                policy_name,
+                document,
+            } => {
+                w.policy_name = Some(policy_name);
+                w.policy_document = Some(document);
+            }
+            Op::DeleteUserPolicy { policy_name } => w.policy_name = Some(policy_name),
+            Op::DetachUserPolicy { policy_arn } => w.policy_arn = Some(policy_arn),
+            Op::CreateKey { bearer_token_until } => w.bearer_token_until = bearer_token_until,
+            Op::DeactivateKey {
+                access_key_id,
+                tags,
+            } => {
+                w.access_key_id = Some(access_key_id);
+                w.tags = tags;
+            }
+            Op::DeleteKey { access_key_id } => w.access_key_id = Some(access_key_id),
+            Op::DeleteUser => {}
+            Op::RefreshToken {
+                access_key_id,
+                bearer_token_until,
+            } => {
+                w.access_key_id = Some(access_key_id);
+                w.bearer_token_until = Some(bearer_token_until);
+            }
+        }
+        w
+    }
+}
+
+impl TryFrom<Wire> for Action {
+    type Error = String;
+
+    fn try_from(w: Wire) -> Result<Action, String> {
+        let kind = w.action.as_str();
+        let need = |field: &str| format!("a {kind} action without {field}");
+        let key = || w.access_key_id.clone().ok_or_else(|| need("access_key_id"));
+        let policy_name = || w.policy_name.clone().ok_or_else(|| need("policy_name"));
+        let action = match w.action {
+            ActionKind::CreateUser => Op::CreateUser {
+                path: w.path.clone().ok_or_else(|| need("path"))?,
+                tags: w.tags.clone(),
+            },
+            ActionKind::TagUser => Op::TagUser {
+                access_key_id: w.access_key_id.clone(),
+                tags: w.tags.clone(),
+                untag: w.untag.clone(),
+            },
+            ActionKind::PutUserPolicy => Op::PutUserPolicy {
+                policy_name: policy_name()?,
+                document: w
+                    .policy_document
+                    .clone()
+                    .ok_or_else(|| need("policy_document"))?,
+            },
+            ActionKind::DeleteUserPolicy => Op::DeleteUserPolicy {
+                policy_name: policy_name()?,
+            },
+            ActionKind::DetachUserPolicy => Op::DetachUserPolicy {
+                policy_arn: w.policy_arn.clone().ok_or_else(|| need("policy_arn"))?,
+            },
+            ActionKind::CreateKey => Op::CreateKey {
+                bearer_token_until: w.bearer_token_until,
+            },
+            ActionKind::DeactivateKey => Op::DeactivateKey {
+                access_key_id: key()?,
+                tags: w.tags.clone(),
+            },
+            ActionKind::DeleteKey => Op::DeleteKey {
+                access_key_id: key()?,
+            },
+            ActionKind::DeleteUser => Op::DeleteUser,
+            ActionKind::RefreshToken => Op::RefreshToken {
+                access_key_id: key()?,
+                bearer_token_until: w
+                    .bearer_token_until
+                    .ok_or_else(|| need("bearer_token_until"))?,
+            },
+        };
+        Ok(Action {
+            action,
+            effect: w.effect,
+            user: w.user,
+            workshop: w.workshop,
+            reason: w.reason,
+        })
     }
 }
 
@@ -288,5 +541,159 @@ impl Plan {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn at() -> DateTime<Utc> {
+        "2026-12-03T18:00:00Z".parse().unwrap()
+    }
+
+    fn map(k: &str, v: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([(k.to_string(), v.to_string())])
+    }
+
+    /// Every variant, with the JSON the struct of options wrote before `Op` existed.
+    fn cases() -> Vec<(Action, &'static str)> {
+        let a = |op, effect| Action::new(op, effect, "wk", "why");
+        vec![
+            (
+                a(
+                    Op::CreateUser {
+                        path: "/workshop/".into(),
+                        tags: map("managed-by", "workshop-keys"),
+                    },
+                    Effect::Create,
+                ),
+                r#"{"action":"create_user","effect":"create","user":"wk","path":"/workshop/","tags":{"managed-by":"workshop-keys"},"reason":"why"}"#,
+            ),
+            (
+                a(
+                    Op::TagUser {
+                        access_key_id: Some("AKIA1".into()),
+                        tags: map("AKIA1", "w1"),
+                        untag: vec!["x".into()],
+                    },
+                    Effect::Change,
+                )
+                .workshop("w1"),
+                r#"{"action":"tag_user","effect":"change","user":"wk","workshop":"w1","access_key_id":"AKIA1","tags":{"AKIA1":"w1"},"untag":["x"],"reason":"why"}"#,
+            ),
+            (
+                a(Op::tag_user(), Effect::Change),
+                r#"{"action":"tag_user","effect":"change","user":"wk","reason":"why"}"#,
+            ),
+            (
+                a(
+                    Op::PutUserPolicy {
+                        policy_name: "P".into(),
+                        document: serde_json::json!({"Version": "2012-10-17"}),
+                    },
+                    Effect::Change,
+                ),
+                r#"{"action":"put_user_policy","effect":"change","user":"wk","policy_name":"P","policy_document":{"Version":"2012-10-17"},"reason":"why"}"#,
+            ),
+            (
+                a(
+                    Op::DeleteUserPolicy {
+                        policy_name: "P".into(),
+                    },
+                    Effect::Delete,
+                ),
+                r#"{"action":"delete_user_policy","effect":"delete","user":"wk","policy_name":"P","reason":"why"}"#,
+            ),
+            (
+                a(
+                    Op::DetachUserPolicy {
+                        policy_arn: "arn:aws:iam::aws:policy/X".into(),
+                    },
+                    Effect::Delete,
+                ),
+                r#"{"action":"detach_user_policy","effect":"delete","user":"wk","policy_arn":"arn:aws:iam::aws:policy/X","reason":"why"}"#,
+            ),
+            (
+                a(
+                    Op::CreateKey {
+                        bearer_token_until: Some(at()),
+                    },
+                    Effect::Create,
+                )
+                .workshop("w1"),
+                r#"{"action":"create_key","effect":"create","user":"wk","workshop":"w1","bearer_token_until":"2026-12-03T18:00:00Z","reason":"why"}"#,
+            ),
+            (
+                a(
+                    Op::CreateKey {
+                        bearer_token_until: None,
+                    },
+                    Effect::Create,
+                )
+                .workshop("w1"),
+                r#"{"action":"create_key","effect":"create","user":"wk","workshop":"w1","reason":"why"}"#,
+            ),
+            (
+                a(
+                    Op::DeactivateKey {
+                        access_key_id: "AKIA1".into(),
+                        tags: map("t", "v"),
+                    },
+                    Effect::Delete,
+                ),
+                r#"{"action":"deactivate_key","effect":"delete","user":"wk","access_key_id":"AKIA1","tags":{"t":"v"},"reason":"why"}"#,
+            ),
+            (
+                a(
+                    Op::DeleteKey {
+                        access_key_id: "AKIA1".into(),
+                    },
+                    Effect::Delete,
+                )
+                .workshop("w1"),
+                r#"{"action":"delete_key","effect":"delete","user":"wk","workshop":"w1","access_key_id":"AKIA1","reason":"why"}"#,
+            ),
+            (
+                a(Op::DeleteUser, Effect::Delete),
+                r#"{"action":"delete_user","effect":"delete","user":"wk","reason":"why"}"#,
+            ),
+            (
+                a(
+                    Op::RefreshToken {
+                        access_key_id: "AKIA1".into(),
+                        bearer_token_until: at(),
+                    },
+                    Effect::Change,
+                )
+                .workshop("w1"),
+                r#"{"action":"refresh_token","effect":"change","user":"wk","workshop":"w1","access_key_id":"AKIA1","bearer_token_until":"2026-12-03T18:00:00Z","reason":"why"}"#,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_variant_keeps_its_json_shape_and_reads_back() {
+        let mut kinds = BTreeSet::new();
+        for (action, json) in cases() {
+            kinds.insert(action.kind());
+            assert_eq!(serde_json::to_string(&action).unwrap(), json);
+            let back: Action = serde_json::from_str(json).unwrap();
+            assert_eq!(back, action);
+        }
+        assert_eq!(kinds.len(), 10, "a variant has no case");
+    }
+
+    #[test]
+    fn an_action_missing_its_data_is_refused_by_name() {
+        let json = r#"{"action":"delete_key","effect":"delete","user":"wk","reason":"why"}"#;
+        let err = serde_json::from_str::<Action>(json)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("delete_key action without access_key_id"),
+            "{err}"
+        );
     }
 }

@@ -70,7 +70,7 @@ fn reverify(p: &mut Plan, desired: &Desired, observed: &Observed, now: DateTime<
             let touched = p.actions.iter().any(|a| {
                 (a.action == ActionKind::CreateKey && a.workshop.as_deref() == Some(&w.workshop))
                     || (a.action == ActionKind::DeactivateKey
-                        && a.access_key_id.as_deref() == Some(id))
+                        && a.access_key_id() == Some(id.as_str()))
             });
             let done = u
                 .tags

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{
     models_for, verify_key, verify_timeout, verify_token, Outcome, Verification, VerifyRequest,
 };
+use crate::apply::{self, ActionResult, Bookkeeping};
 use crate::core::tags;
 use crate::iam::Iam;
 use crate::schedule::Settings;
@@ -31,6 +32,9 @@ pub struct KeyCheck {
     /// Recording the outcome in IAM failed (the check itself stands).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_error: Option<String>,
+    /// The IAM write that recorded the outcome, for the run's results.
+    #[serde(skip)]
+    pub recorded: Vec<ActionResult>,
 }
 
 impl KeyCheck {
@@ -120,6 +124,7 @@ pub async fn check_key(
         bearer_token: None,
         advice: None,
         record_error: None,
+        recorded: Vec::new(),
     };
     let secret = match credentials.read_secret(workshop) {
         Ok(Some((id, secret))) if id == access_key_id => secret,
@@ -197,10 +202,16 @@ pub async fn check_key(
             crate::time::format_time(now),
             check.outcome.as_str()
         );
-        let tag = [(tags::verified_tag(access_key_id), value)].into();
-        if let Err(e) = iam.tag_user(user, &tag).await {
-            check.record_error = Some(e.to_string());
-        }
+        let entry = Bookkeeping {
+            user: user.to_string(),
+            workshop: workshop.to_string(),
+            access_key_id: access_key_id.to_string(),
+            tags: [(tags::verified_tag(access_key_id), value)].into(),
+            untag: Vec::new(),
+            reason: "record the verification of the key".into(),
+        };
+        check.recorded = apply::record(iam, vec![entry]).await;
+        check.record_error = check.recorded.iter().find_map(|r| r.detail.clone());
     }
     check
 }

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::apply::{Report, Status};
 use crate::core::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
-use crate::core::plan::{ActionKind, Blocked};
+use crate::core::plan::{ActionKind, Blocked, Op};
 use crate::core::tags;
 use crate::verify::check::KeyCheck;
 use crate::view::health::{outside_window, recorded_outcome};
@@ -90,11 +90,11 @@ pub fn after_run(
     let mut after = observed.clone();
     for r in report.results.iter().filter(|r| r.status == Status::Ok) {
         let a = &r.action;
-        if a.action == ActionKind::CreateUser && after.user(&a.user).is_none() {
+        if let (Op::CreateUser { path, tags }, None) = (&a.action, after.user(&a.user)) {
             after.users.push(ObservedUser {
                 name: a.user.clone(),
-                path: a.path.clone().unwrap_or_else(|| "/".into()),
-                tags: a.tags.clone(),
+                path: path.clone(),
+                tags: tags.clone(),
                 keys: Vec::new(),
                 inline_policies: BTreeMap::new(),
                 attached_policies: Vec::new(),
@@ -108,12 +108,16 @@ pub fn after_run(
         let Some(u) = after.users.iter_mut().find(|u| u.name == a.user) else {
             continue;
         };
-        let key = a.access_key_id.as_deref();
-        match a.action {
+        let key = a.access_key_id();
+        match a.kind() {
             ActionKind::TagUser => {
-                u.tags
-                    .extend(a.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
-                for t in &a.untag {
+                u.tags.extend(
+                    a.tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+                for t in a.untag() {
                     u.tags.remove(t);
                 }
             }
@@ -499,19 +503,41 @@ mod tests {
         let report = Report {
             results: vec![
                 result(
-                    Action::new(ActionKind::DeactivateKey, Effect::Change, "wk", "r")
-                        .key("AKIAOLD"),
+                    Action::new(
+                        Op::DeactivateKey {
+                            access_key_id: "AKIAOLD".into(),
+                            tags: BTreeMap::new(),
+                        },
+                        Effect::Change,
+                        "wk",
+                        "r",
+                    ),
                     Status::Ok,
                     None,
                 ),
                 result(
-                    Action::new(ActionKind::CreateKey, Effect::Create, "wk", "r").workshop("b"),
+                    Action::new(
+                        Op::CreateKey {
+                            bearer_token_until: None,
+                        },
+                        Effect::Create,
+                        "wk",
+                        "r",
+                    )
+                    .workshop("b"),
                     Status::Ok,
                     Some("AKIANEW"),
                 ),
                 // Failed: changes nothing.
                 result(
-                    Action::new(ActionKind::DeleteKey, Effect::Delete, "wk", "r").key("AKIAOLD"),
+                    Action::new(
+                        Op::DeleteKey {
+                            access_key_id: "AKIAOLD".into(),
+                        },
+                        Effect::Delete,
+                        "wk",
+                        "r",
+                    ),
                     Status::Failed,
                     None,
                 ),
@@ -526,6 +552,7 @@ mod tests {
             bearer_token: None,
             advice: None,
             record_error: None,
+            recorded: Vec::new(),
         };
         let after = after_run(&observed, &report, &[check], now);
         let u = after.user("wk").unwrap();

@@ -67,11 +67,10 @@ pub fn lines(p: &Plan) -> Vec<String> {
         .iter()
         .map(|a| {
             let what = a
-                .access_key_id
-                .clone()
-                .or(a.workshop.clone())
-                .or(a.policy_arn.clone())
-                .or(a.policy_name.clone())
+                .access_key_id()
+                .or(a.workshop.as_deref())
+                .or(a.policy_arn())
+                .or(a.policy_name())
                 .unwrap_or_default();
             format!("{} {} {}", a.action.as_str(), a.user, what)
                 .trim_end()

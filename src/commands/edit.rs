@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::{observe, CommandError, EXIT_OK};
+use super::{observe, CommandError, Outcome};
 use crate::cli::{AwsArgs, Output};
 use crate::core::desired::Desired;
 use crate::core::plan::{ActionKind, Blocked, Plan};
@@ -40,7 +40,7 @@ pub(super) async fn edit(
     change: Edit,
     aws: &AwsArgs,
     now: DateTime<Utc>,
-) -> Result<u8, CommandError> {
+) -> Result<Outcome, CommandError> {
     let original = schedule::read(path)?;
     let before = schedule::parse(path, &original)?;
     let tz = before.settings.timezone;
@@ -80,7 +80,7 @@ pub(super) async fn edit(
             e.to_string().replace('\n', "; ")
         ),
     }
-    Ok(EXIT_OK)
+    Ok(Outcome::Done)
 }
 
 /// The actions, blocked entries and deliveries about workshop `id`, and user-level actions on
@@ -157,12 +157,16 @@ fn relevant_part(plan: &Plan, id: &str, before: &Schedule, after: &Schedule) -> 
 }
 
 /// `list`: the workshops, upcoming, live and past, sorted by start.
-pub(super) fn list(path: &Path, now: DateTime<Utc>, output: Output) -> Result<u8, CommandError> {
+pub(super) fn list(
+    path: &Path,
+    now: DateTime<Utc>,
+    output: Output,
+) -> Result<Outcome, CommandError> {
     let s = schedule::load(path)?;
     let listed = edit::list(&s, now);
     match output {
         Output::Text => print!("{}", edit::list_text_fitted(&listed, super::text_width())),
         Output::Json => print!("{}", render::json(&listed)),
     }
-    Ok(EXIT_OK)
+    Ok(Outcome::Done)
 }

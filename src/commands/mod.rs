@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{AtArg, Cli, Command, OutputArg};
 use crate::schedule;
 
 use aws_observe::observe;
@@ -51,8 +51,8 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
         }
         Command::Plan {
             schedule,
-            at,
-            output,
+            at: AtArg { at },
+            output: OutputArg { output },
             detailed_exitcode,
             out,
             aws,
@@ -70,8 +70,8 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
         }
         Command::Reconcile {
             schedule,
-            at,
-            output,
+            at: AtArg { at },
+            output: OutputArg { output },
             dry_run,
             lock_timeout,
             plan,
@@ -90,11 +90,14 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
             };
             plan_apply::reconcile_command(&flags, now).await
         }
-        Command::Show { planfile, output } => plan_apply::show(&planfile, output),
+        Command::Show {
+            planfile,
+            output: OutputArg { output },
+        } => plan_apply::show(&planfile, output),
         Command::Release {
             user,
             schedule,
-            at,
+            at: AtArg { at },
             aws,
         } => {
             let s = schedule::load(&schedule.schedule)?;
@@ -138,12 +141,15 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
             let change = edit::Edit::Move { id, start, end };
             edit::edit(&schedule.schedule, change, &aws, now).await
         }
-        Command::List { schedule, output } => edit::list(&schedule.schedule, now, output),
+        Command::List {
+            schedule,
+            output: OutputArg { output },
+        } => edit::list(&schedule.schedule, now, output),
         Command::Timeline {
             schedule,
             from,
             days,
-            at,
+            at: AtArg { at },
             output,
             file,
         } => timeline::timeline(
@@ -169,7 +175,7 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
         Command::Verify {
             schedule,
             workshop,
-            output,
+            output: OutputArg { output },
             aws,
         } => {
             let s = schedule::load(&schedule.schedule)?;
@@ -178,8 +184,8 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
         Command::Models { command } => model_access::run(command, now).await,
         Command::Status {
             schedule,
-            at,
-            output,
+            at: AtArg { at },
+            output: OutputArg { output },
             wide,
             check,
             aws,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::{CommandError, Outcome};
-use crate::cli::{ModelsCommand, Output};
+use crate::cli::{ModelsCommand, Output, OutputArg};
 use crate::core::policy::foundation_model;
 use crate::models::aws::AwsBedrock;
 use crate::models::{self, is_anthropic, judge, ControlPlane, Readiness};
@@ -23,7 +23,7 @@ pub(super) async fn run(
     match command {
         ModelsCommand::Check {
             schedule,
-            output,
+            output: OutputArg { output },
             aws,
         } => {
             let s = schedule::load(&schedule.schedule)?;

@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::{observe, CommandError, Outcome};
-use crate::cli::{AwsArgs, Output};
+use crate::cli::{AwsArgs, Command, Output};
 use crate::core::desired::Desired;
 use crate::core::plan::{ActionKind, Blocked, Plan};
 use crate::core::planner;
@@ -35,7 +35,45 @@ impl Edit {
     }
 }
 
-pub(super) async fn edit(
+/// `add`, `remove` or `move`; `run` in `mod.rs` sends no other command here.
+pub(super) async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, CommandError> {
+    let (schedule, change, aws) = match command {
+        Command::Add {
+            id,
+            start,
+            end,
+            title,
+            user,
+            lead,
+            grace,
+            schedule,
+            aws,
+        } => {
+            let w = NewWorkshop {
+                id,
+                start,
+                end,
+                title,
+                user,
+                lead,
+                grace,
+            };
+            (schedule, Edit::Add(w), aws)
+        }
+        Command::Remove { id, schedule, aws } => (schedule, Edit::Remove(id), aws),
+        Command::Move {
+            id,
+            start,
+            end,
+            schedule,
+            aws,
+        } => (schedule, Edit::Move { id, start, end }, aws),
+        other => unreachable!("not a schedule edit: {other:?}"),
+    };
+    edit(&schedule.schedule, change, &aws, now).await
+}
+
+async fn edit(
     path: &Path,
     change: Edit,
     aws: &AwsArgs,

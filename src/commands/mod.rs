@@ -13,14 +13,14 @@ mod outcome;
 mod plan_apply;
 mod reconcile_output;
 mod release;
+mod shell_docs;
 mod stdout;
 mod timeline;
+mod validate;
 
 use chrono::{DateTime, Utc};
 
-use clap::CommandFactory;
-
-use crate::cli::{AtArg, Cli, Command, OutputArg};
+use crate::cli::{AtArg, Command, OutputArg};
 use crate::schedule;
 
 use aws_observe::observe;
@@ -30,25 +30,7 @@ use stdout::{terminal_width, text_width, write_stdout};
 
 pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, CommandError> {
     match command {
-        Command::Validate { schedule } => {
-            let text = schedule::read(&schedule.schedule)?;
-            let s = schedule::parse(&schedule.schedule, &text)?;
-            schedule::check_hook_programs(&s, &text)?;
-            let warnings = schedule::warnings(&s);
-            if !warnings.is_empty() {
-                eprintln!("{}", schedule::render_warnings(&s.file, &warnings));
-            }
-            let noted = match warnings.len() {
-                0 => String::new(),
-                n => format!(", {}", crate::view::render::count(n, "warning", "warnings")),
-            };
-            println!(
-                "ok: {}, {}{noted}",
-                crate::view::render::count(s.workshops.len(), "workshop", "workshops"),
-                crate::view::render::count(s.users().len(), "user", "users")
-            );
-            Ok(Outcome::Done)
-        }
+        Command::Validate { schedule } => validate::validate(&schedule.schedule),
         Command::Plan {
             schedule,
             at: AtArg { at },
@@ -106,40 +88,8 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
             let _lock = lock::lock(&schedule.schedule, std::time::Duration::ZERO)?;
             release::release(&s, &user, &aws, now).await
         }
-        Command::Add {
-            id,
-            start,
-            end,
-            title,
-            user,
-            lead,
-            grace,
-            schedule,
-            aws,
-        } => {
-            let w = crate::schedule::edit::NewWorkshop {
-                id,
-                start,
-                end,
-                title,
-                user,
-                lead,
-                grace,
-            };
-            edit::edit(&schedule.schedule, edit::Edit::Add(w), &aws, now).await
-        }
-        Command::Remove { id, schedule, aws } => {
-            edit::edit(&schedule.schedule, edit::Edit::Remove(id), &aws, now).await
-        }
-        Command::Move {
-            id,
-            start,
-            end,
-            schedule,
-            aws,
-        } => {
-            let change = edit::Edit::Move { id, start, end };
-            edit::edit(&schedule.schedule, change, &aws, now).await
+        edit @ (Command::Add { .. } | Command::Remove { .. } | Command::Move { .. }) => {
+            edit::run(edit, now).await
         }
         Command::List {
             schedule,
@@ -160,18 +110,8 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
             file.as_deref(),
             parse_at(at.as_deref(), now)?,
         ),
-        Command::Completions { shell } => {
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "workshop-keys", &mut script);
-            write_stdout(&script)
-        }
-        Command::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut page)
-                .map_err(|source| CommandError::Output { source })?;
-            write_stdout(&page)
-        }
+        Command::Completions { shell } => shell_docs::completions(shell),
+        Command::Man => shell_docs::man_page(),
         Command::Verify {
             schedule,
             workshop,

@@ -19,7 +19,7 @@ use crate::iam::aws::AwsIam;
 use crate::saved_plan::SavedPlan;
 use crate::schedule::{self, Schedule};
 use crate::store::files::CredentialsDir;
-use crate::verify::check::check_key;
+use crate::verify::check::{check_key, KeyCheck};
 use crate::view::metrics::{self, Gauges};
 use crate::view::render;
 use crate::view::status;
@@ -203,59 +203,7 @@ pub(super) async fn reconcile(
         region: &s.settings.region,
     };
     let report = apply::apply(&plan, &iam, &ctx).await;
-    // Prove each new key works before anyone relies on it.
-    let policy_changed: std::collections::BTreeSet<&str> = report
-        .results
-        .iter()
-        .filter(|r| r.action.action == ActionKind::PutUserPolicy && r.status == Status::Ok)
-        .map(|r| r.action.user.as_str())
-        .collect();
-    let mut checks = Vec::new();
-    if s.settings.verify {
-        for r in &report.results {
-            if let (Some(key), Some(workshop), Some(_)) =
-                (&r.created_key, &r.action.workshop, &r.credentials_file)
-            {
-                let user = &r.action.user;
-                checks.push(
-                    check_key(
-                        &iam,
-                        &s.settings,
-                        credentials,
-                        workshop,
-                        user,
-                        key,
-                        now,
-                        true,
-                        policy_changed.contains(user.as_str()),
-                        &workshop_models(s, workshop),
-                    )
-                    .await,
-                );
-            }
-        }
-    }
-    // Once more in the hour before the start: a first call may have succeeded while a
-    // Marketplace subscription was still failing.
-    for r in &plan.reverify {
-        checks.push(
-            check_key(
-                &iam,
-                &s.settings,
-                credentials,
-                &r.workshop,
-                &r.user,
-                &r.access_key_id,
-                // Recorded at the plan's time, which decided it was due: a second run at the
-                // same moment (a rehearsal with --at included) finds it done.
-                at,
-                true,
-                false,
-                &workshop_models(s, &r.workshop),
-            )
-            .await,
-        );
-    }
+    let checks = check_keys(s, &iam, credentials, &plan, &report, now, at).await;
     let deliveries = deliver::deliver(&plan, &report, s, credentials, &iam, now).await;
     // A credentials directory unfit for new secrets fails every run until it is fixed, even
     // when no key was due: the next one would be refused.
@@ -329,6 +277,72 @@ pub(super) async fn reconcile(
         }
     }
     Ok((Outcome::done_unless(ok, Outcome::ReconcileFailed), gauges))
+}
+
+/// Prove each new key works before anyone relies on it, and check again the keys due for their
+/// re-verification before the start.
+async fn check_keys(
+    s: &Schedule,
+    iam: &AwsIam,
+    credentials: &CredentialsDir,
+    plan: &Plan,
+    report: &apply::Report,
+    now: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Vec<KeyCheck> {
+    let policy_changed: std::collections::BTreeSet<&str> = report
+        .results
+        .iter()
+        .filter(|r| r.action.action == ActionKind::PutUserPolicy && r.status == Status::Ok)
+        .map(|r| r.action.user.as_str())
+        .collect();
+    let mut checks = Vec::new();
+    if s.settings.verify {
+        for r in &report.results {
+            if let (Some(key), Some(workshop), Some(_)) =
+                (&r.created_key, &r.action.workshop, &r.credentials_file)
+            {
+                let user = &r.action.user;
+                checks.push(
+                    check_key(
+                        iam,
+                        &s.settings,
+                        credentials,
+                        workshop,
+                        user,
+                        key,
+                        now,
+                        true,
+                        policy_changed.contains(user.as_str()),
+                        &workshop_models(s, workshop),
+                    )
+                    .await,
+                );
+            }
+        }
+    }
+    // Once more in the hour before the start: a first call may have succeeded while a
+    // Marketplace subscription was still failing.
+    for r in &plan.reverify {
+        checks.push(
+            check_key(
+                iam,
+                &s.settings,
+                credentials,
+                &r.workshop,
+                &r.user,
+                &r.access_key_id,
+                // Recorded at the plan's time, which decided it was due: a second run at the
+                // same moment (a rehearsal with --at included) finds it done.
+                at,
+                true,
+                false,
+                &workshop_models(s, &r.workshop),
+            )
+            .await,
+        );
+    }
+    checks
 }
 
 /// The models a workshop uses, as the schedule resolves them (empty: none named).

@@ -45,3 +45,62 @@ impl NotifyResult {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::render;
+
+    /// Declared out of alphabetical order: the output sorts it, as it always has.
+    #[derive(Serialize)]
+    struct Item {
+        zeta: u8,
+        alpha: &'static str,
+    }
+
+    /// The same bytes as the `json!` object the output used to be built from.
+    #[test]
+    fn matches_the_former_json_object_byte_for_byte() {
+        let plan: Plan = serde_json::from_value(serde_json::json!({
+            "at": "2026-12-02T09:00:00Z", "actions": [], "blocked": [], "warnings": ["w"],
+        }))
+        .unwrap();
+        let results = [Item {
+            zeta: 1,
+            alpha: "a",
+        }];
+        let mut out = ReconcileOutput {
+            deliveries: &[],
+            notify: None,
+            ok: false,
+            plan: &plan,
+            results: &results,
+            verifications: &[],
+        };
+        let mut former = serde_json::json!({
+            "plan": plan,
+            "results": results,
+            "verifications": Vec::<KeyCheck>::new(),
+            "deliveries": Vec::<DeliveryResult>::new(),
+            "ok": false,
+        });
+        // What `notify` reads: no "notify" field.
+        assert_eq!(
+            serde_json::to_vec(&out.to_value()).unwrap(),
+            serde_json::to_vec(&former).unwrap()
+        );
+        let cases = [
+            (None, serde_json::Value::Null),
+            (Some(Ok(())), serde_json::json!({ "ok": true })),
+            (
+                Some(Err("exit status: 3".to_string())),
+                serde_json::json!({ "ok": false, "detail": "exit status: 3" }),
+            ),
+        ];
+        for (notified, value) in cases {
+            out.notify = Some(NotifyResult::from(notified.as_ref()));
+            former["notify"] = value;
+            assert_eq!(render::json(&out.to_value()), render::json(&former));
+        }
+    }
+}

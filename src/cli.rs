@@ -59,6 +59,34 @@ pub struct AwsArgs {
     pub concurrency: u16,
 }
 
+/// `--output text|json`, for the commands that print either.
+#[derive(Debug, Args)]
+pub struct OutputArg {
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// `--at TIME`: the moment a command acts or judges as if it were now. Each command says, with
+/// `at_help`, what the time means for it.
+#[derive(Debug, Args)]
+pub struct AtArg {
+    /// Act as if the time were TIME (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+/// Give `--at` a command's own help text. `mut_args` edits the flag in place, so it keeps its
+/// place in completion scripts (`mut_arg` would move it last).
+fn at_help(help: &'static str) -> impl FnMut(clap::Arg) -> clap::Arg {
+    move |arg| {
+        if arg.get_id() == "at" {
+            arg.help(help)
+        } else {
+            arg
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a schedule file and report every problem with its line and column.
@@ -67,14 +95,16 @@ pub enum Command {
         schedule: ScheduleArg,
     },
     /// Show what `reconcile` would do, now or at another moment. Changes nothing.
+    #[command(mut_args(at_help(
+        "Plan as if the time were TIME (RFC 3339, e.g. 2026-12-02T09:00:00Z)"
+    )))]
     Plan {
         #[command(flatten)]
         schedule: ScheduleArg,
-        /// Plan as if the time were TIME (RFC 3339, e.g. 2026-12-02T09:00:00Z).
-        #[arg(long, value_name = "TIME")]
-        at: Option<String>,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
+        #[command(flatten)]
+        at: AtArg,
+        #[command(flatten)]
+        output: OutputArg,
         /// Exit 0 when there are no changes, 2 when there are changes or blocked workshops, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
@@ -86,14 +116,16 @@ pub enum Command {
         aws: AwsArgs,
     },
     /// Compute the plan and apply it: the job cron runs.
+    #[command(mut_args(at_help(
+        "Act as if the time were TIME (RFC 3339). For rehearsals and demos"
+    )))]
     Reconcile {
         #[command(flatten)]
         schedule: ScheduleArg,
-        /// Act as if the time were TIME (RFC 3339). For rehearsals and demos.
-        #[arg(long, value_name = "TIME")]
-        at: Option<String>,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
+        #[command(flatten)]
+        at: AtArg,
+        #[command(flatten)]
+        output: OutputArg,
         /// Only show the plan (same as `plan`).
         #[arg(long)]
         dry_run: bool,
@@ -115,14 +147,16 @@ pub enum Command {
     },
     /// Lift AWS's quarantine from a user whose key leaked: delete every exposed key first, then
     /// detach the quarantine policy. The next reconcile makes fresh keys for live workshops.
+    #[command(mut_args(at_help(
+        "Show the next reconcile as if the time were TIME (RFC 3339), for rehearsals"
+    )))]
     Release {
         /// The quarantined IAM user.
         user: String,
         #[command(flatten)]
         schedule: ScheduleArg,
-        /// Show the next reconcile as if the time were TIME (RFC 3339), for rehearsals.
-        #[arg(long, value_name = "TIME")]
-        at: Option<String>,
+        #[command(flatten)]
+        at: AtArg,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -176,10 +210,13 @@ pub enum Command {
     List {
         #[command(flatten)]
         schedule: ScheduleArg,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
+        #[command(flatten)]
+        output: OutputArg,
     },
     /// Draw the workshops' keys across the days: lead, live, grace and hold, collisions, now.
+    #[command(mut_args(at_help(
+        "Draw the now marker at TIME (RFC 3339) instead of the clock's time"
+    )))]
     Timeline {
         #[command(flatten)]
         schedule: ScheduleArg,
@@ -189,9 +226,8 @@ pub enum Command {
         /// Days shown.
         #[arg(long, default_value_t = 14, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=366))]
         days: u32,
-        /// Draw the now marker at TIME (RFC 3339) instead of the clock's time.
-        #[arg(long, value_name = "TIME")]
-        at: Option<String>,
+        #[command(flatten)]
+        at: AtArg,
         /// `text` for the terminal (honours NO_COLOR and COLUMNS), `svg` to write FILE.
         /// Default: `svg` when FILE ends in `.svg`, else `text`.
         #[arg(long, value_enum, value_name = "FORMAT")]
@@ -211,18 +247,20 @@ pub enum Command {
     Show {
         /// The saved plan.
         planfile: PathBuf,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
+        #[command(flatten)]
+        output: OutputArg,
     },
     /// Show the managed users and keys, their use, and each workshop's state.
+    #[command(mut_args(at_help(
+        "Judge ages and workshop states as if the time were TIME (RFC 3339)"
+    )))]
     Status {
         #[command(flatten)]
         schedule: ScheduleArg,
-        /// Judge ages and workshop states as if the time were TIME (RFC 3339).
-        #[arg(long, value_name = "TIME")]
-        at: Option<String>,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
+        #[command(flatten)]
+        at: AtArg,
+        #[command(flatten)]
+        output: OutputArg,
         /// The full table (exact times, key windows, last use with service and region), however
         /// wide; by default the text fits the terminal (COLUMNS, else 100 columns).
         #[arg(long)]
@@ -248,8 +286,8 @@ pub enum Command {
         /// Only this workshop's key.
         #[arg(long, value_name = "ID")]
         workshop: Option<String>,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
+        #[command(flatten)]
+        output: OutputArg,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -263,8 +301,8 @@ pub enum ModelsCommand {
     Check {
         #[command(flatten)]
         schedule: ScheduleArg,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
+        #[command(flatten)]
+        output: OutputArg,
         #[command(flatten)]
         aws: AwsArgs,
     },

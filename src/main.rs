@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use workshop_keys::cli::{Cli, LogFormat};
-use workshop_keys::commands;
+use workshop_keys::commands::{self, CommandError, Outcome};
 
 fn main() -> ExitCode {
     restore_sigpipe();
@@ -21,22 +21,39 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(commands::EXIT_FAILED);
+            return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli.command, now)) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("{}", error_text(&e));
-            ExitCode::from(e.exit_code())
-        }
+    let result = runtime.block_on(commands::run(cli.command, now));
+    if let Err(e) = &result {
+        eprintln!("{}", error_text(e));
+    }
+    ExitCode::from(exit_code(&result))
+}
+
+/// The documented exit codes, and the only place that picks one: 0 success, 1 failure or error,
+/// 2 changes pending (`plan --detailed-exitcode`), 3 another reconcile holds the lock.
+fn exit_code(result: &Result<Outcome, CommandError>) -> u8 {
+    match result {
+        Ok(Outcome::Done) => 0,
+        Ok(Outcome::ChangesPending) => 2,
+        Ok(
+            Outcome::ReconcileFailed
+            | Outcome::ReleaseIncomplete
+            | Outcome::ProblemsFound
+            | Outcome::VerificationFailed
+            | Outcome::ModelsNotReady
+            | Outcome::ActivationFailed,
+        ) => 1,
+        Err(CommandError::Locked { .. }) => 3,
+        Err(_) => 1,
     }
 }
 
 /// Schedule diagnostics already carry `PATH:LINE:COLUMN: error:`; other errors get `error: `.
-fn error_text(e: &commands::CommandError) -> String {
+fn error_text(e: &CommandError) -> String {
     match e {
-        commands::CommandError::Schedule(s) => s.to_string(),
+        CommandError::Schedule(s) => s.to_string(),
         other => format!("error: {other}"),
     }
 }

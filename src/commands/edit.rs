@@ -6,8 +6,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::{observe, CommandError, EXIT_OK};
-use crate::cli::{AwsArgs, Output};
+use super::{observe, CommandError, Outcome};
+use crate::cli::{AwsArgs, Command, Output};
 use crate::core::desired::Desired;
 use crate::core::plan::{ActionKind, Blocked, Plan};
 use crate::core::planner;
@@ -35,12 +35,50 @@ impl Edit {
     }
 }
 
-pub(super) async fn edit(
+/// `add`, `remove` or `move`; `run` in `mod.rs` sends no other command here.
+pub(super) async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, CommandError> {
+    let (schedule, change, aws) = match command {
+        Command::Add {
+            id,
+            start,
+            end,
+            title,
+            user,
+            lead,
+            grace,
+            schedule,
+            aws,
+        } => {
+            let w = NewWorkshop {
+                id,
+                start,
+                end,
+                title,
+                user,
+                lead,
+                grace,
+            };
+            (schedule, Edit::Add(w), aws)
+        }
+        Command::Remove { id, schedule, aws } => (schedule, Edit::Remove(id), aws),
+        Command::Move {
+            id,
+            start,
+            end,
+            schedule,
+            aws,
+        } => (schedule, Edit::Move { id, start, end }, aws),
+        other => unreachable!("not a schedule edit: {other:?}"),
+    };
+    edit(&schedule.schedule, change, &aws, now).await
+}
+
+async fn edit(
     path: &Path,
     change: Edit,
     aws: &AwsArgs,
     now: DateTime<Utc>,
-) -> Result<u8, CommandError> {
+) -> Result<Outcome, CommandError> {
     let original = schedule::read(path)?;
     let before = schedule::parse(path, &original)?;
     let tz = before.settings.timezone;
@@ -80,7 +118,7 @@ pub(super) async fn edit(
             e.to_string().replace('\n', "; ")
         ),
     }
-    Ok(EXIT_OK)
+    Ok(Outcome::Done)
 }
 
 /// The actions, blocked entries and deliveries about workshop `id`, and user-level actions on
@@ -157,12 +195,16 @@ fn relevant_part(plan: &Plan, id: &str, before: &Schedule, after: &Schedule) -> 
 }
 
 /// `list`: the workshops, upcoming, live and past, sorted by start.
-pub(super) fn list(path: &Path, now: DateTime<Utc>, output: Output) -> Result<u8, CommandError> {
+pub(super) fn list(
+    path: &Path,
+    now: DateTime<Utc>,
+    output: Output,
+) -> Result<Outcome, CommandError> {
     let s = schedule::load(path)?;
     let listed = edit::list(&s, now);
     match output {
         Output::Text => print!("{}", edit::list_text_fitted(&listed, super::text_width())),
         Output::Json => print!("{}", render::json(&listed)),
     }
-    Ok(EXIT_OK)
+    Ok(Outcome::Done)
 }

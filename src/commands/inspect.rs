@@ -2,14 +2,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{observe, CommandError, EXIT_FAILED, EXIT_OK};
+use super::{observe, CommandError, Outcome};
 use crate::cli::{AwsArgs, Output};
 use crate::core::desired::Desired;
 use crate::core::planner;
 use crate::schedule::Schedule;
 use crate::store::files::CredentialsDir;
 use crate::verify::check::check_key;
-use crate::verify::Outcome;
+use crate::verify::Outcome as CheckOutcome;
 use crate::view::health;
 use crate::view::render;
 use crate::view::status;
@@ -21,7 +21,7 @@ pub(super) async fn status(
     now: DateTime<Utc>,
     output: Output,
     wide: bool,
-) -> Result<u8, CommandError> {
+) -> Result<Outcome, CommandError> {
     let (observed, _) = observe(s, aws, true).await?;
     let desired = Desired::from_schedule(s);
     let plan = planner::plan(&desired, &observed, now);
@@ -34,7 +34,7 @@ pub(super) async fn status(
         }
         Output::Json => print!("{}", render::json(&view)),
     }
-    Ok(EXIT_OK)
+    Ok(Outcome::Done)
 }
 
 /// `status --check`: one `CRITICAL:` line per problem, then a summary; exit 1 on any problem.
@@ -43,7 +43,7 @@ pub(super) async fn check(
     aws: &AwsArgs,
     now: DateTime<Utc>,
     output: Output,
-) -> Result<u8, CommandError> {
+) -> Result<Outcome, CommandError> {
     let (observed, _) = observe(s, aws, false).await?;
     let desired = Desired::from_schedule(s);
     let plan = planner::plan(&desired, &observed, now);
@@ -66,11 +66,10 @@ pub(super) async fn check(
             }))
         ),
     }
-    Ok(if problems.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
-    })
+    Ok(Outcome::done_unless(
+        problems.is_empty(),
+        Outcome::ProblemsFound,
+    ))
 }
 
 /// `verify`: check each workshop's key (or one workshop's) with the secret in its credentials
@@ -81,7 +80,7 @@ pub(super) async fn verify_live_keys(
     only: Option<&str>,
     now: DateTime<Utc>,
     output: Output,
-) -> Result<u8, CommandError> {
+) -> Result<Outcome, CommandError> {
     if let Some(id) = only {
         if s.workshop(id).is_none() {
             return Err(CommandError::UnknownWorkshop { id: id.to_string() });
@@ -142,7 +141,7 @@ pub(super) async fn verify_live_keys(
             )
         ),
     }
-    let all_verified = checks.iter().all(|c| c.outcome == Outcome::Verified);
+    let all_verified = checks.iter().all(|c| c.outcome == CheckOutcome::Verified);
     let ok = all_verified && (only.is_none() || without_key.is_empty());
-    Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+    Ok(Outcome::done_unless(ok, Outcome::VerificationFailed))
 }

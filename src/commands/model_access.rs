@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{CommandError, EXIT_FAILED, EXIT_OK};
-use crate::cli::{ModelsCommand, Output};
+use super::{CommandError, Outcome};
+use crate::cli::{ModelsCommand, Output, OutputArg};
 use crate::core::policy::foundation_model;
 use crate::models::aws::AwsBedrock;
 use crate::models::{self, is_anthropic, judge, ControlPlane, Readiness};
@@ -16,11 +16,14 @@ use crate::schedule::{self, Schedule};
 /// Between availability reads while an activation settles.
 const POLL: Duration = Duration::from_secs(5);
 
-pub(super) async fn run(command: ModelsCommand, now: DateTime<Utc>) -> Result<u8, CommandError> {
+pub(super) async fn run(
+    command: ModelsCommand,
+    now: DateTime<Utc>,
+) -> Result<Outcome, CommandError> {
     match command {
         ModelsCommand::Check {
             schedule,
-            output,
+            output: OutputArg { output },
             aws,
         } => {
             let s = schedule::load(&schedule.schedule)?;
@@ -52,7 +55,7 @@ pub(super) async fn run(command: ModelsCommand, now: DateTime<Utc>) -> Result<u8
             for model in &models {
                 ok &= activate(&cp, model, &opts).await;
             }
-            Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+            Ok(Outcome::done_unless(ok, Outcome::ActivationFailed))
         }
     }
 }
@@ -75,7 +78,7 @@ async fn check(
     cp: &impl ControlPlane,
     now: DateTime<Utc>,
     output: Output,
-) -> Result<u8, CommandError> {
+) -> Result<Outcome, CommandError> {
     let region = &s.settings.region;
     let models = upcoming_models(s, now);
     let (ready, unread) = models::read(cp, region, &models).await;
@@ -140,7 +143,7 @@ async fn check(
             }
         }
     }
-    Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+    Ok(Outcome::done_unless(ok, Outcome::ModelsNotReady))
 }
 
 /// The use-case form: JSON, as `PutUseCaseForModelAccess` takes it.

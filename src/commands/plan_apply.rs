@@ -2,10 +2,12 @@
 //! and verify the keys it created.
 
 use std::path::Path;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{observe, CommandError, EXIT_CHANGES, EXIT_FAILED, EXIT_OK};
+use super::reconcile_output::{NotifyResult, ReconcileOutput};
+use super::{lock, observe, parse_at, CommandError, Outcome};
 use crate::apply::{self, ApplyContext, Status};
 use crate::cli::{AwsArgs, Output};
 use crate::core::desired::Desired;
@@ -17,7 +19,7 @@ use crate::iam::aws::AwsIam;
 use crate::saved_plan::SavedPlan;
 use crate::schedule::{self, Schedule};
 use crate::store::files::CredentialsDir;
-use crate::verify::check::check_key;
+use crate::verify::check::{check_key, KeyCheck};
 use crate::view::metrics::{self, Gauges};
 use crate::view::render;
 use crate::view::status;
@@ -59,7 +61,7 @@ pub(super) async fn plan(
     at: DateTime<Utc>,
     detailed_exitcode: bool,
     out: Option<&Path>,
-) -> Result<u8, CommandError> {
+) -> Result<Outcome, CommandError> {
     let Job {
         schedule: s,
         text,
@@ -83,10 +85,89 @@ pub(super) async fn plan(
         }
     }
     Ok(if detailed_exitcode && !plan.is_clean() {
-        EXIT_CHANGES
+        Outcome::ChangesPending
     } else {
-        EXIT_OK
+        Outcome::Done
     })
+}
+
+/// The `reconcile` flags, as given.
+pub(super) struct ReconcileFlags<'a> {
+    pub schedule: &'a Path,
+    pub at: Option<&'a str>,
+    pub output: Output,
+    pub dry_run: bool,
+    pub lock_timeout: Duration,
+    pub plan: Option<&'a Path>,
+    pub metrics_file: Option<&'a Path>,
+    pub aws: &'a AwsArgs,
+}
+
+/// `reconcile` as cron runs it: take the lock, plan (or read the saved plan), apply, and write
+/// the metrics file whatever the outcome.
+pub(super) async fn reconcile_command(
+    flags: &ReconcileFlags<'_>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, CommandError> {
+    // The lock is kept until the metrics file is written, by the run that holds it.
+    let mut held = None;
+    let mut gauges = None;
+    let result: Result<Outcome, CommandError> = async {
+        let text = schedule::read(flags.schedule)?;
+        let s = schedule::parse(flags.schedule, &text)?;
+        let saved = match flags.plan {
+            Some(path) => Some((path, SavedPlan::read(path)?)),
+            None => None,
+        };
+        let at = match &saved {
+            Some((_, saved)) => saved.plan.at,
+            None => parse_at(flags.at, now)?,
+        };
+        if flags.dry_run {
+            match saved {
+                Some((path, _)) => return show(path, flags.output),
+                None => {
+                    let (plan, _, _) = observe_and_plan(&s, flags.aws, at).await?;
+                    print_plan(&plan, flags.output);
+                    return Ok(Outcome::Done);
+                }
+            }
+        }
+        // Not checked here: a credentials directory unfit for new secrets must not stop
+        // revocation. The planner refuses only the new keys then.
+        let credentials = CredentialsDir::new(&s.settings.credentials_dir);
+        held = Some(lock::lock(flags.schedule, flags.lock_timeout)?);
+        let job = Job {
+            schedule: &s,
+            text: &text,
+            aws: flags.aws,
+            output: flags.output,
+        };
+        let (outcome, g) = reconcile(&job, at, now, &credentials, saved).await?;
+        gauges = Some(g);
+        Ok(outcome)
+    }
+    .await;
+    let result = match flags.metrics_file {
+        // A run that found the lock taken did nothing: the run holding it writes the file.
+        Some(path) if !matches!(result, Err(CommandError::Locked { .. })) => {
+            let ok = matches!(result, Ok(o) if o.is_done());
+            match (
+                super::metrics_file::write_metrics(path, now, ok, gauges.as_ref()),
+                result,
+            ) {
+                (Ok(()), result) => result,
+                (Err(e), Ok(_)) => Err(e),
+                (Err(e), Err(run)) => {
+                    eprintln!("error: {e}");
+                    Err(run)
+                }
+            }
+        }
+        _ => result,
+    };
+    drop(held);
+    result
 }
 
 /// `reconcile`: plan now (or take the saved plan, if still fresh), apply, verify new keys.
@@ -96,7 +177,7 @@ pub(super) async fn reconcile(
     now: DateTime<Utc>,
     credentials: &CredentialsDir,
     saved: Option<(&Path, SavedPlan)>,
-) -> Result<(u8, Gauges), CommandError> {
+) -> Result<(Outcome, Gauges), CommandError> {
     let Job {
         schedule: s,
         text,
@@ -122,59 +203,7 @@ pub(super) async fn reconcile(
         region: &s.settings.region,
     };
     let report = apply::apply(&plan, &iam, &ctx).await;
-    // Prove each new key works before anyone relies on it.
-    let policy_changed: std::collections::BTreeSet<&str> = report
-        .results
-        .iter()
-        .filter(|r| r.action.action == ActionKind::PutUserPolicy && r.status == Status::Ok)
-        .map(|r| r.action.user.as_str())
-        .collect();
-    let mut checks = Vec::new();
-    if s.settings.verify {
-        for r in &report.results {
-            if let (Some(key), Some(workshop), Some(_)) =
-                (&r.created_key, &r.action.workshop, &r.credentials_file)
-            {
-                let user = &r.action.user;
-                checks.push(
-                    check_key(
-                        &iam,
-                        &s.settings,
-                        credentials,
-                        workshop,
-                        user,
-                        key,
-                        now,
-                        true,
-                        policy_changed.contains(user.as_str()),
-                        &workshop_models(s, workshop),
-                    )
-                    .await,
-                );
-            }
-        }
-    }
-    // Once more in the hour before the start: a first call may have succeeded while a
-    // Marketplace subscription was still failing.
-    for r in &plan.reverify {
-        checks.push(
-            check_key(
-                &iam,
-                &s.settings,
-                credentials,
-                &r.workshop,
-                &r.user,
-                &r.access_key_id,
-                // Recorded at the plan's time, which decided it was due: a second run at the
-                // same moment (a rehearsal with --at included) finds it done.
-                at,
-                true,
-                false,
-                &workshop_models(s, &r.workshop),
-            )
-            .await,
-        );
-    }
+    let checks = check_keys(s, &iam, credentials, &plan, &report, now, at).await;
     let deliveries = deliver::deliver(&plan, &report, s, credentials, &iam, now).await;
     // A credentials directory unfit for new secrets fails every run until it is fixed, even
     // when no key was due: the next one would be refused.
@@ -207,13 +236,14 @@ pub(super) async fn reconcile(
             .cloned()
             .collect(),
     };
-    let mut summary = serde_json::json!({
-        "plan": plan,
-        "results": full.results,
-        "verifications": checks,
-        "deliveries": deliveries,
-        "ok": ok,
-    });
+    let mut summary = ReconcileOutput {
+        plan: &plan,
+        results: &full.results,
+        verifications: &checks,
+        deliveries: &deliveries,
+        ok,
+        notify: None,
+    };
     // Tell people when something changed; a failed notification is reported, not retried.
     // Also when a model is not ready or a re-verification failed: there is still time to fix it.
     let quiet = report.results.is_empty()
@@ -223,7 +253,7 @@ pub(super) async fn reconcile(
     let notified = if quiet {
         None
     } else {
-        deliver::notify(s, &summary).await
+        deliver::notify(s, &summary.to_value()).await
     };
     match output {
         Output::Text => {
@@ -245,17 +275,79 @@ pub(super) async fn reconcile(
             print_model_errors(&plan);
         }
         Output::Json => {
-            summary["notify"] = match &notified {
-                None => serde_json::Value::Null,
-                Some(Ok(())) => serde_json::json!({ "ok": true }),
-                Some(Err(e)) => serde_json::json!({ "ok": false, "detail": e }),
-            };
-            print!("{}", render::json(&summary));
+            summary.notify = Some(NotifyResult::from(notified.as_ref()));
+            print!("{}", render::json(&summary.to_value()));
             print_quarantine_errors(&plan);
             print_model_errors(&plan);
         }
     }
-    Ok((if ok { EXIT_OK } else { EXIT_FAILED }, gauges))
+    Ok((Outcome::done_unless(ok, Outcome::ReconcileFailed), gauges))
+}
+
+/// Prove each new key works before anyone relies on it, and check again the keys due for their
+/// re-verification before the start.
+async fn check_keys(
+    s: &Schedule,
+    iam: &AwsIam,
+    credentials: &CredentialsDir,
+    plan: &Plan,
+    report: &apply::Report,
+    now: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Vec<KeyCheck> {
+    let policy_changed: std::collections::BTreeSet<&str> = report
+        .results
+        .iter()
+        .filter(|r| r.action.action == ActionKind::PutUserPolicy && r.status == Status::Ok)
+        .map(|r| r.action.user.as_str())
+        .collect();
+    let mut checks = Vec::new();
+    if s.settings.verify {
+        for r in &report.results {
+            if let (Some(key), Some(workshop), Some(_)) =
+                (&r.created_key, &r.action.workshop, &r.credentials_file)
+            {
+                let user = &r.action.user;
+                checks.push(
+                    check_key(
+                        iam,
+                        &s.settings,
+                        credentials,
+                        workshop,
+                        user,
+                        key,
+                        now,
+                        true,
+                        policy_changed.contains(user.as_str()),
+                        &workshop_models(s, workshop),
+                    )
+                    .await,
+                );
+            }
+        }
+    }
+    // Once more in the hour before the start: a first call may have succeeded while a
+    // Marketplace subscription was still failing.
+    for r in &plan.reverify {
+        checks.push(
+            check_key(
+                iam,
+                &s.settings,
+                credentials,
+                &r.workshop,
+                &r.user,
+                &r.access_key_id,
+                // Recorded at the plan's time, which decided it was due: a second run at the
+                // same moment (a rehearsal with --at included) finds it done.
+                at,
+                true,
+                false,
+                &workshop_models(s, &r.workshop),
+            )
+            .await,
+        );
+    }
+    checks
 }
 
 /// The models a workshop uses, as the schedule resolves them (empty: none named).
@@ -286,7 +378,7 @@ fn print_quarantine_errors(plan: &Plan) {
 }
 
 /// `show`: render a saved plan.
-pub(super) fn show(path: &Path, output: Output) -> Result<u8, CommandError> {
+pub(super) fn show(path: &Path, output: Output) -> Result<Outcome, CommandError> {
     let saved = SavedPlan::read(path)?;
     match output {
         Output::Text => {
@@ -303,5 +395,5 @@ pub(super) fn show(path: &Path, output: Output) -> Result<u8, CommandError> {
         }
         Output::Json => print!("{}", render::json(&saved.plan)),
     }
-    Ok(EXIT_OK)
+    Ok(Outcome::Done)
 }

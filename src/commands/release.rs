@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::plan_apply::observe_and_plan;
-use super::{observe, CommandError, EXIT_FAILED, EXIT_OK};
+use super::{observe, CommandError, Outcome};
 use crate::apply::{self, ApplyContext};
 use crate::cli::AwsArgs;
 use crate::core::planner;
@@ -19,7 +19,7 @@ pub(super) async fn release(
     user: &str,
     aws: &AwsArgs,
     now: DateTime<Utc>,
-) -> Result<u8, CommandError> {
+) -> Result<Outcome, CommandError> {
     let (observed, iam) = observe(s, aws, false).await?;
     let u = match observed.user(user) {
         Some(u) if u.is_managed() => u,
@@ -54,13 +54,13 @@ pub(super) async fn release(
         println!(
             "\nNot every exposed key of user {user} could be deleted, so AWS's quarantine policy stays attached. Fix the error above and run release again."
         );
-        return Ok(EXIT_FAILED);
+        return Ok(Outcome::ReleaseIncomplete);
     }
     let lifted = apply::apply(&lift, &iam, &ctx).await;
     print!("{}", render::report_text(&lifted));
     if !lifted.all_ok() {
         println!("\nThe exposed keys of user {user} are deleted, but detaching the quarantine policy failed. Run release again.");
-        return Ok(EXIT_FAILED);
+        return Ok(Outcome::ReleaseIncomplete);
     }
     println!(
         "\nReleased user {user}: {} deleted, AWS's quarantine policy detached.",
@@ -69,5 +69,5 @@ pub(super) async fn release(
     let (next, _, _) = observe_and_plan(s, aws, now).await?;
     println!("The next reconcile will do this (new keys are verified as usual):\n");
     print!("{}", render::plan_text(&next));
-    Ok(EXIT_OK)
+    Ok(Outcome::Done)
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::{terminal_width, write_stdout, CommandError, EXIT_OK};
+use super::{terminal_width, write_stdout, CommandError, Outcome};
 use crate::cli::TimelineOutput;
 use crate::schedule;
 use crate::view::timeline::{self, TimelineOptions};
@@ -17,7 +17,7 @@ pub(super) fn timeline(
     output: Option<TimelineOutput>,
     file: Option<&Path>,
     now: DateTime<Utc>,
-) -> Result<u8, CommandError> {
+) -> Result<Outcome, CommandError> {
     let output = output_for(output, file)?;
     // A user needing a third key is what the picture is for: draw it, and say what validate says.
     let (s, clashes) = schedule::load_allowing_collisions(path)?;
@@ -51,7 +51,7 @@ pub(super) fn timeline(
                         source,
                     })?;
                     println!("Wrote {}.", file.display());
-                    Ok(EXIT_OK)
+                    Ok(Outcome::Done)
                 }
                 _ => write_stdout(svg.as_bytes()),
             }

@@ -4,8 +4,8 @@
 pub mod desired;
 pub mod limits;
 pub mod observed;
+pub mod participants;
 pub mod plan;
 pub mod planner;
-pub mod participants;
 pub mod policy;
 pub mod tags;

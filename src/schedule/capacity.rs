@@ -292,6 +292,7 @@ mod tests {
             user: user.into(),
             lead: TimeDelta::hours(24),
             grace: TimeDelta::hours(1),
+            participants: None,
             models: vec![],
             line: 1,
         }

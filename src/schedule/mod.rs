@@ -66,6 +66,10 @@ pub struct Settings {
     pub bedrock_api_key: bool,
     /// A live key's token is renewed when it expires within this (and before end + grace).
     pub bedrock_api_key_refresh: TimeDelta,
+    /// The user-name prefix of the participants' pool: users `<pool>-001`...
+    pub pool: String,
+    /// How many users the pool may have (`<pool>-001` to `<pool>-NNN`).
+    pub pool_size: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +82,9 @@ pub struct Workshop {
     pub user: String,
     pub lead: TimeDelta,
     pub grace: TimeDelta,
+    /// `participants = N`: one key per participant, on pool users; `None`: one shared key on
+    /// `user`.
+    pub participants: Option<u32>,
     /// The models this workshop uses: its own `models`, else `settings.models` (may be empty).
     pub models: Vec<String>,
     /// 1-based line of the `[[workshop]]` header, for messages.

@@ -185,6 +185,8 @@ mod tests {
             notify: None,
             bedrock_api_key: false,
             bedrock_api_key_refresh: chrono::TimeDelta::hours(4),
+            pool: "workshop-participant".into(),
+            pool_size: 100,
         }
     }
 

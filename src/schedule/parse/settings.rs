@@ -387,6 +387,8 @@ pub(super) fn default_settings(file: &Path) -> Settings {
         notify: None,
         bedrock_api_key: false,
         bedrock_api_key_refresh: DEFAULT_BEDROCK_API_KEY_REFRESH,
+        pool: crate::core::participants::DEFAULT_POOL.to_string(),
+        pool_size: crate::core::participants::DEFAULT_POOL_SIZE,
     }
 }
 

@@ -240,6 +240,7 @@ impl Parser<'_> {
                 user,
                 lead,
                 grace,
+                participants: None,
                 models,
                 line: self.line_of(f.at),
             }),

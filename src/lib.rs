@@ -15,6 +15,7 @@ pub mod models;
 pub mod observe;
 pub mod saved_plan;
 pub mod schedule;
+pub mod state;
 pub mod store;
 pub mod time;
 pub mod verify;

@@ -1,6 +1,7 @@
 //! The commands: each loads the schedule first (stopping before any IAM call if it is invalid),
 //! then runs the pipeline as far as it needs. Returns the exit code; `main` prints errors.
 
+mod backends;
 mod edit;
 mod inspect;
 mod lock;
@@ -21,7 +22,7 @@ use crate::iam::aws::{load_sdk_config, AwsIam};
 use crate::observe::{self as observe_iam, ObserveOptions};
 use crate::saved_plan::{SavedPlan, SavedPlanError};
 use crate::schedule::{self, Schedule, ScheduleError};
-use crate::store::files::{CredentialsDir, SecretsError};
+use crate::store::SecretsError;
 
 /// Exit codes: 0 success, 1 failure or error, 2 changes pending (`plan --detailed-exitcode`),
 /// 3 another reconcile holds the lock.
@@ -156,15 +157,15 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
                 }
                 // Not checked here: a credentials directory unfit for new secrets must not stop
                 // revocation. The planner refuses only the new keys then.
-                let credentials = CredentialsDir::new(&s.settings.credentials_dir);
-                held = Some(lock::lock(&schedule.schedule, lock_timeout.into())?);
+                let stored = backends::open(&s, &schedule.schedule, &aws).await;
+                held = Some(lock::lock(stored.state.as_ref(), lock_timeout.into()).await?);
                 let job = plan_apply::Job {
                     schedule: &s,
                     text: &text,
                     aws: &aws,
                     output,
                 };
-                let (code, g) = plan_apply::reconcile(&job, at, now, &credentials, saved).await?;
+                let (code, g) = plan_apply::reconcile(&job, at, now, &stored, saved).await?;
                 gauges = Some(g);
                 Ok(code)
             }
@@ -184,7 +185,9 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
                 }
                 _ => result,
             };
-            drop(held);
+            if let Some(held) = held {
+                held.release().await;
+            }
             result
         }
         Command::Show { planfile, output } => plan_apply::show(&planfile, output),
@@ -197,8 +200,11 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<u8, CommandErro
             let s = schedule::load(&schedule.schedule)?;
             let now = parse_at(at.as_deref(), now)?;
             // Not beside a reconcile of the same schedule: both write this user's keys.
-            let _lock = lock::lock(&schedule.schedule, std::time::Duration::ZERO)?;
-            release::release(&s, &user, &aws, now).await
+            let stored = backends::open(&s, &schedule.schedule, &aws).await;
+            let held = lock::lock(stored.state.as_ref(), std::time::Duration::ZERO).await?;
+            let result = release::release(&s, &user, &aws, &stored, now).await;
+            held.release().await;
+            result
         }
         Command::Add {
             id,
@@ -357,7 +363,7 @@ pub(super) async fn observe(
     aws: &AwsArgs,
     last_used: bool,
 ) -> Result<(Observed, AwsIam), CommandError> {
-    let credentials = CredentialsDir::new(&s.settings.credentials_dir);
+    let stored = backends::open(s, &s.file, aws).await;
     let iam = iam_client(aws).await;
     let opts = ObserveOptions {
         concurrency: aws.concurrency.into(),
@@ -367,7 +373,7 @@ pub(super) async fn observe(
         &iam,
         &s.settings.path,
         &s.users(),
-        Some(&credentials),
+        Some((stored.store.as_ref(), stored.state.as_ref())),
         &opts,
     )
     .await

@@ -16,7 +16,6 @@ use crate::deliver;
 use crate::iam::aws::AwsIam;
 use crate::saved_plan::SavedPlan;
 use crate::schedule::{self, Schedule};
-use crate::store::files::CredentialsDir;
 use crate::verify::check::check_key;
 use crate::view::metrics::{self, Gauges};
 use crate::view::render;
@@ -94,7 +93,7 @@ pub(super) async fn reconcile(
     job: &Job<'_>,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
-    credentials: &CredentialsDir,
+    stored: &super::backends::Backends,
     saved: Option<(&Path, SavedPlan)>,
 ) -> Result<(u8, Gauges), CommandError> {
     let Job {
@@ -117,8 +116,10 @@ pub(super) async fn reconcile(
             path: s.file.clone(),
         });
     }
+    let credentials = stored.store.as_ref();
     let ctx = ApplyContext {
         credentials,
+        state: stored.state.as_ref(),
         region: &s.settings.region,
     };
     let report = apply::apply(&plan, &iam, &ctx).await;

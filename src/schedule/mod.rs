@@ -1,6 +1,7 @@
 //! The validated schedule: what `workshops.toml` asks for, with every time in UTC and every
 //! default filled in. `parse` turns text into a `Schedule` or into located diagnostics.
 
+pub mod backends;
 mod capacity;
 mod diagnostics;
 pub mod edit;
@@ -73,6 +74,8 @@ pub struct Settings {
     pub bedrock_api_key: bool,
     /// A live key's token is renewed when it expires within this (and before end + grace).
     pub bedrock_api_key_refresh: TimeDelta,
+    /// Where secrets and the records of recent writes live (`store`, `state`, ...).
+    pub backends: backends::Backends,
 }
 
 #[derive(Debug, Clone, PartialEq)]

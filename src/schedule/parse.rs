@@ -48,6 +48,10 @@ const SETTINGS_KEYS: &[&str] = &[
     "bedrock_api_key_refresh",
     "check_models",
     "verify_before_start",
+    "store",
+    "secrets_prefix",
+    "state",
+    "lock_lease",
 ];
 
 const WORKSHOP_KEYS: &[&str] = &[
@@ -714,7 +718,38 @@ impl<'a> Parser<'a> {
         if let Ok(Some(argv)) = self.command(&f, "notify") {
             s.notify = Some(argv);
         }
+        self.backends(&f, &mut s.backends);
         out
+    }
+
+    /// `store`, `secrets_prefix`, `state`, `lock_lease` (checked in `super::backends`).
+    fn backends(&mut self, f: &Fields<'_>, b: &mut super::backends::Backends) {
+        use super::backends as checks;
+        if let Ok(Some((v, at))) = self.string(f, "store", "secretsmanager") {
+            match checks::check_store(v) {
+                Ok(kind) => b.store = kind,
+                Err(p) => self.report(at, p),
+            }
+        }
+        if let Ok(Some((v, at))) = self.string(f, "secrets_prefix", checks::DEFAULT_SECRETS_PREFIX)
+        {
+            match checks::check_secrets_prefix(v) {
+                Ok(()) => b.secrets_prefix = v.to_string(),
+                Err(p) => self.report(at, p),
+            }
+        }
+        if let Ok(Some((v, at))) = self.string(f, "state", "s3://my-bucket/workshop-keys") {
+            match checks::check_state(v) {
+                Ok(loc) => b.state = Some(loc),
+                Err(p) => self.report(at, p),
+            }
+        }
+        if let Ok(Some((d, at))) = self.duration(f, "lock_lease", "10m") {
+            match checks::check_lock_lease(d) {
+                Ok(()) => b.lock_lease = d,
+                Err(p) => self.report(at, p),
+            }
+        }
     }
 
     /// `bedrock_api_key` and `bedrock_api_key_refresh`.
@@ -1175,6 +1210,7 @@ fn default_settings(file: &Path) -> Settings {
         notify: None,
         bedrock_api_key: false,
         bedrock_api_key_refresh: DEFAULT_BEDROCK_API_KEY_REFRESH,
+        backends: Default::default(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! in a bucket, so that any host holding only the schedule can take its turn.
 
 pub mod local;
+pub mod s3;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -635,6 +635,7 @@ mod tests {
             notify: None,
             bedrock_api_key: false,
             bedrock_api_key_refresh: chrono::TimeDelta::hours(4),
+            backends: Default::default(),
         };
         assert_eq!(verify_timeout(&s), Duration::from_secs(60));
         s.verify_timeout = chrono::TimeDelta::seconds(-1);

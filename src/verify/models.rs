@@ -185,6 +185,7 @@ mod tests {
             notify: None,
             bedrock_api_key: false,
             bedrock_api_key_refresh: chrono::TimeDelta::hours(4),
+            backends: Default::default(),
         }
     }
 

@@ -13,11 +13,14 @@ use crate::core::observed::KeyStatus;
 use crate::core::plan::{Action, ActionKind, Effect, Op, Plan};
 use crate::core::tags;
 use crate::iam::{Iam, IamError, IamErrorKind};
-use crate::store::files::CredentialsDir;
+use crate::state::StateStore;
+use crate::store::{Bundle, CredentialStore};
 
 /// What the executor needs besides IAM.
 pub struct ApplyContext<'a> {
-    pub credentials: &'a CredentialsDir,
+    pub credentials: &'a dyn CredentialStore,
+    /// The records of recent writes.
+    pub state: &'a dyn StateStore,
     /// Written into credentials files.
     pub region: &'a str,
 }
@@ -81,7 +84,7 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
             key = %s.access_key_id,
             "interrupted creation settled: IAM lists its key"
         );
-        end_create(ctx, &s.workshop);
+        end_create(ctx, &s.workshop).await;
     }
 
     for action in &plan.actions {
@@ -282,10 +285,10 @@ async fn run(
             .map_err(e)?;
             // The local records and files are bookkeeping: the key is gone whatever they say.
             // Without the record, the next runs count the key until IAM stops listing it.
-            if let Err(err) = ctx.credentials.record_deleted(id, plan.at) {
+            if let Err(err) = ctx.state.record_deleted(id, plan.at).await {
                 tracing::warn!("key {id} deleted, but recording it locally failed: {err}");
             }
-            match ctx.credentials.remove_key(id) {
+            match ctx.credentials.remove_key(id).await {
                 Ok(removed) => result.credentials_file = removed.into_iter().next(),
                 // Its secret is dead now; the next plan names a file left behind.
                 Err(err) => {
@@ -304,21 +307,24 @@ async fn run(
         Op::RefreshToken {
             access_key_id,
             bearer_token_until,
-        } => refresh_token(
-            action,
-            access_key_id,
-            *bearer_token_until,
-            plan,
-            ctx,
-            result,
-        ),
+        } => {
+            refresh_token(
+                action,
+                access_key_id,
+                *bearer_token_until,
+                plan,
+                ctx,
+                result,
+            )
+            .await
+        }
     }
 }
 
 /// A fresh bearer token for the key a workshop's file holds, signed with the real clock (AWS
 /// checks the signing time, so never the plan's `--at`), written over the file atomically with
 /// the same key, secret and write time.
-fn refresh_token(
+async fn refresh_token(
     action: &Action,
     key: &str,
     until: DateTime<Utc>,
@@ -330,30 +336,40 @@ fn refresh_token(
         .workshop
         .as_deref()
         .ok_or("refresh_token without workshop")?;
+    let bundle = ctx.credentials.describe(workshop);
     let (id, secret) = ctx
         .credentials
         .read_secret(workshop)
+        .await
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!("the credentials file {workshop}.env is gone; the next run plans again")
-        })?;
+        .ok_or_else(|| format!("{bundle} is gone; the next run plans again"))?;
     if id != key {
         return Err(format!(
-            "the credentials file {workshop}.env holds key {id} now, not {key}; the next run plans again"
+            "{bundle} holds key {id} now, not {key}; the next run plans again"
         ));
     }
     let written = ctx
         .credentials
         .file(workshop)
+        .await
         .map_err(|e| e.to_string())?
         .and_then(|f| f.written)
         .unwrap_or(plan.at);
     let token = bedrock_api_key::for_window(key, &secret, ctx.region, Utc::now(), until)
         .map_err(|e| e.to_string())?;
+    let bundle = Bundle {
+        workshop,
+        access_key_id: key,
+        secret: &secret,
+        region: ctx.region,
+        written,
+        token: Some(&token),
+    };
     let path = ctx
         .credentials
-        .write_with_token(workshop, key, &secret, ctx.region, written, Some(&token))
-        .map_err(|e| format!("{e}; the file still holds the old token"))?;
+        .write(bundle)
+        .await
+        .map_err(|e| format!("{e}; the old token stays"))?;
     result.credentials_file = Some(path);
     result.detail = Some(format!(
         "new bearer token valid until {}",
@@ -401,8 +417,9 @@ async fn create_key(
             None
         }
     };
-    ctx.credentials
+    ctx.state
         .begin_create(workshop, user, plan.at, keys_before.as_ref())
+        .await
         .map_err(|e| format!("{e}; no key was created"))?;
     let new = match iam.create_access_key(user).await {
         Ok(new) => new,
@@ -410,7 +427,7 @@ async fn create_key(
             // After a timeout or a lost answer a key may exist: keep the record, so the next
             // run counts its slot until IAM shows it (then deactivates it as unclaimed).
             if !matches!(e.kind, IamErrorKind::Transient | IamErrorKind::Other) {
-                end_create(ctx, workshop);
+                end_create(ctx, workshop).await;
             }
             return Err(e.to_string());
         }
@@ -440,14 +457,15 @@ async fn create_key(
             }
         }
     });
-    let written = ctx.credentials.write_with_token(
+    let bundle = Bundle {
         workshop,
-        &new.access_key_id,
-        &new.secret,
-        ctx.region,
-        plan.at,
-        token.as_ref(),
-    );
+        access_key_id: &new.access_key_id,
+        secret: &new.secret,
+        region: ctx.region,
+        written: plan.at,
+        token: token.as_ref(),
+    };
+    let written = ctx.credentials.write(bundle).await;
     drop(token);
     drop(new.secret);
     let path = match written {
@@ -456,7 +474,7 @@ async fn create_key(
             let cleanup = iam.delete_access_key(user, &new.access_key_id).await;
             return Err(match cleanup {
                 Ok(()) => {
-                    end_create(ctx, workshop);
+                    end_create(ctx, workshop).await;
                     format!("{err}; the new key was deleted again")
                 }
                 Err(del) => format!(
@@ -467,7 +485,7 @@ async fn create_key(
         }
     };
     // The file names the key from now on; the record of the creation is no longer needed.
-    end_create(ctx, workshop);
+    end_create(ctx, workshop).await;
     result.credentials_file = Some(path);
     let claim = [(new.access_key_id.clone(), workshop.to_string())].into();
     iam.tag_user(user, &claim).await.map_err(|e| {
@@ -476,8 +494,8 @@ async fn create_key(
 }
 
 /// A record left behind only makes the next runs count one more slot for a while: log it.
-fn end_create(ctx: &ApplyContext<'_>, workshop: &str) {
-    if let Err(e) = ctx.credentials.end_create(workshop) {
+async fn end_create(ctx: &ApplyContext<'_>, workshop: &str) {
+    if let Err(e) = ctx.state.end_create(workshop).await {
         tracing::warn!("{e}");
     }
 }

@@ -19,7 +19,7 @@ use crate::core::plan::{Delivery, Plan};
 use crate::core::tags;
 use crate::iam::Iam;
 use crate::schedule::Schedule;
-use crate::store::files::CredentialsDir;
+use crate::store::CredentialStore;
 
 /// A hook that takes longer is killed (with every process it started) and counts as failed.
 pub const HOOK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -314,7 +314,7 @@ pub async fn deliver(
     plan: &Plan,
     report: &Report,
     schedule: &Schedule,
-    credentials: &CredentialsDir,
+    credentials: &dyn CredentialStore,
     iam: &impl Iam,
     now: DateTime<Utc>,
 ) -> Vec<DeliveryResult> {
@@ -385,7 +385,7 @@ pub async fn deliver(
 async fn deliver_one(
     argv: &[String],
     schedule: &Schedule,
-    credentials: &CredentialsDir,
+    credentials: &dyn CredentialStore,
     workshop: &str,
     user: &str,
     key_id: &str,
@@ -393,18 +393,19 @@ async fn deliver_one(
     let w = schedule
         .workshop(workshop)
         .ok_or_else(|| format!("workshop {workshop} is no longer in the schedule"))?;
+    let bundle = credentials.describe(workshop);
     let (file_key, secret) = credentials
         .read_secret(workshop)
+        .await
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("the credentials file {workshop}.env is missing"))?;
+        .ok_or_else(|| format!("{bundle} is missing"))?;
     if file_key != key_id {
-        return Err(format!(
-            "the credentials file {workshop}.env holds another key ({file_key})"
-        ));
+        return Err(format!("{bundle} holds another key ({file_key})"));
     }
     let token = if schedule.settings.bedrock_api_key {
         credentials
             .read_token(workshop)
+            .await
             .map_err(|e| e.to_string())?
     } else {
         None

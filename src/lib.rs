@@ -10,7 +10,8 @@ pub mod core; //             the decision, pure: desired, observed, planner, pla
 pub mod sdk; //              the AWS SDK configuration, one session per account
 pub mod iam; //              the Iam trait, its AWS client and its in-memory fake
 pub mod models; //           Bedrock model access: readiness and activation
-pub mod store; //            where secrets go: the credentials store
+pub mod store; //            where secrets go: credentials files or Secrets Manager
+pub mod state; //            records of recent writes and the lock: local or S3
 pub mod observe; //          IAM + local records -> Observed
 pub mod apply; //            the executor: a Plan through Iam and the store, with a report
 pub mod bedrock_api_key; //  short-term Bedrock API keys (bearer tokens), presigned

@@ -1,4 +1,4 @@
-//! Read IAM (and the credentials directory) into an `Observed` snapshot: users under the managed
+//! Read IAM (and the credentials store and state) into an `Observed` snapshot: users under the managed
 //! path, read concurrently with a bound, and the schedule's users that live elsewhere.
 
 use std::collections::BTreeSet;
@@ -8,7 +8,8 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use crate::core::observed::{CredentialsProblem, Observed, ObservedKey, ObservedUser};
 use crate::core::tags;
 use crate::iam::{Iam, IamError, IamErrorKind, UserSummary};
-use crate::store::files::{CredentialsDir, SecretsError};
+use crate::state::StateStore;
+use crate::store::{CredentialStore, SecretsError};
 
 /// How much to read.
 #[derive(Debug, Clone)]
@@ -43,7 +44,7 @@ pub async fn observe(
     iam: &impl Iam,
     path: &str,
     schedule_users: &[String],
-    credentials: Option<&CredentialsDir>,
+    stored: Option<(&dyn CredentialStore, &dyn StateStore)>,
     opts: &ObserveOptions,
 ) -> Result<Observed, ObserveError> {
     let concurrency = opts.concurrency.max(1);
@@ -68,7 +69,10 @@ pub async fn observe(
     .try_collect()
     .await?;
 
-    let local = credentials.map(observe_local).unwrap_or_default();
+    let local = match stored {
+        Some((store, state)) => observe_stored(store, state).await,
+        None => Observed::default(),
+    };
     Ok(Observed {
         users,
         outside_path,
@@ -76,19 +80,20 @@ pub async fn observe(
     })
 }
 
-/// The credentials files and records, and what is wrong with the directory (IAM fields left
-/// empty). A broken directory never stops the read: revoking keys needs none of it (the
-/// planner only refuses new keys then).
-pub fn observe_local(dir: &CredentialsDir) -> Observed {
-    let problem = dir.check().err();
-    let listed = (|| -> Result<_, SecretsError> {
-        Ok((
-            dir.scan()?,
-            dir.scan_creating()?,
-            dir.scan_deleted()?,
-            dir.scan_tokens()?,
+/// The credentials bundles and records, and what is wrong with the store (IAM fields left
+/// empty). A broken store never stops the read: revoking keys needs none of it (the planner
+/// only refuses new keys then).
+pub async fn observe_stored(store: &dyn CredentialStore, state: &dyn StateStore) -> Observed {
+    let problem = store.check().await.err();
+    let listed = async {
+        Ok::<_, SecretsError>((
+            store.scan().await?,
+            state.scan_creating().await?,
+            state.scan_deleted().await?,
+            store.scan_tokens().await?,
         ))
-    })();
+    }
+    .await;
     match listed {
         Ok((files, creating, deleted, tokens)) => Observed {
             files,

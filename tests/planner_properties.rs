@@ -16,6 +16,7 @@ use workshop_keys::core::tags;
 use workshop_keys::iam::fake::{FakeIam, FakeUser};
 use workshop_keys::observe::{observe, ObserveOptions};
 use workshop_keys::schedule::{self, Schedule};
+use workshop_keys::state::local::LocalState;
 use workshop_keys::store::files::CredentialsDir;
 
 const USERS: [&str; 3] = ["u0", "u1", "u2"];
@@ -155,6 +156,7 @@ fn check_steps(s: &Schedule, iam: &FakeIam, creds: &CredentialsDir, ticks: &[i64
         .map(|n| iam.users()[*n].clone())
         .collect();
     let opts = ObserveOptions::default();
+    let state = LocalState::new(creds.clone(), "workshops.toml");
     for &h in ticks {
         let now = base() + TimeDelta::hours(h);
         iam.set_clock(now);
@@ -162,7 +164,7 @@ fn check_steps(s: &Schedule, iam: &FakeIam, creds: &CredentialsDir, ticks: &[i64
             iam,
             &s.settings.path,
             &s.users(),
-            Some(creds),
+            Some((creds, &state)),
             &opts,
         ))
         .unwrap();
@@ -180,6 +182,7 @@ fn check_steps(s: &Schedule, iam: &FakeIam, creds: &CredentialsDir, ticks: &[i64
         }
         let ctx = ApplyContext {
             credentials: creds,
+            state: &state,
             region: "us-east-1",
         };
         let report = run(apply(&p, iam, &ctx));
@@ -199,7 +202,7 @@ fn check_steps(s: &Schedule, iam: &FakeIam, creds: &CredentialsDir, ticks: &[i64
             iam,
             &s.settings.path,
             &s.users(),
-            Some(creds),
+            Some((creds, &state)),
             &opts,
         ))
         .unwrap();

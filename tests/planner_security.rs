@@ -418,8 +418,10 @@ fn no_key_is_created_when_its_users_new_deadline_could_not_be_written() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let creds = CredentialsDir::new(tmp.path().join("credentials"));
+    let state = workshop_keys::state::local::LocalState::new(creds.clone(), "workshops.toml");
     let ctx = ApplyContext {
         credentials: &creds,
+        state: &state,
         region: "us-east-1",
     };
     let report = futures::executor::block_on(apply(&p, &iam, &ctx));

@@ -2062,9 +2062,12 @@ async fn regression_an_interrupted_creation_is_settled_when_iam_lists_its_key() 
     );
     // What a killed run leaves: the record (written by the tool's own code, with the keys the
     // user held), then the key IAM made for it.
-    let creds = workshop_keys::store::files::CredentialsDir::new(fx.creds());
+    let creds = workshop_keys::state::local::LocalState::new(
+        workshop_keys::store::files::CredentialsDir::new(fx.creds()),
+        "workshops.toml",
+    );
     creds
-        .begin_create(
+        .begin_create_now(
             "lost",
             who,
             parse_time(&json!(at)),
@@ -2098,7 +2101,7 @@ async fn regression_an_interrupted_creation_is_settled_when_iam_lists_its_key() 
     fx.reconcile_ok(at);
     fx.assert_settled(at);
     assert!(
-        creds.scan_creating().expect("scan records").is_empty(),
+        creds.scan_creating_now().expect("scan records").is_empty(),
         "the record is still there: {:?}",
         dir_contents(&fx.creds())
     );

@@ -52,9 +52,10 @@ use workshop_keys::core::planner::plan;
 use workshop_keys::core::tags;
 use workshop_keys::iam::fake::{FakeIam, FakeUser, Stage};
 use workshop_keys::iam::{IamError, IamErrorKind};
-use workshop_keys::observe::observe_local;
+use workshop_keys::observe::observe_stored;
 use workshop_keys::observe::{observe, ObserveOptions};
 use workshop_keys::schedule::{self, Schedule};
+use workshop_keys::state::local::LocalState;
 use workshop_keys::store::files::CredentialsDir;
 
 const PATH: &str = "/workshop/";
@@ -559,6 +560,7 @@ struct Sim {
     faults: Arc<Mutex<Faults>>,
     _tmp: tempfile::TempDir,
     creds: CredentialsDir,
+    state: LocalState,
     model: Model,
     schedule: Schedule,
     desired: Desired,
@@ -641,6 +643,7 @@ impl Sim {
             iam,
             faults,
             _tmp: tmp,
+            state: LocalState::new(creds.clone(), "workshops.toml"),
             creds,
             schedule: model.parse().expect("the empty schedule is valid"),
             desired: Desired::from_schedule(&model.parse().unwrap()),
@@ -1149,7 +1152,7 @@ impl Sim {
             &self.iam,
             &self.schedule.settings.path,
             &self.schedule.users(),
-            Some(&self.creds),
+            Some((&self.creds, &self.state)),
             &opts,
         ));
         let observed = match observed {
@@ -1170,6 +1173,7 @@ impl Sim {
         }
         let ctx = ApplyContext {
             credentials: &self.creds,
+            state: &self.state,
             region: "us-east-1",
         };
         let report = block_on(apply(&p, &self.iam, &ctx));
@@ -1256,7 +1260,7 @@ impl Sim {
             &self.iam,
             &self.schedule.settings.path,
             &self.schedule.users(),
-            Some(&self.creds),
+            Some((&self.creds, &self.state)),
             &ObserveOptions::default(),
         ))
         .expect("fault-free reads succeed");
@@ -1313,7 +1317,7 @@ impl Sim {
         Observed {
             users,
             outside_path,
-            ..observe_local(&self.creds)
+            ..block_on(observe_stored(&self.creds, &self.state))
         }
     }
 
@@ -1426,7 +1430,7 @@ impl Sim {
 
         self.check_deadlines(&truth, now)?;
 
-        let local = observe_local(&self.creds);
+        let local = block_on(observe_stored(&self.creds, &self.state));
         // Files not listed (the folder is not one): nothing to hold the secrets to.
         let files_unknown = local
             .credentials_problem
@@ -1913,6 +1917,7 @@ struct World {
     iam: FakeIam,
     _tmp: tempfile::TempDir,
     creds: CredentialsDir,
+    state: LocalState,
     schedule: Schedule,
     desired: Desired,
 }
@@ -1941,9 +1946,11 @@ impl World {
         let iam = FakeIam::new();
         // Consistent until `lag` says otherwise.
         iam.set_consistency(Some(Box::new(|_| TimeDelta::zero())));
+        let creds = CredentialsDir::new(tmp.path().join("credentials"));
         World {
             iam,
-            creds: CredentialsDir::new(tmp.path().join("credentials")),
+            state: LocalState::new(creds.clone(), "regression.toml"),
+            creds,
             _tmp: tmp,
             desired: Desired::from_schedule(&schedule),
             schedule,
@@ -1967,13 +1974,14 @@ impl World {
             &self.iam,
             PATH,
             &self.schedule.users(),
-            Some(&self.creds),
+            Some((&self.creds, &self.state)),
             &ObserveOptions::default(),
         ))
         .unwrap();
         let p = plan(&self.desired, &observed, now);
         let ctx = ApplyContext {
             credentials: &self.creds,
+            state: &self.state,
             region: "us-east-1",
         };
         let report = block_on(apply(&p, &self.iam, &ctx));

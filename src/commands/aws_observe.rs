@@ -6,7 +6,6 @@ use crate::iam::aws::AwsIam;
 use crate::observe::{self as observe_iam, ObserveOptions};
 use crate::schedule::Schedule;
 use crate::sdk::AwsSession;
-use crate::store::files::CredentialsDir;
 
 use super::CommandError;
 
@@ -21,7 +20,7 @@ pub(super) async fn observe(
     aws: &AwsArgs,
     last_used: bool,
 ) -> Result<(Observed, AwsIam), CommandError> {
-    let credentials = CredentialsDir::new(&s.settings.credentials_dir);
+    let stored = super::backends::open(s, &s.file, aws).await;
     let iam = iam_client(aws).await;
     let opts = ObserveOptions {
         concurrency: aws.concurrency.into(),
@@ -31,7 +30,7 @@ pub(super) async fn observe(
         &iam,
         &s.settings.path,
         &s.users(),
-        Some(&credentials),
+        Some((stored.store.as_ref(), stored.state.as_ref())),
         &opts,
     )
     .await

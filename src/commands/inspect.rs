@@ -7,7 +7,6 @@ use crate::cli::{AwsArgs, Output};
 use crate::core::desired::Desired;
 use crate::core::planner;
 use crate::schedule::Schedule;
-use crate::store::files::CredentialsDir;
 use crate::verify::check::check_key;
 use crate::verify::Outcome as CheckOutcome;
 use crate::view::health;
@@ -86,7 +85,7 @@ pub(super) async fn verify_live_keys(
             return Err(CommandError::UnknownWorkshop { id: id.to_string() });
         }
     }
-    let credentials = CredentialsDir::new(&s.settings.credentials_dir);
+    let stored = super::backends::open(s, &s.file, aws).await;
     let (observed, iam) = observe(s, aws, false).await?;
     let mut checks = Vec::new();
     let mut without_key = Vec::new();
@@ -112,7 +111,7 @@ pub(super) async fn verify_live_keys(
             check_key(
                 &iam,
                 &s.settings,
-                &credentials,
+                stored.store.as_ref(),
                 &w.id,
                 &w.user,
                 &key,

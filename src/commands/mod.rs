@@ -3,6 +3,7 @@
 //! picks the exit code.
 
 mod aws_observe;
+mod backends;
 mod edit;
 mod error;
 mod inspect;
@@ -85,8 +86,11 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
             let s = schedule::load(&schedule.schedule)?;
             let now = parse_at(at.as_deref(), now)?;
             // Not beside a reconcile of the same schedule: both write this user's keys.
-            let _lock = lock::lock(&schedule.schedule, std::time::Duration::ZERO)?;
-            release::release(&s, &user, &aws, now).await
+            let stored = backends::open(&s, &schedule.schedule, &aws).await;
+            let held = lock::lock(stored.state.as_ref(), std::time::Duration::ZERO).await?;
+            let result = release::release(&s, &user, &aws, &stored, now).await;
+            held.release().await;
+            result
         }
         edit @ (Command::Add { .. } | Command::Remove { .. } | Command::Move { .. }) => {
             edit::run(edit, now).await

@@ -18,7 +18,6 @@ use crate::deliver;
 use crate::iam::aws::AwsIam;
 use crate::saved_plan::SavedPlan;
 use crate::schedule::{self, Schedule};
-use crate::store::files::CredentialsDir;
 use crate::verify::check::{check_key, KeyCheck};
 use crate::view::metrics::{self, Gauges};
 use crate::view::render;
@@ -135,15 +134,15 @@ pub(super) async fn reconcile_command(
         }
         // Not checked here: a credentials directory unfit for new secrets must not stop
         // revocation. The planner refuses only the new keys then.
-        let credentials = CredentialsDir::new(&s.settings.credentials_dir);
-        held = Some(lock::lock(flags.schedule, flags.lock_timeout)?);
+        let stored = super::backends::open(&s, flags.schedule, flags.aws).await;
+        held = Some(lock::lock(stored.state.as_ref(), flags.lock_timeout).await?);
         let job = Job {
             schedule: &s,
             text: &text,
             aws: flags.aws,
             output: flags.output,
         };
-        let (outcome, g) = reconcile(&job, at, now, &credentials, saved).await?;
+        let (outcome, g) = reconcile(&job, at, now, &stored, saved).await?;
         gauges = Some(g);
         Ok(outcome)
     }
@@ -166,7 +165,9 @@ pub(super) async fn reconcile_command(
         }
         _ => result,
     };
-    drop(held);
+    if let Some(held) = held {
+        held.release().await;
+    }
     result
 }
 
@@ -175,7 +176,7 @@ pub(super) async fn reconcile(
     job: &Job<'_>,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
-    credentials: &CredentialsDir,
+    stored: &super::backends::Backends,
     saved: Option<(&Path, SavedPlan)>,
 ) -> Result<(Outcome, Gauges), CommandError> {
     let Job {
@@ -198,8 +199,10 @@ pub(super) async fn reconcile(
             path: s.file.clone(),
         });
     }
+    let credentials = stored.store.as_ref();
     let ctx = ApplyContext {
         credentials,
+        state: stored.state.as_ref(),
         region: &s.settings.region,
     };
     let report = apply::apply(&plan, &iam, &ctx).await;
@@ -289,7 +292,7 @@ pub(super) async fn reconcile(
 async fn check_keys(
     s: &Schedule,
     iam: &AwsIam,
-    credentials: &CredentialsDir,
+    credentials: &dyn crate::store::CredentialStore,
     plan: &Plan,
     report: &apply::Report,
     now: DateTime<Utc>,

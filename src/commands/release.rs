@@ -11,13 +11,13 @@ use crate::cli::AwsArgs;
 use crate::core::planner;
 use crate::core::tags;
 use crate::schedule::Schedule;
-use crate::store::files::CredentialsDir;
 use crate::view::render;
 
 pub(super) async fn release(
     s: &Schedule,
     user: &str,
     aws: &AwsArgs,
+    stored: &super::backends::Backends,
     now: DateTime<Utc>,
 ) -> Result<Outcome, CommandError> {
     let (observed, iam) = observe(s, aws, false).await?;
@@ -43,9 +43,9 @@ pub(super) async fn release(
     }
     let (deletes, lift) = planner::release(u, now);
     // Files of deleted keys go too; an unusable credentials folder must not keep exposed keys.
-    let credentials = CredentialsDir::new(&s.settings.credentials_dir);
     let ctx = ApplyContext {
-        credentials: &credentials,
+        credentials: stored.store.as_ref(),
+        state: stored.state.as_ref(),
         region: &s.settings.region,
     };
     let deleted = apply::apply(&deletes, &iam, &ctx).await;

@@ -1,6 +1,7 @@
 //! The validated schedule: what `workshops.toml` asks for, with every time in UTC and every
 //! default filled in. `parse` turns text into a `Schedule` or into located diagnostics.
 
+pub mod backends;
 mod capacity;
 mod diagnostics;
 pub mod edit;
@@ -70,6 +71,8 @@ pub struct Settings {
     pub pool: String,
     /// How many users the pool may have (`<pool>-001` to `<pool>-NNN`).
     pub pool_size: u32,
+    /// Where secrets and the records of recent writes live (`store`, `state`, ...).
+    pub backends: backends::Backends,
 }
 
 #[derive(Debug, Clone, PartialEq)]

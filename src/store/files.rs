@@ -1,49 +1,25 @@
 //! Credentials files: one `<credentials_dir>/<workshop-id>.env` per workshop, mode 0600 in a 0700
-//! directory, written atomically. The secret type here never prints itself.
+//! directory, written atomically. The local records of recent writes live in the same
+//! directory (see `state::local`).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self};
+use std::collections::BTreeMap;
+use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use zeroize::Zeroizing;
 
-use crate::core::observed::{CredentialsFile, PendingCreate};
-use crate::core::tags;
+use crate::core::observed::CredentialsFile;
 use crate::text::shell_quote;
 
-/// A secret access key. Debug and Display print a placeholder; the bytes are wiped on drop.
-pub struct Secret(Zeroizing<String>);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Secret(Zeroizing::new(value))
-    }
-
-    /// The secret itself: only for the credentials file and the SDK's credentials provider.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
+pub use super::Secret;
 
 const HEADER: &str = "# workshop-keys:";
 /// The comment line before a bearer token: `# AWS_BEARER_TOKEN_BEDROCK expires <time> (...)`.
 const TOKEN_COMMENT: &str = "# AWS_BEARER_TOKEN_BEDROCK expires ";
 /// The token's line: `AWS_BEARER_TOKEN_BEDROCK=bedrock-api-key-...`.
 const TOKEN_VAR: &str = "AWS_BEARER_TOKEN_BEDROCK=";
-/// `.creating.<workshop>`: a key creation under way (see `begin_create`).
-const CREATING_PREFIX: &str = ".creating.";
-/// The third line of a creation record: the keys the user held just before.
-const KEYS_BEFORE: &str = "keys before: ";
-/// `.deleted.<key id>`: a key this tool deleted, and when (see `record_deleted`).
-const DELETED_PREFIX: &str = ".deleted.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -64,6 +40,14 @@ pub enum SecretsError {
     BadId { id: String },
     #[error("credentials file {} holds no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", path.display())]
     Malformed { path: PathBuf },
+    /// A call to an AWS service that keeps secrets or records (never carries a secret).
+    #[error("{service}: cannot {action} {name}: {detail}")]
+    Remote {
+        service: &'static str,
+        action: &'static str,
+        name: String,
+        detail: String,
+    },
 }
 
 fn io<'a>(
@@ -281,42 +265,8 @@ impl CredentialsDir {
         Ok(())
     }
 
-    /// Record, before `CreateAccessKey`, that a key for `workshop` on `user` is being made: if
-    /// the run dies before the key's file is written, the next run knows a key it cannot see
-    /// may take a slot. `keys_before` (the keys IAM lists on the user now) lets a later run
-    /// recognise that key once IAM lists it. No secret in it.
-    pub fn begin_create(
-        &self,
-        workshop: &str,
-        user: &str,
-        at: DateTime<Utc>,
-        keys_before: Option<&BTreeSet<String>>,
-    ) -> Result<(), SecretsError> {
-        self.path_for(workshop)?;
-        self.check()?;
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(io("create directory", &self.dir))?;
-        // Records a day old were never seen through; IAM shows any key they made by now.
-        for (old, c) in self.scan_creating()? {
-            if (at - c.at).abs() > chrono::TimeDelta::days(1) {
-                let _ = fs::remove_file(self.dir.join(format!("{CREATING_PREFIX}{old}")));
-            }
-        }
-        let path = self.dir.join(format!("{CREATING_PREFIX}{workshop}"));
-        self.injected_fault(workshop, &path)?;
-        let mut record = format!("{user}\n{}\n", crate::time::format_time(at));
-        if let Some(keys) = keys_before {
-            let ids: Vec<&str> = keys.iter().map(String::as_str).collect();
-            record.push_str(&format!("{KEYS_BEFORE}{}\n", ids.join(" ")));
-        }
-        fs::write(&path, record).map_err(io("write", &path))
-    }
-
     /// A full disk, when a test asks for one (see `with_write_fault`).
-    fn injected_fault(&self, name: &str, path: &Path) -> Result<(), SecretsError> {
+    pub(crate) fn injected_fault(&self, name: &str, path: &Path) -> Result<(), SecretsError> {
         if self.write_fault.as_ref().is_some_and(|f| (f.0)(name)) {
             return Err(io("write", path)(std::io::Error::new(
                 std::io::ErrorKind::StorageFull,
@@ -324,100 +274,6 @@ impl CredentialsDir {
             )));
         }
         Ok(())
-    }
-
-    /// The creation for `workshop` is seen through (its file is written, or no key was made).
-    pub fn end_create(&self, workshop: &str) -> Result<(), SecretsError> {
-        self.path_for(workshop)?;
-        let path = self.dir.join(format!("{CREATING_PREFIX}{workshop}"));
-        match fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("remove", &path)(e)),
-            _ => Ok(()),
-        }
-    }
-
-    /// Record that `access_key_id` was deleted at `at`: IAM may list it for a while yet, and
-    /// it must not be counted, or deleted again to make room. Records older than a day go.
-    pub fn record_deleted(
-        &self,
-        access_key_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), SecretsError> {
-        if !tags::is_access_key_id(access_key_id) {
-            return Ok(());
-        }
-        for (id, when) in self.scan_deleted()? {
-            if (at - when).abs() > chrono::TimeDelta::days(1) {
-                let old = self.dir.join(format!("{DELETED_PREFIX}{id}"));
-                let _ = fs::remove_file(old);
-            }
-        }
-        let path = self.dir.join(format!("{DELETED_PREFIX}{access_key_id}"));
-        self.injected_fault(access_key_id, &path)?;
-        match fs::write(&path, format!("{}\n", crate::time::format_time(at))) {
-            // No directory: no files, so nothing of ours to keep apart.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            other => other.map_err(io("write", &path)),
-        }
-    }
-
-    /// Keys recorded as deleted, and when.
-    pub fn scan_deleted(&self) -> Result<BTreeMap<String, DateTime<Utc>>, SecretsError> {
-        let mut out = BTreeMap::new();
-        for (name, path) in self.entries_with_prefix(DELETED_PREFIX)? {
-            let text = fs::read_to_string(&path).map_err(io("read", &path))?;
-            if let Some(at) = crate::time::parse_time(text.trim()) {
-                out.insert(name, at);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Files in the directory whose names start with `prefix`: (rest of the name, path).
-    fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<(String, PathBuf)>, SecretsError> {
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io("list", &self.dir)(e)),
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(io("list", &self.dir))?;
-            if let Some(rest) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.strip_prefix(prefix))
-            {
-                out.push((rest.to_string(), entry.path()));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Creations started and not seen through, by workshop id.
-    pub fn scan_creating(&self) -> Result<BTreeMap<String, PendingCreate>, SecretsError> {
-        let mut out = BTreeMap::new();
-        for (workshop, path) in self.entries_with_prefix(CREATING_PREFIX)? {
-            let text = fs::read_to_string(&path).map_err(io("read", &path))?;
-            let mut lines = text.lines();
-            if let (Some(user), Some(at)) =
-                (lines.next(), lines.next().and_then(crate::time::parse_time))
-            {
-                let keys_before = lines
-                    .next()
-                    .and_then(|l| l.strip_prefix(KEYS_BEFORE))
-                    .map(|ids| ids.split_whitespace().map(str::to_string).collect());
-                out.insert(
-                    workshop,
-                    PendingCreate {
-                        user: user.to_string(),
-                        at,
-                        keys_before,
-                    },
-                );
-            }
-        }
-        Ok(out)
     }
 
     /// Remove every credentials file that holds `access_key_id`. Files holding another key
@@ -626,31 +482,6 @@ mod tests {
             creds.path_for(".."),
             Err(SecretsError::BadId { .. })
         ));
-    }
-
-    #[test]
-    fn creation_records_keep_the_keys_held_before_and_end_cleanly() {
-        let (_tmp, creds) = dir();
-        let t = DateTime::parse_from_rfc3339("2026-12-02T08:00:00Z")
-            .unwrap()
-            .to_utc();
-        let before = BTreeSet::from(["AKIAEXAMPLE000000001".to_string()]);
-        creds.begin_create("a", "wk", t, Some(&before)).unwrap();
-        creds
-            .begin_create("b", "wk", t, Some(&BTreeSet::new()))
-            .unwrap();
-        creds.begin_create("c", "wk", t, None).unwrap();
-        let records = creds.scan_creating().unwrap();
-        assert_eq!(records["a"].keys_before.as_ref(), Some(&before));
-        assert_eq!(records["b"].keys_before, Some(BTreeSet::new()));
-        assert_eq!(records["c"].keys_before, None);
-        assert_eq!((records["a"].user.as_str(), records["a"].at), ("wk", t));
-        for w in ["a", "b", "c"] {
-            creds.end_create(w).unwrap();
-        }
-        assert!(creds.scan_creating().unwrap().is_empty());
-        // Ending a creation twice is fine (a settled record, then the run's own create).
-        creds.end_create("a").unwrap();
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::apply::{self, ActionResult, Bookkeeping};
 use crate::core::tags;
 use crate::iam::Iam;
 use crate::schedule::Settings;
-use crate::store::files::CredentialsDir;
+use crate::store::CredentialStore;
 
 /// One key's check: the result per model and the one that counts.
 #[derive(Debug, Clone, Serialize)]
@@ -106,7 +106,7 @@ fn severity(o: Outcome) -> u8 {
 pub async fn check_key(
     iam: &impl Iam,
     settings: &Settings,
-    credentials: &CredentialsDir,
+    credentials: &dyn CredentialStore,
     workshop: &str,
     user: &str,
     access_key_id: &str,
@@ -126,13 +126,13 @@ pub async fn check_key(
         record_error: None,
         recorded: Vec::new(),
     };
-    let secret = match credentials.read_secret(workshop) {
+    let secret = match credentials.read_secret(workshop).await {
         Ok(Some((id, secret))) if id == access_key_id => secret,
         Ok(other) => {
             check.outcome = Outcome::NoSecret;
             check.advice = Some(format!(
-                "the credentials file {}.env {}: {}",
-                workshop,
+                "{} {}: {}",
+                credentials.describe(workshop),
                 if other.is_some() {
                     "holds another key"
                 } else {
@@ -219,7 +219,7 @@ pub async fn check_key(
 /// The bearer token in `workshop`'s file, checked with one InvokeModel (`req` names the key that
 /// signed it). A file without a token, or with an expired one, is `invalid-token` without a call.
 async fn check_token(
-    credentials: &CredentialsDir,
+    credentials: &dyn CredentialStore,
     workshop: &str,
     req: &VerifyRequest<'_>,
 ) -> Verification {
@@ -229,14 +229,17 @@ async fn check_token(
         attempts: 0,
         detail,
     };
-    match credentials.read_token(workshop) {
+    let bundle = credentials.describe(workshop);
+    match credentials.read_token(workshop).await {
         Ok(Some(t)) if t.expires <= Utc::now() => missing(format!(
-            "the bearer token in {workshop}.env expired at {}; the next reconcile renews it",
+            "the bearer token in {} expired at {}; the next reconcile renews it",
+            bundle.trim_start_matches("the credentials file "),
             crate::time::format_time(t.expires)
         )),
         Ok(Some(t)) => verify_token(req, &t.token).await,
         Ok(None) => missing(format!(
-            "{workshop}.env holds no AWS_BEARER_TOKEN_BEDROCK; the next reconcile writes one"
+            "{} holds no AWS_BEARER_TOKEN_BEDROCK; the next reconcile writes one",
+            bundle.trim_start_matches("the credentials file ")
         )),
         Err(e) => missing(e.to_string()),
     }

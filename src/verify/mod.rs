@@ -637,6 +637,7 @@ mod tests {
             bedrock_api_key_refresh: chrono::TimeDelta::hours(4),
             pool: "workshop-participant".into(),
             pool_size: 100,
+            backends: Default::default(),
         };
         assert_eq!(verify_timeout(&s), Duration::from_secs(60));
         s.verify_timeout = chrono::TimeDelta::seconds(-1);

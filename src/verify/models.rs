@@ -187,6 +187,7 @@ mod tests {
             bedrock_api_key_refresh: chrono::TimeDelta::hours(4),
             pool: "workshop-participant".into(),
             pool_size: 100,
+            backends: Default::default(),
         }
     }
 

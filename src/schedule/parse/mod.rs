@@ -47,6 +47,10 @@ const SETTINGS_KEYS: &[&str] = &[
     "bedrock_api_key_refresh",
     "check_models",
     "verify_before_start",
+    "store",
+    "secrets_prefix",
+    "state",
+    "lock_lease",
 ];
 
 const WORKSHOP_KEYS: &[&str] = &[

@@ -155,7 +155,38 @@ impl Parser<'_> {
         if let Ok(Some(argv)) = self.command(&f, "notify") {
             s.notify = Some(argv);
         }
+        self.backends(&f, &mut s.backends);
         out
+    }
+
+    /// `store`, `secrets_prefix`, `state`, `lock_lease` (checked in `schedule::backends`).
+    fn backends(&mut self, f: &Fields<'_>, b: &mut crate::schedule::backends::Backends) {
+        use crate::schedule::backends as checks;
+        if let Ok(Some((v, at))) = self.string(f, "store", "secretsmanager") {
+            match checks::check_store(v) {
+                Ok(kind) => b.store = kind,
+                Err(p) => self.report(at, p),
+            }
+        }
+        if let Ok(Some((v, at))) = self.string(f, "secrets_prefix", checks::DEFAULT_SECRETS_PREFIX)
+        {
+            match checks::check_secrets_prefix(v) {
+                Ok(()) => b.secrets_prefix = v.to_string(),
+                Err(p) => self.report(at, p),
+            }
+        }
+        if let Ok(Some((v, at))) = self.string(f, "state", "s3://my-bucket/workshop-keys") {
+            match checks::check_state(v) {
+                Ok(loc) => b.state = Some(loc),
+                Err(p) => self.report(at, p),
+            }
+        }
+        if let Ok(Some((d, at))) = self.duration(f, "lock_lease", "10m") {
+            match checks::check_lock_lease(d) {
+                Ok(()) => b.lock_lease = d,
+                Err(p) => self.report(at, p),
+            }
+        }
     }
 
     /// `bedrock_api_key` and `bedrock_api_key_refresh`.
@@ -389,6 +420,7 @@ pub(super) fn default_settings(file: &Path) -> Settings {
         bedrock_api_key_refresh: DEFAULT_BEDROCK_API_KEY_REFRESH,
         pool: crate::core::participants::DEFAULT_POOL.to_string(),
         pool_size: crate::core::participants::DEFAULT_POOL_SIZE,
+        backends: Default::default(),
     }
 }
 

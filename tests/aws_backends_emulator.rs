@@ -458,3 +458,60 @@ fn sigkill_at_random_moments_then_converges_with_aws_store_and_state() {
     }
     let _ = output_within;
 }
+
+/// At `RUST_LOG=trace`, text and JSON logs and output: no secret the store holds shows in
+/// anything a run printed (whole or as any 16-character piece), though the runs wrote, read
+/// (verify, status) and deleted them.
+#[test]
+fn no_secret_in_any_output_at_trace_with_aws_store_and_state() {
+    let w = World::new("hygiene", "10m");
+    let mut printed = String::new();
+    let mut secrets = Vec::new();
+    let mut run = |args: &[&str], at: &str| {
+        for format in ["text", "json"] {
+            let mut cmd = w.server.command();
+            cmd.env("RUST_LOG", "trace")
+                .current_dir(w.hosts[0].path())
+                .args(["--log-format", format])
+                .args(args)
+                .args(["--schedule", "workshops.toml", "--at", at])
+                .stdin(Stdio::null());
+            let o = output_within(&mut cmd, RUN_TIMEOUT);
+            printed.push_str(&String::from_utf8_lossy(&o.stdout));
+            printed.push_str(&String::from_utf8_lossy(&o.stderr));
+        }
+    };
+    for at in ["2026-12-08T12:00:00Z", "2026-12-10T12:00:00Z"] {
+        run(&["reconcile"], at);
+        secrets.extend(rt().block_on(async {
+            let sm = w.sm();
+            let mut out = Vec::new();
+            for name in w.secrets().await.keys() {
+                let v = sm.get_secret_value().secret_id(name).send().await.unwrap();
+                let json: serde_json::Value =
+                    serde_json::from_str(v.secret_string().unwrap()).unwrap();
+                out.push(json["AWS_SECRET_ACCESS_KEY"].as_str().unwrap().to_string());
+            }
+            out
+        }));
+        run(&["status", "--output", "json"], at);
+        run(&["verify"], at);
+    }
+    run(&["reconcile"], "2026-12-14T00:00:00Z");
+    assert!(secrets.len() >= 2, "keys were made: {secrets:?}");
+    assert!(
+        printed.contains("TRACE") || printed.contains("\"TRACE\""),
+        "trace logs"
+    );
+    for s in &secrets {
+        let chars: Vec<char> = s.chars().collect();
+        for piece in chars.windows(16) {
+            let piece: String = piece.iter().collect();
+            assert!(
+                !printed.contains(&piece),
+                "a secret's piece {piece:?} was printed"
+            );
+        }
+    }
+    assert_eq!(w.files(0).len(), 1, "nothing but the schedule on disk");
+}

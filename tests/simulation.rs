@@ -56,6 +56,11 @@ use workshop_keys::observe::observe_stored;
 use workshop_keys::observe::{observe, ObserveOptions};
 use workshop_keys::schedule::{self, Schedule};
 use workshop_keys::state::local::LocalState;
+use workshop_keys::state::StateStore;
+use workshop_keys::store::CredentialStore;
+
+#[path = "sim/remote.rs"]
+mod remote;
 use workshop_keys::store::files::CredentialsDir;
 
 const PATH: &str = "/workshop/";
@@ -95,6 +100,9 @@ struct Config {
     sabotage: Option<ActionKind>,
     /// Check that two runs reach "No changes." (off only to test the other checks).
     converge: bool,
+    /// Secrets and state through the fakes of Secrets Manager and S3 (`SIM_REMOTE=1`), with
+    /// their faults: throttling, timeouts, conditional-write conflicts.
+    remote: bool,
 }
 
 impl Config {
@@ -131,6 +139,7 @@ impl Config {
             trace: std::env::var("SIM_TRACE").is_ok_and(|v| !v.is_empty() && v != "0"),
             sabotage: None,
             converge: true,
+            remote: std::env::var("SIM_REMOTE").is_ok_and(|v| !v.is_empty() && v != "0"),
         }
     }
 
@@ -140,8 +149,9 @@ impl Config {
         } else {
             format!(" SIM_TICK={}m", self.tick.num_minutes())
         };
+        let remote = if self.remote { " SIM_REMOTE=1" } else { "" };
         format!(
-            "SIM_SEED={seed} SIM_DAYS={}{tick} cargo test --test simulation -- --nocapture",
+            "SIM_SEED={seed} SIM_DAYS={}{tick}{remote} cargo test --test simulation -- --nocapture",
             self.days
         )
     }
@@ -388,6 +398,36 @@ impl Faults {
         None
     }
 
+    /// A remote store's or state's call (`SIM_REMOTE`): throttled or conflicting before it
+    /// happens, or timing out before or after (a write done, its answer lost).
+    fn remote(&mut self, op: &'static str, writes: bool) -> Option<remote::Injected> {
+        if self.crashed {
+            return Some(remote::Injected {
+                code: "Crashed",
+                after: false,
+            });
+        }
+        if !self.on {
+            return None;
+        }
+        let r = self.rates;
+        let (code, after) = if self.rng.chance(r.throttling) {
+            self.counts.throttling += 1;
+            ("ThrottlingException", false)
+        } else if self.rng.chance(r.timeout) {
+            self.counts.timeout += 1;
+            ("Timeout", writes && self.rng.chance(0.5))
+        } else if writes && self.rng.chance(r.server_error) {
+            self.counts.server_error += 1;
+            ("ConditionalRequestConflict", false)
+        } else {
+            return None;
+        };
+        self.log
+            .push(format!("{code} {op}{}", if after { " (done)" } else { "" }));
+        Some(remote::Injected { code, after })
+    }
+
     fn disk(&mut self, workshop: &str) -> bool {
         if self.crashed || self.folder_full {
             return true;
@@ -561,6 +601,9 @@ struct Sim {
     _tmp: tempfile::TempDir,
     creds: CredentialsDir,
     state: LocalState,
+    /// What runs use: `creds` and `state` themselves, or the remote fakes around them.
+    store_used: Arc<dyn CredentialStore>,
+    state_used: Arc<dyn StateStore>,
     model: Model,
     schedule: Schedule,
     desired: Desired,
@@ -618,6 +661,25 @@ impl Sim {
         let f = faults.clone();
         let creds = CredentialsDir::new(tmp.path().join("credentials"))
             .with_write_fault(Arc::new(move |w: &str| f.lock().unwrap().disk(w)));
+        let state = LocalState::new(creds.clone(), "workshops.toml");
+        let (store_used, state_used): (Arc<dyn CredentialStore>, Arc<dyn StateStore>) =
+            if cfg.remote {
+                let f = faults.clone();
+                let hook: remote::Hook =
+                    Arc::new(move |op, writes| f.lock().unwrap().remote(op, writes));
+                (
+                    Arc::new(remote::FakeSecretsManager {
+                        inner: creds.clone(),
+                        hook: hook.clone(),
+                    }),
+                    Arc::new(remote::FakeS3State {
+                        inner: state.clone(),
+                        hook,
+                    }),
+                )
+            } else {
+                (Arc::new(creds.clone()), Arc::new(state.clone()))
+            };
         let iam = FakeIam::new();
         let f = faults.clone();
         iam.set_fault_hook(Some(Box::new(move |op, stage| {
@@ -643,7 +705,9 @@ impl Sim {
             iam,
             faults,
             _tmp: tmp,
-            state: LocalState::new(creds.clone(), "workshops.toml"),
+            store_used,
+            state_used,
+            state,
             creds,
             schedule: model.parse().expect("the empty schedule is valid"),
             desired: Desired::from_schedule(&model.parse().unwrap()),
@@ -1152,7 +1216,7 @@ impl Sim {
             &self.iam,
             &self.schedule.settings.path,
             &self.schedule.users(),
-            Some((&self.creds, &self.state)),
+            Some((self.store_used.as_ref(), self.state_used.as_ref())),
             &opts,
         ));
         let observed = match observed {
@@ -1172,8 +1236,8 @@ impl Sim {
             p.actions.retain(|a| a.action != kind);
         }
         let ctx = ApplyContext {
-            credentials: &self.creds,
-            state: &self.state,
+            credentials: self.store_used.as_ref(),
+            state: self.state_used.as_ref(),
             region: "us-east-1",
         };
         let report = block_on(apply(&p, &self.iam, &ctx));
@@ -1826,6 +1890,23 @@ fn simulation() {
     );
 }
 
+/// The same invariants with secrets and state behind the fakes of Secrets Manager and S3,
+/// which throttle, time out (sometimes after the write took effect) and report conditional-write
+/// conflicts (fewer seeds and days than `simulation`; `SIM_REMOTE=1` runs that one so too).
+#[test]
+fn simulation_with_aws_store_and_state() {
+    let mut cfg = Config::from_env();
+    cfg.remote = true;
+    cfg.seeds = (cfg.seeds / 5).max(10);
+    cfg.days = cfg.days.min(7);
+    let seeds: Vec<u64> = match cfg.only {
+        Some(s) => vec![s],
+        None => (cfg.seed_base..cfg.seed_base + cfg.seeds).collect(),
+    };
+    let stats = run_seeds(cfg, seeds);
+    println!("with the AWS store and state fakes: {}", stats.summary());
+}
+
 /// The same seed gives the same simulation.
 #[test]
 fn simulation_is_deterministic() {
@@ -1839,6 +1920,7 @@ fn simulation_is_deterministic() {
         trace: false,
         sabotage: None,
         converge: true,
+        remote: false,
     };
     let a = format!("{:?}", run_seed(7, cfg));
     let b = format!("{:?}", run_seed(7, cfg));
@@ -1871,6 +1953,7 @@ fn the_checks_catch_a_tool_that_leaves_keys_behind() {
             trace: false,
             sabotage: Some(sabotage),
             converge: sabotage == ActionKind::CreateUser,
+            remote: false,
         };
         let caught = (0..10).find_map(|seed| run_seed(seed, cfg).err());
         let msg = caught.unwrap_or_else(|| panic!("dropping {sabotage:?} went unnoticed"));

@@ -217,90 +217,115 @@ async fn activate(cp: &impl ControlPlane, model: &str, o: &Activate<'_>) -> bool
         println!("{shown}: already ready in {}; nothing to do", o.region);
         return true;
     }
-    let mut ok = true;
-    if needs_form {
-        match (o.form, o.form_file) {
-            (Some(form), Some(file)) if o.yes => match cp.put_use_case(form).await {
-                Ok(()) => println!(
-                    "{shown}: submitted Anthropic's first-time-use form from {}",
-                    file.display()
-                ),
-                Err(e) => {
-                    println!("{shown}: {e}");
-                    return false;
-                }
-            },
-            (Some(_), Some(file)) => println!(
-                "{shown}: would submit Anthropic's first-time-use form from {} (once per account or organisation)",
+    if needs_form && !submit_form(cp, &shown, o).await {
+        return false;
+    }
+    if a.agreement != "AVAILABLE"
+        && a.agreement != "PENDING"
+        && !accept_offer(cp, &base, &shown, o).await
+    {
+        return false;
+    }
+    if !o.yes {
+        println!("Nothing changed. Run again with --yes to do this.");
+        return true;
+    }
+    wait_until_ready(cp, model, &base, &shown, o).await
+}
+
+/// Anthropic's first-time-use form: submitted with `--yes`, else only announced. False when
+/// activation cannot go on (no form given, or AWS refused it).
+async fn submit_form(cp: &impl ControlPlane, shown: &str, o: &Activate<'_>) -> bool {
+    match (o.form, o.form_file) {
+        (Some(form), Some(file)) if o.yes => match cp.put_use_case(form).await {
+            Ok(()) => println!(
+                "{shown}: submitted Anthropic's first-time-use form from {}",
                 file.display()
             ),
-            _ => {
-                println!(
-                    "{shown}: refused: Anthropic models need the first-time-use form on file once per account (or organisation), and none is; write it as JSON (companyName, companyWebsite, intendedUsers, industryOption, otherIndustryOption, useCases) and run again with --use-case-file FILE"
-                );
-                return false;
-            }
-        }
-    }
-    if a.agreement != "AVAILABLE" && a.agreement != "PENDING" {
-        let offers = match cp.offers(&base).await {
-            Ok(offers) => offers,
             Err(e) => {
                 println!("{shown}: {e}");
                 return false;
             }
-        };
-        let Some(offer) = offers.first() else {
+        },
+        (Some(_), Some(file)) => println!(
+            "{shown}: would submit Anthropic's first-time-use form from {} (once per account or organisation)",
+            file.display()
+        ),
+        _ => {
             println!(
-                "{shown}: no public offer to accept in {}; check the model id with `workshop-keys models check`",
-                o.region
+                "{shown}: refused: Anthropic models need the first-time-use form on file once per account (or organisation), and none is; write it as JSON (companyName, companyWebsite, intendedUsers, industryOption, otherIndustryOption, useCases) and run again with --use-case-file FILE"
             );
             return false;
-        };
-        println!(
-            "{shown}: offer {}{}{}",
-            offer.offer_id.as_deref().unwrap_or("(no id)"),
-            offer
-                .legal_terms
-                .as_deref()
-                .map(|u| format!(", terms {u}"))
-                .unwrap_or_default(),
-            if offer.prices.is_empty() {
-                String::new()
-            } else {
-                format!(", prices: {}", offer.prices.join("; "))
-            }
-        );
-        if o.yes {
-            match cp.create_agreement(&base, &offer.offer_token).await {
-                Ok(()) => println!("{shown}: accepted the offer"),
-                Err(e) => {
-                    println!("{shown}: {e}");
-                    return false;
-                }
-            }
-        } else {
-            println!("{shown}: would accept this offer");
         }
     }
-    if !o.yes {
-        println!("Nothing changed. Run again with --yes to do this.");
-        return ok;
+    true
+}
+
+/// Show the model's public offer and accept it with `--yes`. False when activation cannot go on.
+async fn accept_offer(cp: &impl ControlPlane, base: &str, shown: &str, o: &Activate<'_>) -> bool {
+    let offers = match cp.offers(base).await {
+        Ok(offers) => offers,
+        Err(e) => {
+            println!("{shown}: {e}");
+            return false;
+        }
+    };
+    let Some(offer) = offers.first() else {
+        println!(
+            "{shown}: no public offer to accept in {}; check the model id with `workshop-keys models check`",
+            o.region
+        );
+        return false;
+    };
+    println!(
+        "{shown}: offer {}{}{}",
+        offer.offer_id.as_deref().unwrap_or("(no id)"),
+        offer
+            .legal_terms
+            .as_deref()
+            .map(|u| format!(", terms {u}"))
+            .unwrap_or_default(),
+        if offer.prices.is_empty() {
+            String::new()
+        } else {
+            format!(", prices: {}", offer.prices.join("; "))
+        }
+    );
+    if o.yes {
+        match cp.create_agreement(base, &offer.offer_token).await {
+            Ok(()) => println!("{shown}: accepted the offer"),
+            Err(e) => {
+                println!("{shown}: {e}");
+                return false;
+            }
+        }
+    } else {
+        println!("{shown}: would accept this offer");
     }
-    // Until the availability reads ready, or the wait is over.
+    true
+}
+
+/// Poll until the availability reads ready, or the wait is over. False when a read fails.
+async fn wait_until_ready(
+    cp: &impl ControlPlane,
+    model: &str,
+    base: &str,
+    shown: &str,
+    o: &Activate<'_>,
+) -> bool {
     let start = tokio::time::Instant::now();
     loop {
-        let form_on_file = if is_anthropic(&base) {
+        let form_on_file = if is_anthropic(base) {
             cp.use_case_on_file().await.ok()
         } else {
             None
         };
-        match cp.availability(&base).await {
+        match cp.availability(base).await {
             Ok(a) => {
                 let r = judge(model, o.region, &a, form_on_file);
                 if r.ready {
                     println!("{shown}: ready in {}", o.region);
-                    return ok;
+                    return true;
                 }
                 if start.elapsed() >= o.wait {
                     println!(
@@ -309,13 +334,12 @@ async fn activate(cp: &impl ControlPlane, model: &str, o: &Activate<'_>) -> bool
                         a.agreement,
                         a.entitlement
                     );
-                    return ok;
+                    return true;
                 }
             }
             Err(e) => {
                 println!("{shown}: {e}");
-                ok = false;
-                return ok;
+                return false;
             }
         }
         tokio::time::sleep(POLL.min(o.wait.saturating_sub(start.elapsed()))).await;

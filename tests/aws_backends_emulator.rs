@@ -14,9 +14,10 @@
 //!
 //! moto 5.2.5 enforces `If-None-Match: *` and `If-Match` on PutObject and `If-Match` on
 //! DeleteObject (checked by `moto_enforces_conditional_writes`), but checks and writes without a
-//! lock of its own: two truly simultaneous conditional writes could both pass there, where S3
-//! lets exactly one through. The race test therefore checks the outcome (one worker, one exit
-//! 3) rather than S3's atomicity, and is repeated a few times.
+//! lock of its own: two truly simultaneous conditional writes can both pass there (seen once in
+//! this test: both runs exited 0, and one's release then failed with 412), where S3 lets
+//! exactly one through. The race test therefore spreads the requests by a random 0-150 ms at
+//! the fault-injecting proxy and checks the outcome (one worker, one exit 3), in three rounds.
 
 mod common;
 
@@ -383,6 +384,11 @@ fn a_held_lease_makes_others_exit_3_until_it_lapses_after_a_kill() {
 #[test]
 fn of_two_racing_runs_exactly_one_works() {
     let w = World::new("race", "10m");
+    // Each request waits 0-150 ms at the proxy, so that moto (whose conditional writes are a
+    // check, then a write, without a lock) sees the two lock writes apart, as S3 would order
+    // them; the two runs still start together and race for the lock.
+    let proxy = Proxy::start(w.server.endpoint());
+    proxy.set_faults(Faults::delay(proxy::seed("RACE_SEED"), 0, 150));
     for (round, at) in [
         "2026-12-08T12:00:00Z",
         "2026-12-10T12:00:00Z",
@@ -514,4 +520,32 @@ fn no_secret_in_any_output_at_trace_with_aws_store_and_state() {
         }
     }
     assert_eq!(w.files(0).len(), 1, "nothing but the schedule on disk");
+}
+
+/// A bucket that does not exist: exit 1 before any IAM write, with what to check, and the tool
+/// does not create it.
+#[test]
+fn a_missing_bucket_stops_the_run_with_a_hint() {
+    let w = World::new("nobucket", "10m");
+    for h in &w.hosts {
+        let path = h.path().join("workshops.toml");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(&format!("s3://{}/", w.bucket), "s3://no-such-bucket-wk/");
+        std::fs::write(&path, text).unwrap();
+    }
+    let run = w.run(0, t("2026-12-08T12:00:00Z"), &[]);
+    run.code(1).stderr_has("bucket exists");
+    rt().block_on(async {
+        let buckets = w.s3().list_buckets().send().await.unwrap();
+        assert!(
+            buckets
+                .buckets()
+                .iter()
+                .all(|b| b.name() != Some("no-such-bucket-wk")),
+            "the tool never creates buckets"
+        );
+        let (active, _) = w.keys().await;
+        assert!(active.is_empty(), "no key without the lock");
+    });
 }

@@ -13,6 +13,15 @@ pub(super) async fn lock(
 ) -> Result<Box<dyn HeldLock>, CommandError> {
     state.lock(timeout).await.map_err(|e| match e {
         LockError::Taken { location } => CommandError::Locked { path: location },
+        // The lock object in S3: the hint is about the bucket, not a directory.
+        LockError::Unusable { location, source } if location.starts_with("s3:") => {
+            CommandError::Usage {
+                message: format!(
+                    "cannot take the lock {}: {source}; check that the bucket exists (workshop-keys never creates it) and that this identity may get, put and delete objects under its prefix",
+                    location.display()
+                ),
+            }
+        }
         LockError::Unusable { location, source } => CommandError::LockFile {
             path: location,
             source,

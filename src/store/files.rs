@@ -1,5 +1,7 @@
 //! Credentials files: one `<credentials_dir>/<workshop-id>.env` per workshop, mode 0600 in a 0700
-//! directory, written atomically. The secret type here never prints itself.
+//! directory, written atomically; a workshop with `participants` has one
+//! `<credentials_dir>/<workshop-id>/<label>.env` per participant (folder 0700). Files are named
+//! by claim (`ws`, or `ws/p07`). The secret type here never prints itself.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self};
@@ -38,7 +40,8 @@ const HEADER: &str = "# workshop-keys:";
 const TOKEN_COMMENT: &str = "# AWS_BEARER_TOKEN_BEDROCK expires ";
 /// The token's line: `AWS_BEARER_TOKEN_BEDROCK=bedrock-api-key-...`.
 const TOKEN_VAR: &str = "AWS_BEARER_TOKEN_BEDROCK=";
-/// `.creating.<workshop>`: a key creation under way (see `begin_create`).
+/// `.creating.<workshop>` (`.creating.<workshop>@<label>` for a participant): a key creation
+/// under way (see `begin_create`).
 const CREATING_PREFIX: &str = ".creating.";
 /// The third line of a creation record: the keys the user held just before.
 const KEYS_BEFORE: &str = "keys before: ";
@@ -117,20 +120,19 @@ impl CredentialsDir {
         &self.dir
     }
 
-    /// `<dir>/<workshop>.env`, refusing ids that could leave the directory.
-    pub fn path_for(&self, workshop: &str) -> Result<PathBuf, SecretsError> {
-        let ok = (1..=64).contains(&workshop.len())
-            && workshop != "."
-            && workshop != ".."
-            && workshop
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !ok {
+    /// `<dir>/<workshop>.env`, or `<dir>/<workshop>/<label>.env` for a participant's claim
+    /// `workshop/label`, refusing ids that could leave the directory.
+    pub fn path_for(&self, claim: &str) -> Result<PathBuf, SecretsError> {
+        let (workshop, participant) = crate::core::participants::parse_claim(claim);
+        if !safe_name(workshop) || !participant.is_none_or(safe_name) {
             return Err(SecretsError::BadId {
-                id: workshop.to_string(),
+                id: claim.to_string(),
             });
         }
-        Ok(self.dir.join(format!("{workshop}.env")))
+        Ok(match participant {
+            Some(label) => self.dir.join(workshop).join(format!("{label}.env")),
+            None => self.dir.join(format!("{workshop}.env")),
+        })
     }
 
     /// Refuse a directory that is not one, that others can read or enter, or that holds a
@@ -167,7 +169,47 @@ impl CredentialsDir {
                 }
             }
         }
+        self.check_participant_folders()
+    }
+
+    /// The participants' folders: 0700, their files 0600, like the directory itself.
+    fn check_participant_folders(&self) -> Result<(), SecretsError> {
+        for (folder, _) in self.participant_folders()? {
+            let mode = fs::symlink_metadata(&folder)
+                .map_err(io("read", &folder))?
+                .mode()
+                & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(SecretsError::Insecure { path: folder, mode });
+            }
+            for (_, path) in env_files_in(&folder)? {
+                let mode = fs::metadata(&path).map_err(io("read", &path))?.mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(SecretsError::InsecureFile { path, mode });
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// `<dir>/<workshop>/` folders (participants' files), with the workshop id.
+    fn participant_folders(&self) -> Result<Vec<(PathBuf, String)>, SecretsError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("list", &self.dir)(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io("list", &self.dir))?;
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if let Some(name) = entry.file_name().to_str().filter(|n| safe_name(n)) {
+                if is_dir && !name.starts_with('.') {
+                    out.push((entry.path(), name.to_string()));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Which key each credentials file holds, by workshop id. Never reads the secret out.
@@ -194,6 +236,13 @@ impl CredentialsDir {
             let name = entry.file_name();
             if let Some(workshop) = name.to_str().and_then(|n| n.strip_suffix(".env")) {
                 files.push((workshop.to_string(), entry.path()));
+            }
+        }
+        // Participants' files, by claim `ws/label`.
+        for (folder, workshop) in self.participant_folders()? {
+            for (label, path) in env_files_in(&folder)? {
+                let claim = crate::core::participants::claim(&workshop, Some(&label));
+                files.push((claim, path));
             }
         }
         Ok(files)
@@ -227,11 +276,13 @@ impl CredentialsDir {
         let path = self.path_for(workshop)?;
         self.injected_fault(workshop, &path)?;
         self.check()?;
+        // The directory, and a participant's `<workshop>/` folder in it: both 0700.
+        let folder = path.parent().unwrap_or(&self.dir);
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&self.dir)
-            .map_err(io("create directory", &self.dir))?;
+            .create(folder)
+            .map_err(io("create directory", folder))?;
         let mut contents = Zeroizing::new(format!(
             "{HEADER} workshop {workshop}, written {}\nAWS_ACCESS_KEY_ID={access_key_id}\nAWS_SECRET_ACCESS_KEY={}\nAWS_DEFAULT_REGION={region}\n",
             crate::time::format_time(written),
@@ -252,8 +303,9 @@ impl CredentialsDir {
             contents = with_token;
         }
         // A run killed mid-write leaves its temporary file (with a secret in it): remove those.
-        let prefix = format!(".{workshop}.env.");
-        self.remove_temporary_files(&prefix)?;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let prefix = format!(".{name}.");
+        self.remove_temporary_files(folder, &prefix)?;
         // A random name, created exclusively with mode 0600, so no leftover can block a write.
         crate::atomic_file::write(
             &path,
@@ -264,9 +316,9 @@ impl CredentialsDir {
         Ok(path)
     }
 
-    fn remove_temporary_files(&self, prefix: &str) -> Result<(), SecretsError> {
-        for entry in fs::read_dir(&self.dir).map_err(io("list", &self.dir))? {
-            let entry = entry.map_err(io("list", &self.dir))?;
+    fn remove_temporary_files(&self, folder: &Path, prefix: &str) -> Result<(), SecretsError> {
+        for entry in fs::read_dir(folder).map_err(io("list", folder))? {
+            let entry = entry.map_err(io("list", folder))?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if name.starts_with(prefix) && name.ends_with(".tmp") {
@@ -302,10 +354,10 @@ impl CredentialsDir {
         // Records a day old were never seen through; IAM shows any key they made by now.
         for (old, c) in self.scan_creating()? {
             if (at - c.at).abs() > chrono::TimeDelta::days(1) {
-                let _ = fs::remove_file(self.dir.join(format!("{CREATING_PREFIX}{old}")));
+                let _ = fs::remove_file(self.creating_path(&old));
             }
         }
-        let path = self.dir.join(format!("{CREATING_PREFIX}{workshop}"));
+        let path = self.creating_path(workshop);
         self.injected_fault(workshop, &path)?;
         let mut record = format!("{user}\n{}\n", crate::time::format_time(at));
         if let Some(keys) = keys_before {
@@ -329,7 +381,7 @@ impl CredentialsDir {
     /// The creation for `workshop` is seen through (its file is written, or no key was made).
     pub fn end_create(&self, workshop: &str) -> Result<(), SecretsError> {
         self.path_for(workshop)?;
-        let path = self.dir.join(format!("{CREATING_PREFIX}{workshop}"));
+        let path = self.creating_path(workshop);
         match fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("remove", &path)(e)),
             _ => Ok(()),
@@ -394,7 +446,14 @@ impl CredentialsDir {
         Ok(out)
     }
 
-    /// Creations started and not seen through, by workshop id.
+    /// `<dir>/.creating.<workshop>`, `<dir>/.creating.<workshop>@<label>` for a participant
+    /// (one flat name: the record sits beside the others, whatever the claim).
+    fn creating_path(&self, claim: &str) -> PathBuf {
+        let name = claim.replace(crate::core::participants::CLAIM_SEPARATOR, RECORD_SEPARATOR);
+        self.dir.join(format!("{CREATING_PREFIX}{name}"))
+    }
+
+    /// Creations started and not seen through, by claim (`ws`, or `ws/p07`).
     pub fn scan_creating(&self) -> Result<BTreeMap<String, PendingCreate>, SecretsError> {
         let mut out = BTreeMap::new();
         for (workshop, path) in self.entries_with_prefix(CREATING_PREFIX)? {
@@ -408,7 +467,7 @@ impl CredentialsDir {
                     .and_then(|l| l.strip_prefix(KEYS_BEFORE))
                     .map(|ids| ids.split_whitespace().map(str::to_string).collect());
                 out.insert(
-                    workshop,
+                    claim_of_record(&workshop),
                     PendingCreate {
                         user: user.to_string(),
                         at,
@@ -428,7 +487,10 @@ impl CredentialsDir {
             if f.access_key_id == access_key_id {
                 let path = self.path_for(&workshop)?;
                 match fs::remove_file(&path) {
-                    Ok(()) => removed.push(path),
+                    Ok(()) => {
+                        remove_empty_folder(&self.dir, &path);
+                        removed.push(path)
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(io("remove", &path)(e)),
                 }
@@ -510,6 +572,54 @@ impl CredentialsDir {
             (Some(id), Some(secret)) => Ok(Some((id, Secret::new(secret)))),
             _ => Err(SecretsError::Malformed { path }),
         }
+    }
+}
+
+/// Between workshop and label in a creation record's name (`.creating.ws@p07`): never in an id.
+const RECORD_SEPARATOR: &str = "@";
+
+/// The claim a creation record's name stands for.
+fn claim_of_record(name: &str) -> String {
+    name.replacen(
+        RECORD_SEPARATOR,
+        &crate::core::participants::CLAIM_SEPARATOR.to_string(),
+        1,
+    )
+}
+
+/// A name that stays in its folder: 1-64 characters of A-Za-z0-9._-, not `.` or `..`.
+fn safe_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// The `<label>.env` files in a participants' folder.
+fn env_files_in(folder: &Path) -> Result<Vec<(String, PathBuf)>, SecretsError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(folder).map_err(io("list", folder))? {
+        let entry = entry.map_err(io("list", folder))?;
+        if let Some(label) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.strip_suffix(".env"))
+        {
+            if safe_name(label) {
+                out.push((label.to_string(), entry.path()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A participants' folder left empty by the removal of `file` goes too (never `dir` itself).
+fn remove_empty_folder(dir: &Path, file: &Path) {
+    if let Some(folder) = file.parent().filter(|f| *f != dir) {
+        // Fails, as it should, while the folder holds anything.
+        let _ = fs::remove_dir(folder);
     }
 }
 

@@ -30,6 +30,7 @@ pub use crate::core::limits::{KEYS_PER_USER, VISIBILITY_WINDOW};
 mod keys;
 mod pending;
 mod policies;
+mod pool;
 mod quarantine;
 mod removal;
 mod stale;
@@ -130,6 +131,16 @@ impl Builder {
 /// Compute the plan for `now`.
 pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan {
     let mut b = Builder::default();
+    // Pool users join the schedule's users with the participants they carry in this run.
+    let assigned = pool::assign(desired, observed, now);
+    b.blocked.extend(assigned.blocked);
+    let effective;
+    let desired = if assigned.users.is_empty() {
+        desired
+    } else {
+        effective = desired.with_pool_users(assigned.users);
+        &effective
+    };
     for (name, windows) in &desired.users {
         match observed.user(name) {
             _ if observed.outside_path.contains(name) => refuse_user(
@@ -211,9 +222,9 @@ fn refuse_user(
     why: String,
     fix: String,
 ) {
-    for w in windows.iter().filter(|w| w.is_live(now)) {
+    for w in windows.iter().filter(|w| w.is_live(now) && !w.hold_only) {
         b.blocked.push(Blocked {
-            workshop: w.workshop.clone(),
+            workshop: w.claim(),
             reason: format!("user {name} {why}; workshop-keys never touches such a user: {fix}"),
         });
     }

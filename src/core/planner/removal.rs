@@ -76,6 +76,6 @@ pub(super) fn key_action(
         _ => Op::DeleteKey { access_key_id },
     };
     let mut a = Action::new(op, Effect::Delete, user, reason);
-    a.workshop = workshop.cloned();
+    a.set_claim(workshop.map(String::as_str));
     a
 }

@@ -1,0 +1,194 @@
+//! Which pool user carries which participant's window in this run. Pure and deterministic:
+//! the same schedule and IAM give the same assignment, run after run.
+//!
+//! 1. A participant whose key (claim tag `ws/p07`) is active on a user stays on that user for
+//!    the key's whole life.
+//! 2. A user also carries, hold-only, the windows of the other keys it holds for participants
+//!    (revoked or ended): the usual fates hold and delete them; no new key is asked there.
+//! 3. Every other participant whose window is live gets the lowest-numbered pool user with a
+//!    free slot (non-deleted keys, open creation records and homes given in this run count; two
+//!    per user), in the order (key_from, workshop, label). No free slot: blocked.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::*;
+
+/// The pool users this run needs, with the participant windows each carries, and the
+/// participants no pool user can take.
+#[derive(Debug, Default)]
+pub(super) struct Assignment {
+    pub users: BTreeMap<String, Vec<Window>>,
+    pub blocked: Vec<Blocked>,
+}
+
+/// A key in flight: the claim tags of `user` name a key IAM does not list yet, and the claim's
+/// credentials file holds it (written moments ago).
+fn in_flight<'o>(observed: &'o Observed, u: &'o ObservedUser, now: DateTime<Utc>) -> usize {
+    u.tags
+        .iter()
+        .filter(|(id, claim)| {
+            tags::is_access_key_id(id)
+                && u.key(id).is_none()
+                && pending_key(observed, claim, now).as_deref() == Some(id.as_str())
+        })
+        .count()
+}
+
+pub(super) fn assign(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Assignment {
+    let mut out = Assignment::default();
+    if desired.participants.is_empty()
+        && !observed
+            .users
+            .iter()
+            .any(|u| desired.pool.contains(&u.name))
+    {
+        return out;
+    }
+    let by_claim: HashMap<String, &Window> = desired
+        .participants
+        .iter()
+        .map(|w| (w.claim(), w))
+        .collect();
+    // Keys a participant's file names but no claim tag does yet (a run stopped before tagging).
+    let by_file: HashMap<&str, &str> = observed
+        .files
+        .iter()
+        .map(|(claim, f)| (f.access_key_id.as_str(), claim.as_str()))
+        .collect();
+    let mut used: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut homed: BTreeMap<&str, ()> = BTreeMap::new();
+    for u in observed.users.iter().filter(|u| u.is_managed()) {
+        if desired.users.contains_key(&u.name) {
+            continue;
+        }
+        let in_pool = desired.pool.contains(&u.name);
+        let mut count = in_flight(observed, u, now);
+        let mut carried: Vec<Window> = Vec::new();
+        for k in u
+            .keys
+            .iter()
+            .filter(|k| !observed.deleted.contains_key(&k.access_key_id))
+        {
+            count += 1;
+            let claim = u
+                .tags
+                .get(&k.access_key_id)
+                .map(String::as_str)
+                .or_else(|| by_file.get(k.access_key_id.as_str()).copied());
+            let Some((claim, w)) = claim.and_then(|c| by_claim.get_key_value(c)) else {
+                continue;
+            };
+            let active = k.status == KeyStatus::Active;
+            if active {
+                homed.insert(claim.as_str(), ());
+            }
+            match carried.iter_mut().find(|c| c.has_claim(claim)) {
+                Some(c) => c.hold_only &= !active,
+                None => carried.push(Window {
+                    hold_only: !active,
+                    ..(*w).clone()
+                }),
+            }
+        }
+        // A key in flight is its claim's home.
+        for (id, claim) in &u.tags {
+            if tags::is_access_key_id(id) && u.key(id).is_none() {
+                if let Some((claim, w)) = by_claim.get_key_value(claim.as_str()) {
+                    if pending_key(observed, claim, now).as_deref() == Some(id.as_str()) {
+                        homed.insert(claim.as_str(), ());
+                        if !carried.iter().any(|c| c.has_claim(claim)) {
+                            carried.push((*w).clone());
+                        }
+                    }
+                }
+            }
+        }
+        count += open_creations(observed, &u.name, now).len();
+        if in_pool || count > 0 || !carried.is_empty() {
+            used.insert(u.name.as_str(), count);
+        }
+        // A pool user that holds keys stays (its keys go by the usual fates), even with no
+        // window; other users are the schedule's business.
+        if (in_pool && count > 0) || !carried.is_empty() {
+            out.users.insert(u.name.clone(), carried);
+        }
+    }
+    // A creation record names the claim it makes a key for: that claim is at home there.
+    for (claim, c) in open_creations_anywhere(observed, now) {
+        if let Some((claim, w)) = by_claim.get_key_value(claim.as_str()) {
+            if homed.insert(claim.as_str(), ()).is_none() {
+                let list = out.users.entry(c.user.clone()).or_default();
+                if !list.iter().any(|x| x.has_claim(claim)) {
+                    list.push((*w).clone());
+                }
+            }
+        }
+    }
+    let unusable = |name: &str| {
+        desired.users.contains_key(name)
+            || observed.outside_path.contains(name)
+            || observed
+                .user(name)
+                .is_some_and(|u| !u.is_managed() || u.quarantine_policy().is_some())
+    };
+    let pool: Vec<String> = desired.pool.users().collect();
+    let mut next = 0;
+    for w in desired.participants.iter().filter(|w| w.is_live(now)) {
+        let claim = w.claim();
+        if homed.contains_key(claim.as_str()) {
+            continue;
+        }
+        let free =
+            |name: &str| !unusable(name) && used.get(name).copied().unwrap_or(0) < KEYS_PER_USER;
+        while next < pool.len() && !free(&pool[next]) {
+            next += 1;
+        }
+        let Some(name) = pool.get(next) else {
+            out.blocked.push(Blocked {
+                workshop: claim,
+                reason: format!(
+                    "pool full: all {} users of pool {} hold two keys (AWS allows two per user); raise pool_size, or shorten lead, grace or hold",
+                    desired.pool.size, desired.pool.prefix
+                ),
+            });
+            continue;
+        };
+        *used.entry(name.as_str()).or_default() += 1;
+        let list = out.users.entry(name.clone()).or_default();
+        match list.iter_mut().find(|c| c.has_claim(&claim)) {
+            Some(c) => c.hold_only = false,
+            None => list.push(Window {
+                hold_only: false,
+                ..w.clone()
+            }),
+        }
+    }
+    for windows in out.users.values_mut() {
+        windows.sort_by(|a, b| {
+            (a.key_from, &a.workshop, &a.participant).cmp(&(
+                b.key_from,
+                &b.workshop,
+                &b.participant,
+            ))
+        });
+    }
+    out
+}
+
+/// Creation records on any user that may still stand for a key IAM does not list.
+fn open_creations_anywhere(
+    observed: &Observed,
+    now: DateTime<Utc>,
+) -> Vec<(&String, &PendingCreate)> {
+    let mut users: Vec<&str> = observed
+        .creating
+        .values()
+        .map(|c| c.user.as_str())
+        .collect();
+    users.sort();
+    users.dedup();
+    users
+        .into_iter()
+        .flat_map(|u| open_creations(observed, u, now))
+        .collect()
+}

@@ -13,6 +13,7 @@ mod outcome;
 mod plan_apply;
 mod reconcile_output;
 mod release;
+mod revoke;
 mod shell_docs;
 mod stdout;
 mod timeline;
@@ -87,6 +88,19 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
             // Not beside a reconcile of the same schedule: both write this user's keys.
             let _lock = lock::lock(&schedule.schedule, std::time::Duration::ZERO)?;
             release::release(&s, &user, &aws, now).await
+        }
+        Command::Revoke {
+            workshop,
+            participant,
+            schedule,
+            at: AtArg { at },
+            aws,
+        } => {
+            let s = schedule::load(&schedule.schedule)?;
+            let now = parse_at(at.as_deref(), now)?;
+            // Not beside a reconcile of the same schedule: both write these keys.
+            let _lock = lock::lock(&schedule.schedule, std::time::Duration::ZERO)?;
+            revoke::revoke(&s, &workshop, participant.as_deref(), &aws, now).await
         }
         edit @ (Command::Add { .. } | Command::Remove { .. } | Command::Move { .. }) => {
             edit::run(edit, now).await

@@ -33,6 +33,7 @@ mod policies;
 mod pool;
 mod quarantine;
 mod removal;
+mod revoke;
 mod stale;
 mod tokens;
 
@@ -42,6 +43,7 @@ use policies::*;
 pub use quarantine::release;
 use quarantine::*;
 use removal::*;
+pub use revoke::{revoke, RevokeError};
 use stale::*;
 use tokens::*;
 

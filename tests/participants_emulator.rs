@@ -278,6 +278,14 @@ async fn a_participants_workshop_on_a_pool_from_first_key_to_empty_pool() {
         "the participants' folder goes"
     );
     assert!(fx.file_key("solo.env").is_none());
-    fx.reconcile("2030-01-11T18:05:00Z");
-    assert_eq!(fx.users().await, [fx.shared_user()]);
+    assert_eq!(
+        fx.users().await,
+        [fx.shared_user()],
+        "unused pool users are deleted"
+    );
+    let plan = fx.run(
+        "plan",
+        &["--at", "2030-01-11T18:05:00Z", "--detailed-exitcode"],
+    );
+    plan.code(0);
 }

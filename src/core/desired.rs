@@ -28,6 +28,9 @@ pub struct Window {
     /// On a pool user: the window is carried only for a key the user already holds (revoked or
     /// ended), never to ask for a new key there. Always false outside the planner.
     pub hold_only: bool,
+    /// On a pool user: every key of this window there is deleted in this run. Carried for the
+    /// fate rules only: it sets no deadline (the user's policy then matches the next run's).
+    pub departing: bool,
 }
 
 impl Window {
@@ -114,6 +117,7 @@ impl Desired {
                 models: w.models.clone(),
                 participant: None,
                 hold_only: false,
+                departing: false,
             };
             match w.participants {
                 Some(n) => {
@@ -166,7 +170,7 @@ impl Desired {
             .get(user)
             .into_iter()
             .flatten()
-            .filter(|w| w.key_from <= now)
+            .filter(|w| w.key_from <= now && !w.departing)
             .map(|w| w.revoke_at)
             .max()
             .unwrap_or(policy::NO_WINDOW_YET)

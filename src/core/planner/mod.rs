@@ -174,6 +174,9 @@ pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan 
                 plan_policies(&mut b, desired, u, now);
                 plan_quarantine(&mut b, observed, u, now);
                 plan_keys(&mut b, desired, observed, name, windows, Some(u), now);
+                if desired.pool.contains(name) {
+                    retire_pool_user(&mut b, observed, u, windows, now);
+                }
             }
             None => {
                 let op = Op::CreateUser {

@@ -69,13 +69,17 @@ pub(super) fn assign(desired: &Desired, observed: &Observed, now: DateTime<Utc>)
             .iter()
             .filter(|k| !observed.deleted.contains_key(&k.access_key_id))
         {
-            count += 1;
             let claim = u
                 .tags
                 .get(&k.access_key_id)
                 .map(String::as_str)
                 .or_else(|| by_file.get(k.access_key_id.as_str()).copied());
-            let Some((claim, w)) = claim.and_then(|c| by_claim.get_key_value(c)) else {
+            let found = claim.and_then(|c| by_claim.get_key_value(c));
+            let goes = goes_this_run(desired, u, k, found.map(|(_, w)| *w), now);
+            if !goes {
+                count += 1;
+            }
+            let Some((claim, w)) = found else {
                 continue;
             };
             let active = k.status == KeyStatus::Active;
@@ -83,9 +87,13 @@ pub(super) fn assign(desired: &Desired, observed: &Observed, now: DateTime<Utc>)
                 homed.insert(claim.as_str(), ());
             }
             match carried.iter_mut().find(|c| c.has_claim(claim)) {
-                Some(c) => c.hold_only &= !active,
+                Some(c) => {
+                    c.hold_only &= !active;
+                    c.departing &= goes;
+                }
                 None => carried.push(Window {
                     hold_only: !active,
+                    departing: goes,
                     ..(*w).clone()
                 }),
             }
@@ -96,8 +104,9 @@ pub(super) fn assign(desired: &Desired, observed: &Observed, now: DateTime<Utc>)
                 if let Some((claim, w)) = by_claim.get_key_value(claim.as_str()) {
                     if pending_key(observed, claim, now).as_deref() == Some(id.as_str()) {
                         homed.insert(claim.as_str(), ());
-                        if !carried.iter().any(|c| c.has_claim(claim)) {
-                            carried.push((*w).clone());
+                        match carried.iter_mut().find(|c| c.has_claim(claim)) {
+                            Some(c) => c.departing = false,
+                            None => carried.push((*w).clone()),
                         }
                     }
                 }
@@ -156,7 +165,10 @@ pub(super) fn assign(desired: &Desired, observed: &Observed, now: DateTime<Utc>)
         *used.entry(name.as_str()).or_default() += 1;
         let list = out.users.entry(name.clone()).or_default();
         match list.iter_mut().find(|c| c.has_claim(&claim)) {
-            Some(c) => c.hold_only = false,
+            Some(c) => {
+                c.hold_only = false;
+                c.departing = false;
+            }
             None => list.push(Window {
                 hold_only: false,
                 ..w.clone()
@@ -173,6 +185,27 @@ pub(super) fn assign(desired: &Desired, observed: &Observed, now: DateTime<Utc>)
         });
     }
     out
+}
+
+/// A key the usual fates delete in this run (see `keys::fate`): its slot is free for a new
+/// home. Only the sure cases; any other key counts.
+fn goes_this_run(
+    desired: &Desired,
+    u: &ObservedUser,
+    k: &ObservedKey,
+    window: Option<&Window>,
+    now: DateTime<Utc>,
+) -> bool {
+    if window.is_some_and(|w| now >= w.delete_at) {
+        return true;
+    }
+    let since = u
+        .tags
+        .get(&tags::deactivated_tag(&k.access_key_id))
+        .and_then(|v| crate::time::parse_time(v));
+    let hold_over = since.is_some_and(|t| now >= t + desired.hold);
+    let counted_from_deactivation = window.is_none_or(|w| w.is_live(now) || now < w.key_from);
+    k.status == KeyStatus::Inactive && hold_over && counted_from_deactivation
 }
 
 /// Creation records on any user that may still stand for a key IAM does not list.

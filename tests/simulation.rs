@@ -878,10 +878,7 @@ impl Sim {
         model.next_id += 1;
         let start = round5(now + self.rng.minutes(10, 5 * 24 * 60));
         let end = round5(start + self.random_length()).max(start + TimeDelta::minutes(15));
-        let participants = self
-            .rng
-            .chance(0.25)
-            .then(|| self.rng.range(1, 5) as u32);
+        let participants = self.rng.chance(0.25).then(|| self.rng.range(1, 5) as u32);
         Ws {
             id: format!("w{}", model.next_id),
             start,
@@ -912,7 +909,10 @@ impl Sim {
                     .map(move |w| (w.workshop.clone(), (u.clone(), w.key_from, w.revoke_at)))
             })
             .chain(self.desired.participants.iter().map(|w| {
-                (w.workshop.clone(), (POOL.to_string(), w.key_from, w.revoke_at))
+                (
+                    w.workshop.clone(),
+                    (POOL.to_string(), w.key_from, w.revoke_at),
+                )
             }))
             .collect();
         let desired = Desired::from_schedule(&schedule);
@@ -924,7 +924,10 @@ impl Sim {
                     .map(move |w| (w.workshop.clone(), (u.clone(), w.key_from, w.revoke_at)))
             })
             .chain(desired.participants.iter().map(|w| {
-                (w.workshop.clone(), (POOL.to_string(), w.key_from, w.revoke_at))
+                (
+                    w.workshop.clone(),
+                    (POOL.to_string(), w.key_from, w.revoke_at),
+                )
             }))
             .collect();
         let hold_changed = desired.hold != self.desired.hold;
@@ -1472,11 +1475,9 @@ impl Sim {
             };
             let owner = |id: &str| match u.tags.get(id) {
                 Some(claim) => windows.iter().find(|w| w.has_claim(claim)),
-                None => windows.iter().find(|w| {
-                    files
-                        .get(&w.claim())
-                        .is_some_and(|f| f.access_key_id == id)
-                }),
+                None => windows
+                    .iter()
+                    .find(|w| files.get(&w.claim()).is_some_and(|f| f.access_key_id == id)),
             };
             // The secret of every live workshop's current key is in its file.
             for w in windows.iter().filter(|w| w.is_live(now)) {

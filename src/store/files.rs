@@ -13,6 +13,9 @@ use zeroize::Zeroizing;
 
 use crate::core::observed::{CredentialsFile, PendingCreate};
 use crate::core::tags;
+use crate::store::participant_files::{
+    self, claim_of_record, env_files_in, remove_empty_folder, safe_name, RECORD_SEPARATOR,
+};
 use crate::text::shell_quote;
 
 /// A secret access key. Debug and Display print a placeholder; the bytes are wiped on drop.
@@ -69,7 +72,7 @@ pub enum SecretsError {
     Malformed { path: PathBuf },
 }
 
-fn io<'a>(
+pub(crate) fn io<'a>(
     action: &'static str,
     path: &'a Path,
 ) -> impl FnOnce(std::io::Error) -> SecretsError + 'a {
@@ -169,47 +172,7 @@ impl CredentialsDir {
                 }
             }
         }
-        self.check_participant_folders()
-    }
-
-    /// The participants' folders: 0700, their files 0600, like the directory itself.
-    fn check_participant_folders(&self) -> Result<(), SecretsError> {
-        for (folder, _) in self.participant_folders()? {
-            let mode = fs::symlink_metadata(&folder)
-                .map_err(io("read", &folder))?
-                .mode()
-                & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(SecretsError::Insecure { path: folder, mode });
-            }
-            for (_, path) in env_files_in(&folder)? {
-                let mode = fs::metadata(&path).map_err(io("read", &path))?.mode() & 0o777;
-                if mode & 0o077 != 0 {
-                    return Err(SecretsError::InsecureFile { path, mode });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// `<dir>/<workshop>/` folders (participants' files), with the workshop id.
-    fn participant_folders(&self) -> Result<Vec<(PathBuf, String)>, SecretsError> {
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io("list", &self.dir)(e)),
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(io("list", &self.dir))?;
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if let Some(name) = entry.file_name().to_str().filter(|n| safe_name(n)) {
-                if is_dir && !name.starts_with('.') {
-                    out.push((entry.path(), name.to_string()));
-                }
-            }
-        }
-        Ok(out)
+        participant_files::check_folders(&self.dir)
     }
 
     /// Which key each credentials file holds, by workshop id. Never reads the secret out.
@@ -239,7 +202,7 @@ impl CredentialsDir {
             }
         }
         // Participants' files, by claim `ws/label`.
-        for (folder, workshop) in self.participant_folders()? {
+        for (folder, workshop) in participant_files::folders(&self.dir)? {
             for (label, path) in env_files_in(&folder)? {
                 let claim = crate::core::participants::claim(&workshop, Some(&label));
                 files.push((claim, path));
@@ -572,54 +535,6 @@ impl CredentialsDir {
             (Some(id), Some(secret)) => Ok(Some((id, Secret::new(secret)))),
             _ => Err(SecretsError::Malformed { path }),
         }
-    }
-}
-
-/// Between workshop and label in a creation record's name (`.creating.ws@p07`): never in an id.
-const RECORD_SEPARATOR: &str = "@";
-
-/// The claim a creation record's name stands for.
-fn claim_of_record(name: &str) -> String {
-    name.replacen(
-        RECORD_SEPARATOR,
-        &crate::core::participants::CLAIM_SEPARATOR.to_string(),
-        1,
-    )
-}
-
-/// A name that stays in its folder: 1-64 characters of A-Za-z0-9._-, not `.` or `..`.
-fn safe_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-/// The `<label>.env` files in a participants' folder.
-fn env_files_in(folder: &Path) -> Result<Vec<(String, PathBuf)>, SecretsError> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(folder).map_err(io("list", folder))? {
-        let entry = entry.map_err(io("list", folder))?;
-        if let Some(label) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.strip_suffix(".env"))
-        {
-            if safe_name(label) {
-                out.push((label.to_string(), entry.path()));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// A participants' folder left empty by the removal of `file` goes too (never `dir` itself).
-fn remove_empty_folder(dir: &Path, file: &Path) {
-    if let Some(folder) = file.parent().filter(|f| *f != dir) {
-        // Fails, as it should, while the folder holds anything.
-        let _ = fs::remove_dir(folder);
     }
 }
 

@@ -45,6 +45,11 @@ impl Fx {
         format!("shared-{}", self.sfx)
     }
 
+    /// Where the deliver hook appends each hand-over document.
+    fn handed(&self) -> PathBuf {
+        self.dir.path().join("handed.jsonl")
+    }
+
     fn creds(&self) -> PathBuf {
         self.dir.path().join("credentials")
     }
@@ -53,12 +58,14 @@ impl Fx {
         let text = format!(
             "[settings]\nregion = \"eu-central-1\"\nuser = \"{user}\"\npath = \"{path}\"\n\
              lead = \"24h\"\ngrace = \"1h\"\nhold = \"24h\"\ncredentials_dir = \"credentials\"\n\
-             verify = false\ndeadline = false\npool = \"{pool}\"\npool_size = 10\n\n\
+             verify = false\ndeadline = false\npool = \"{pool}\"\npool_size = 10\n\
+             deliver = [\"sh\", \"-c\", \"cat >> \\\"$0\\\"; echo >> \\\"$0\\\"\", \"{handed}\"]\n\n\
              [[workshop]]\nid = \"room\"\nstart = 2030-01-10T09:00:00Z\nend = 2030-01-10T17:00:00Z\nparticipants = 12\n\n\
              [[workshop]]\nid = \"solo\"\nstart = 2030-01-10T09:00:00Z\nend = 2030-01-10T17:00:00Z\n",
             user = self.shared_user(),
             path = self.path,
             pool = self.pool(),
+            handed = self.handed().display(),
         );
         fs::write(self.dir.path().join("workshops.toml"), text).unwrap();
     }
@@ -194,6 +201,22 @@ async fn a_participants_workshop_on_a_pool_from_first_key_to_empty_pool() {
     let solo = keys.iter().find(|k| k.3 == "solo").expect("the shared key");
     assert_eq!(solo.0, fx.shared_user());
     assert_eq!(fx.file_key("solo.env").as_ref(), Some(&solo.1));
+
+    // Each key was handed over, a participant's naming the participant.
+    let handed = fs::read_to_string(fx.handed()).unwrap();
+    let docs: Vec<serde_json::Value> = handed
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 13, "{handed}");
+    let p07 = docs
+        .iter()
+        .find(|d| d["participant"] == "p07")
+        .expect("p07's");
+    assert_eq!(p07["workshop"], "room");
+    let solo_doc = docs.iter().find(|d| d["workshop"] == "solo").unwrap();
+    assert!(solo_doc.get("participant").is_none());
 
     // The plan after it is a no-op.
     let plan = fx.run(

@@ -9,7 +9,7 @@
 //!    free slot (non-deleted keys, open creation records and homes given in this run count; two
 //!    per user), in the order (key_from, workshop, label). No free slot: blocked.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::*;
 
@@ -35,56 +35,93 @@ fn in_flight<'o>(observed: &'o Observed, u: &'o ObservedUser, now: DateTime<Utc>
 }
 
 pub(super) fn assign(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Assignment {
-    let mut out = Assignment::default();
-    if desired.participants.is_empty()
-        && !observed
-            .users
-            .iter()
-            .any(|u| desired.pool.contains(&u.name))
-    {
-        return out;
+    let any_pool_user = observed
+        .users
+        .iter()
+        .any(|u| desired.pool.contains(&u.name));
+    if desired.participants.is_empty() && !any_pool_user {
+        return Assignment::default();
     }
-    let by_claim: HashMap<String, &Window> = desired
-        .participants
-        .iter()
-        .map(|w| (w.claim(), w))
-        .collect();
-    // Keys a participant's file names but no claim tag does yet (a run stopped before tagging).
-    let by_file: HashMap<&str, &str> = observed
-        .files
-        .iter()
-        .map(|(claim, f)| (f.access_key_id.as_str(), claim.as_str()))
-        .collect();
-    let mut used: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut homed: BTreeMap<&str, ()> = BTreeMap::new();
+    let mut pass = Pass {
+        desired,
+        observed,
+        now,
+        by_claim: desired
+            .participants
+            .iter()
+            .map(|w| (w.claim(), w))
+            .collect(),
+        // Keys a participant's file names but no claim tag does yet (a run stopped before
+        // tagging).
+        by_file: observed
+            .files
+            .iter()
+            .map(|(claim, f)| (f.access_key_id.as_str(), claim.as_str()))
+            .collect(),
+        used: BTreeMap::new(),
+        homed: BTreeSet::new(),
+        out: Assignment::default(),
+    };
     for u in observed.users.iter().filter(|u| u.is_managed()) {
-        if desired.users.contains_key(&u.name) {
-            continue;
+        if !desired.users.contains_key(&u.name) {
+            pass.carry(u);
         }
+    }
+    pass.creations();
+    pass.home_live();
+    let mut out = pass.out;
+    for windows in out.users.values_mut() {
+        windows.sort_by(|a, b| {
+            (a.key_from, &a.workshop, &a.participant).cmp(&(
+                b.key_from,
+                &b.workshop,
+                &b.participant,
+            ))
+        });
+    }
+    out
+}
+
+/// One assignment in the making.
+struct Pass<'a> {
+    desired: &'a Desired,
+    observed: &'a Observed,
+    now: DateTime<Utc>,
+    by_claim: HashMap<String, &'a Window>,
+    by_file: HashMap<&'a str, &'a str>,
+    /// Slots taken on each user that holds or gets keys.
+    used: BTreeMap<String, usize>,
+    /// Participants that have a user in this run.
+    homed: BTreeSet<String>,
+    out: Assignment,
+}
+
+impl<'a> Pass<'a> {
+    /// Rules 1 and 2: the participants' keys `u` holds, and the slots they take.
+    fn carry(&mut self, u: &'a ObservedUser) {
+        let (desired, observed, now) = (self.desired, self.observed, self.now);
         let in_pool = desired.pool.contains(&u.name);
-        let mut count = in_flight(observed, u, now);
+        let mut count = in_flight(observed, u, now) + open_creations(observed, &u.name, now).len();
         let mut carried: Vec<Window> = Vec::new();
-        for k in u
+        let listed = u
             .keys
             .iter()
-            .filter(|k| !observed.deleted.contains_key(&k.access_key_id))
-        {
+            .filter(|k| !observed.deleted.contains_key(&k.access_key_id));
+        for k in listed {
             let claim = u
                 .tags
                 .get(&k.access_key_id)
                 .map(String::as_str)
-                .or_else(|| by_file.get(k.access_key_id.as_str()).copied());
-            let found = claim.and_then(|c| by_claim.get_key_value(c));
+                .or_else(|| self.by_file.get(k.access_key_id.as_str()).copied());
+            let found = claim.and_then(|c| self.by_claim.get_key_value(c));
             let goes = goes_this_run(desired, u, k, found.map(|(_, w)| *w), now);
-            if !goes {
-                count += 1;
-            }
+            count += usize::from(!goes);
             let Some((claim, w)) = found else {
                 continue;
             };
             let active = k.status == KeyStatus::Active;
             if active {
-                homed.insert(claim.as_str(), ());
+                self.homed.insert(claim.clone());
             }
             match carried.iter_mut().find(|c| c.has_claim(claim)) {
                 Some(c) => {
@@ -98,93 +135,94 @@ pub(super) fn assign(desired: &Desired, observed: &Observed, now: DateTime<Utc>)
                 }),
             }
         }
-        // A key in flight is its claim's home.
+        // A key in flight (tagged, written, not listed yet) is its claim's home.
         for (id, claim) in &u.tags {
-            if tags::is_access_key_id(id) && u.key(id).is_none() {
-                if let Some((claim, w)) = by_claim.get_key_value(claim.as_str()) {
-                    if pending_key(observed, claim, now).as_deref() == Some(id.as_str()) {
-                        homed.insert(claim.as_str(), ());
-                        match carried.iter_mut().find(|c| c.has_claim(claim)) {
-                            Some(c) => c.departing = false,
-                            None => carried.push((*w).clone()),
-                        }
-                    }
+            let Some((claim, w)) = self.by_claim.get_key_value(claim.as_str()) else {
+                continue;
+            };
+            let pending = pending_key(observed, claim, now);
+            if tags::is_access_key_id(id) && u.key(id).is_none() && pending.as_ref() == Some(id) {
+                self.homed.insert(claim.clone());
+                match carried.iter_mut().find(|c| c.has_claim(claim)) {
+                    Some(c) => c.departing = false,
+                    None => carried.push((*w).clone()),
                 }
             }
         }
-        count += open_creations(observed, &u.name, now).len();
         if in_pool || count > 0 || !carried.is_empty() {
-            used.insert(u.name.as_str(), count);
+            self.used.insert(u.name.clone(), count);
         }
         // A pool user that holds keys stays (its keys go by the usual fates), even with no
         // window; other users are the schedule's business.
         if (in_pool && count > 0) || !carried.is_empty() {
-            out.users.insert(u.name.clone(), carried);
+            self.out.users.insert(u.name.clone(), carried);
         }
     }
-    // A creation record names the claim it makes a key for: that claim is at home there.
-    for (claim, c) in open_creations_anywhere(observed, now) {
-        if let Some((claim, w)) = by_claim.get_key_value(claim.as_str()) {
-            if homed.insert(claim.as_str(), ()).is_none() {
-                let list = out.users.entry(c.user.clone()).or_default();
-                if !list.iter().any(|x| x.has_claim(claim)) {
-                    list.push((*w).clone());
+
+    /// A creation record names the claim it makes a key for: that claim is at home there.
+    fn creations(&mut self) {
+        for (claim, c) in open_creations_anywhere(self.observed, self.now) {
+            if let Some((claim, w)) = self.by_claim.get_key_value(claim.as_str()) {
+                if self.homed.insert(claim.clone()) {
+                    let list = self.out.users.entry(c.user.clone()).or_default();
+                    if !list.iter().any(|x| x.has_claim(claim)) {
+                        list.push((*w).clone());
+                    }
                 }
             }
         }
     }
-    let unusable = |name: &str| {
-        desired.users.contains_key(name)
-            || observed.outside_path.contains(name)
-            || observed
-                .user(name)
-                .is_some_and(|u| !u.is_managed() || u.quarantine_policy().is_some())
-    };
-    let pool: Vec<String> = desired.pool.users().collect();
-    let mut next = 0;
-    for w in desired.participants.iter().filter(|w| w.is_live(now)) {
-        let claim = w.claim();
-        if homed.contains_key(claim.as_str()) {
-            continue;
-        }
-        let free =
-            |name: &str| !unusable(name) && used.get(name).copied().unwrap_or(0) < KEYS_PER_USER;
-        while next < pool.len() && !free(&pool[next]) {
-            next += 1;
-        }
-        let Some(name) = pool.get(next) else {
-            out.blocked.push(Blocked {
-                workshop: claim,
-                reason: format!(
-                    "pool full: all {} users of pool {} hold two keys (AWS allows two per user); raise pool_size, or shorten lead, grace or hold",
-                    desired.pool.size, desired.pool.prefix
-                ),
-            });
-            continue;
-        };
-        *used.entry(name.as_str()).or_default() += 1;
-        let list = out.users.entry(name.clone()).or_default();
-        match list.iter_mut().find(|c| c.has_claim(&claim)) {
-            Some(c) => {
-                c.hold_only = false;
-                c.departing = false;
+
+    /// Rule 3: a home for every live participant without one, lowest-numbered free user first.
+    fn home_live(&mut self) {
+        let (desired, observed) = (self.desired, self.observed);
+        // Pool users the tool may not use: a shared user's name, outside the path, not
+        // managed, or quarantined by AWS.
+        let mut unusable: BTreeSet<&str> =
+            observed.outside_path.iter().map(String::as_str).collect();
+        unusable.extend(
+            observed
+                .users
+                .iter()
+                .filter(|u| !u.is_managed() || u.quarantine_policy().is_some())
+                .map(|u| u.name.as_str()),
+        );
+        let pool: Vec<String> = desired.pool.users().collect();
+        let mut next = 0;
+        for w in desired.participants.iter().filter(|w| w.is_live(self.now)) {
+            let claim = w.claim();
+            if self.homed.contains(&claim) {
+                continue;
             }
-            None => list.push(Window {
-                hold_only: false,
-                ..w.clone()
-            }),
+            let free = |name: &str| {
+                !unusable.contains(name)
+                    && !desired.users.contains_key(name)
+                    && self.used.get(name).copied().unwrap_or(0) < KEYS_PER_USER
+            };
+            while next < pool.len() && !free(&pool[next]) {
+                next += 1;
+            }
+            let Some(name) = pool.get(next) else {
+                self.out.blocked.push(Blocked {
+                    workshop: claim,
+                    reason: format!(
+                        "pool full: no user of pool {} ({} users) has a free slot (AWS allows two keys per user); raise pool_size, or shorten lead, grace or hold",
+                        desired.pool.prefix, desired.pool.size
+                    ),
+                });
+                continue;
+            };
+            *self.used.entry(name.clone()).or_default() += 1;
+            let list = self.out.users.entry(name.clone()).or_default();
+            match list.iter_mut().find(|c| c.has_claim(&claim)) {
+                Some(c) => {
+                    c.hold_only = false;
+                    c.departing = false;
+                }
+                None => list.push(w.clone()),
+            }
         }
     }
-    for windows in out.users.values_mut() {
-        windows.sort_by(|a, b| {
-            (a.key_from, &a.workshop, &a.participant).cmp(&(
-                b.key_from,
-                &b.workshop,
-                &b.participant,
-            ))
-        });
-    }
-    out
 }
 
 /// A key the usual fates delete in this run (see `keys::fate`): its slot is free for a new

@@ -150,6 +150,7 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
 #[derive(Debug, Clone)]
 pub struct Bookkeeping {
     pub user: String,
+    /// The claim: `ws`, or `ws/p07` for a participant.
     pub workshop: String,
     pub access_key_id: String,
     pub tags: BTreeMap<String, String>,
@@ -167,7 +168,7 @@ pub async fn record(iam: &impl Iam, entries: Vec<Bookkeeping>) -> Vec<ActionResu
             tags: b.tags,
             untag: b.untag,
         };
-        let action = Action::new(op, Effect::Change, &b.user, b.reason).workshop(&b.workshop);
+        let action = Action::new(op, Effect::Change, &b.user, b.reason).claimed(&b.workshop);
         let (status, detail) = match outcome {
             Ok(()) => {
                 tracing::info!(action = "tag_user", user = %b.user, "done");
@@ -332,10 +333,9 @@ async fn refresh_token(
     ctx: &ApplyContext<'_>,
     result: &mut ActionResult,
 ) -> Result<(), String> {
-    let workshop = action
-        .workshop
-        .as_deref()
-        .ok_or("refresh_token without workshop")?;
+    // The claim names the file: `ws`, or `ws/p07` for a participant.
+    let claim = action.claim().ok_or("refresh_token without workshop")?;
+    let workshop = claim.as_str();
     let bundle = ctx.credentials.describe(workshop);
     let (id, secret) = ctx
         .credentials
@@ -403,10 +403,9 @@ async fn create_key(
     result: &mut ActionResult,
 ) -> Result<(), String> {
     let user = action.user.as_str();
-    let workshop = action
-        .workshop
-        .as_deref()
-        .ok_or("create_key without workshop")?;
+    // The claim names the file and the claim tag: `ws`, or `ws/p07` for a participant.
+    let claim = action.claim().ok_or("create_key without workshop")?;
+    let workshop = claim.as_str();
     // What the user holds now, so that a later run can tell this creation's key from the
     // others if the answer is lost. Unknown when the read fails: the record then counts its
     // slot for the visibility window.
@@ -487,8 +486,8 @@ async fn create_key(
     // The file names the key from now on; the record of the creation is no longer needed.
     end_create(ctx, workshop).await;
     result.credentials_file = Some(path);
-    let claim = [(new.access_key_id.clone(), workshop.to_string())].into();
-    iam.tag_user(user, &claim).await.map_err(|e| {
+    let claim_tag = [(new.access_key_id.clone(), workshop.to_string())].into();
+    iam.tag_user(user, &claim_tag).await.map_err(|e| {
         format!("key created and saved, but claiming it failed: {e}; the next run claims it from its credentials file")
     })
 }

@@ -160,6 +160,23 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Deactivate a workshop's keys at once (a leaked key): the shared key, one participant's
+    /// key, or all of them. While the window is open, the next reconcile hands out fresh keys;
+    /// the revoked keys are deleted after the hold.
+    #[command(mut_args(at_help("Revoke as if the time were TIME (RFC 3339), for rehearsals")))]
+    Revoke {
+        /// The workshop's id.
+        workshop: String,
+        /// Only this participant's key (e.g. p07); without it, every key of the workshop.
+        #[arg(long, value_name = "LABEL")]
+        participant: Option<String>,
+        #[command(flatten)]
+        schedule: ScheduleArg,
+        #[command(flatten)]
+        at: AtArg,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
     /// Add a workshop to the schedule (comments and layout kept; validated before writing).
     Add {
         /// Its id: 1-64 characters of A-Za-z0-9._-

@@ -59,6 +59,9 @@ pub struct DeliveryResult {
 #[derive(Serialize)]
 struct Handover<'a> {
     workshop: &'a str,
+    /// The participant (`p07`) of a workshop with `participants`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    participant: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     title: Option<&'a str>,
     user: &'a str,
@@ -328,7 +331,7 @@ pub async fn deliver(
                 .results
                 .iter()
                 .find(|r| {
-                    r.action.workshop.as_ref() == Some(&d.workshop) && r.credentials_file.is_some()
+                    r.action.claim().as_ref() == Some(&d.workshop) && r.credentials_file.is_some()
                 })
                 .and_then(|r| r.created_key.clone())
         });
@@ -386,13 +389,16 @@ async fn deliver_one(
     argv: &[String],
     schedule: &Schedule,
     credentials: &dyn CredentialStore,
-    workshop: &str,
+    claim: &str,
     user: &str,
     key_id: &str,
 ) -> Result<(), String> {
+    // The file is the claim's: `ws.env`, or `ws/p07.env` for a participant.
+    let (id, participant) = crate::core::participants::parse_claim(claim);
+    let workshop = claim;
     let w = schedule
-        .workshop(workshop)
-        .ok_or_else(|| format!("workshop {workshop} is no longer in the schedule"))?;
+        .workshop(id)
+        .ok_or_else(|| format!("workshop {id} is no longer in the schedule"))?;
     let bundle = credentials.describe(workshop);
     let (file_key, secret) = credentials
         .read_secret(workshop)
@@ -411,7 +417,8 @@ async fn deliver_one(
         None
     };
     let doc = Handover {
-        workshop,
+        workshop: id,
+        participant,
         title: w.title.as_deref(),
         user,
         access_key_id: key_id,

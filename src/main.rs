@@ -40,6 +40,8 @@ fn exit_code(result: &Result<Outcome, CommandError>) -> u8 {
         Ok(
             Outcome::ReconcileFailed
             | Outcome::ReleaseIncomplete
+            | Outcome::NothingToRevoke
+            | Outcome::RevokeIncomplete
             | Outcome::ProblemsFound
             | Outcome::VerificationFailed
             | Outcome::ModelsNotReady

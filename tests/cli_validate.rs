@@ -418,6 +418,31 @@ fn capacity() {
     );
 }
 
+#[test]
+fn valid_participants() {
+    // The pool's users are not counted: which exist depends on who is live.
+    assert_valid(&fixture("valid_participants.toml"), 2, 1);
+}
+
+#[test]
+fn participants_and_pool_problems() {
+    assert_invalid(
+        "participants_problems.toml",
+        &[
+            "3:8: error: invalid pool \"this-pool-prefix-is-far-too-long-for-iam-user-names-with-numbers\": its users are named \"this-pool-prefix-is-far-too-long-for-iam-user-names-with-numbers-001\" to \"this-pool-prefix-is-far-too-long-for-iam-user-names-with-numbers-100\", and each must be a valid IAM user name",
+            "  hint: IAM user names are 1-64 characters of A-Z a-z 0-9 and + = , . @ _ -; write e.g. pool = \"workshop-participant\"",
+            "4:13: error: pool_size = 5000 is out of range: it must be from 1 to 4900",
+            "  hint: write pool_size = 100, or another number in that range",
+            "8:16: error: participants = 0 is out of range: it must be from 1 to 1000",
+            "  hint: write participants = 12, or another number in that range",
+            "14:16: error: participants must be a whole number",
+            "  hint: write it without quotes: participants = 40 (found a string)",
+            "21:1: error: workshop \"own-user\" has both participants and its own user",
+            "  hint: participants' keys live on the pool's users (settings.pool); remove `user` or `participants`",
+        ],
+    );
+}
+
 // ---- several problems at once ---------------------------------------------------------------
 
 #[test]

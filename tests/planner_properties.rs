@@ -245,3 +245,114 @@ proptest! {
         check_steps(&s, &iam, &creds, &ticks);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Participants on a pool
+
+#[derive(Debug, Clone)]
+struct RoomSpec {
+    start_h: i64,
+    len_h: i64,
+    participants: u32,
+}
+
+fn room_spec() -> impl Strategy<Value = RoomSpec> {
+    (0i64..120, 1i64..48, 1u32..6).prop_map(|(start_h, len_h, participants)| RoomSpec {
+        start_h,
+        len_h,
+        participants,
+    })
+}
+
+fn pool_text(rooms: &[RoomSpec], pool_size: u32) -> String {
+    let mut text = format!(
+        "[settings]\nuser = \"u0\"\npath = \"/workshop/\"\nlead = \"12h\"\ngrace = \"1h\"\nhold = \"6h\"\nverify = false\npool = \"wp\"\npool_size = {pool_size}\n"
+    );
+    for (i, r) in rooms.iter().enumerate() {
+        let start = base() + TimeDelta::hours(r.start_h);
+        let end = start + TimeDelta::hours(r.len_h);
+        text.push_str(&format!(
+            "[[workshop]]\nid = \"r{i}\"\nstart = {}\nend = {}\nparticipants = {}\n",
+            workshop_keys::time::format_time(start),
+            workshop_keys::time::format_time(end),
+            r.participants
+        ));
+    }
+    text
+}
+
+/// Active participants' keys: claim -> (user, key id). Panics when a claim has two.
+fn active_claims(iam: &FakeIam) -> BTreeMap<String, (String, String)> {
+    let mut out = BTreeMap::new();
+    for (name, u) in iam.users() {
+        for k in u.keys.iter().filter(|k| k.status == KeyStatus::Active) {
+            if let Some(claim) = u.tags.get(&k.access_key_id).filter(|c| c.contains('/')) {
+                let before = out.insert(claim.clone(), (name.clone(), k.access_key_id.clone()));
+                assert!(before.is_none(), "{claim} has two active keys");
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 120, .. ProptestConfig::default() })]
+
+    /// Never three keys on a pool user, every action succeeds, planning again is a no-op, and
+    /// a participant keeps its key (and so its user) for as long as it is neither revoked nor
+    /// past its window.
+    #[test]
+    fn participants_stay_on_their_pool_user_within_iam_rules(
+        rooms in proptest::collection::vec(room_spec(), 1..5),
+        pool_size in 1u32..8,
+        mut ticks in proptest::collection::vec((-12i64..200, proptest::option::of((0usize..5, proptest::option::of(1u32..6)))), 1..14),
+    ) {
+        let text = pool_text(&rooms, pool_size);
+        let parsed = schedule::parse(Path::new("prop.toml"), &text);
+        prop_assume!(parsed.is_ok());
+        let s = parsed.unwrap();
+        let desired = Desired::from_schedule(&s);
+        ticks.sort_by_key(|t| t.0);
+        let tmp = tempfile::tempdir().unwrap();
+        let creds = CredentialsDir::new(tmp.path().join("credentials"));
+        let iam = FakeIam::new();
+        let opts = ObserveOptions::default();
+        let state = LocalState::new(creds.clone(), "workshops.toml");
+        let ctx = ApplyContext { credentials: &creds, state: &state, region: "us-east-1" };
+        let mut previous: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for (h, revoke) in ticks {
+            let now = base() + TimeDelta::hours(h);
+            iam.set_clock(now);
+            let observe_now = || run(observe(&iam, &s.settings.path, &s.users(), Some((&creds, &state)), &opts)).unwrap();
+            let mut revoked = Vec::new();
+            if let Some((room, label)) = revoke.filter(|(r, _)| *r < rooms.len()) {
+                let ws = format!("r{room}");
+                let label = label.filter(|l| *l <= rooms[room].participants).map(|l| {
+                    workshop_keys::core::participants::labels(rooms[room].participants)[l as usize - 1].clone()
+                });
+                let p = workshop_keys::core::planner::revoke(&desired, &observe_now(), &ws, label.as_deref(), now).unwrap();
+                let report = run(apply(&p, &iam, &ctx));
+                prop_assert!(report.all_ok(), "{:?}", report.results);
+                revoked.extend(p.actions.iter().filter_map(|a| a.claim()));
+            }
+            let p = plan(&desired, &observe_now(), now);
+            let report = run(apply(&p, &iam, &ctx));
+            for r in &report.results {
+                prop_assert_eq!(r.status, Status::Ok, "at {}: {:?} {:?}", now, r.action, r.detail);
+            }
+            for (name, u) in iam.users() {
+                prop_assert!(u.keys.len() <= 2, "user {} has {} keys", name, u.keys.len());
+            }
+            let again = plan(&desired, &observe_now(), now);
+            prop_assert!(again.actions.is_empty(), "not idempotent at {}: {:#?}", now, again.actions);
+            let current = active_claims(&iam);
+            for (claim, (user, id)) in &previous {
+                let live = desired.participants.iter().any(|w| &w.claim() == claim && w.is_live(now));
+                if live && !revoked.contains(claim) {
+                    prop_assert_eq!(current.get(claim), Some(&(user.clone(), id.clone())), "{} moved at {}", claim, now);
+                }
+            }
+            previous = current;
+        }
+    }
+}

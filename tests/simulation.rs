@@ -69,6 +69,9 @@ const USERS: [&str; 4] = ["u0", "u1", "u2", "u3"];
 /// Users the tool must never write: one under the path without the tag, one tagged outside it.
 const BYSTANDER: &str = "bystander";
 const ELSEWHERE: &str = "elsewhere";
+/// The participants' pool: users `sp-001`..`sp-004`, made on demand.
+const POOL: &str = "sp";
+const POOL_SIZE: u32 = 4;
 /// A managed user from an earlier schedule: emptied and deleted.
 const LEFTOVER: &str = "u9";
 /// Error codes counted in the summary (the first found in a failed action's detail).
@@ -221,6 +224,8 @@ struct Ws {
     /// Minutes.
     lead: Option<i64>,
     grace: Option<i64>,
+    /// A key per participant, on the pool's users (then no `user`).
+    participants: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -238,7 +243,7 @@ struct Model {
 impl Model {
     fn toml(&self) -> String {
         let mut t = format!(
-            "[settings]\nuser = \"u0\"\npath = \"{PATH}\"\nlead = \"{}m\"\ngrace = \"{}m\"\nhold = \"{}m\"\nverify = false\n",
+            "[settings]\nuser = \"u0\"\npath = \"{PATH}\"\nlead = \"{}m\"\ngrace = \"{}m\"\nhold = \"{}m\"\nverify = false\npool = \"{POOL}\"\npool_size = {POOL_SIZE}\n",
             self.lead, self.grace, self.hold
         );
         if let Some((after, overlap)) = self.rotation {
@@ -255,6 +260,9 @@ impl Model {
             ));
             if let Some(u) = w.user {
                 t.push_str(&format!("user = \"{u}\"\n"));
+            }
+            if let Some(n) = w.participants {
+                t.push_str(&format!("participants = {n}\n"));
             }
             if let Some(m) = w.lead {
                 t.push_str(&format!("lead = \"{m}m\"\n"));
@@ -937,11 +945,16 @@ impl Sim {
         model.next_id += 1;
         let start = round5(now + self.rng.minutes(10, 5 * 24 * 60));
         let end = round5(start + self.random_length()).max(start + TimeDelta::minutes(15));
+        let participants = self.rng.chance(0.25).then(|| self.rng.range(1, 5) as u32);
         Ws {
             id: format!("w{}", model.next_id),
             start,
             end,
-            user: self.random_user(),
+            participants,
+            user: match participants {
+                Some(_) => None,
+                None => self.random_user(),
+            },
             lead: self
                 .rng
                 .chance(0.15)
@@ -962,6 +975,12 @@ impl Sim {
                 ws.iter()
                     .map(move |w| (w.workshop.clone(), (u.clone(), w.key_from, w.revoke_at)))
             })
+            .chain(self.desired.participants.iter().map(|w| {
+                (
+                    w.workshop.clone(),
+                    (POOL.to_string(), w.key_from, w.revoke_at),
+                )
+            }))
             .collect();
         let desired = Desired::from_schedule(&schedule);
         let after: BTreeMap<String, (String, DateTime<Utc>, DateTime<Utc>)> = desired
@@ -971,6 +990,12 @@ impl Sim {
                 ws.iter()
                     .map(move |w| (w.workshop.clone(), (u.clone(), w.key_from, w.revoke_at)))
             })
+            .chain(desired.participants.iter().map(|w| {
+                (
+                    w.workshop.clone(),
+                    (POOL.to_string(), w.key_from, w.revoke_at),
+                )
+            }))
             .collect();
         let hold_changed = desired.hold != self.desired.hold;
         for id in before.keys().chain(after.keys()) {
@@ -1510,14 +1535,17 @@ impl Sim {
                 }
                 continue;
             }
-            let windows = self.desired.users.get(name).unwrap_or(&no_windows);
+            // A pool user may hold any participant's key.
+            let windows = if self.desired.pool.contains(name) {
+                &self.desired.participants
+            } else {
+                self.desired.users.get(name).unwrap_or(&no_windows)
+            };
             let owner = |id: &str| match u.tags.get(id) {
-                Some(claim) => windows.iter().find(|w| &w.workshop == claim),
-                None => windows.iter().find(|w| {
-                    files
-                        .get(&w.workshop)
-                        .is_some_and(|f| f.access_key_id == id)
-                }),
+                Some(claim) => windows.iter().find(|w| w.has_claim(claim)),
+                None => windows
+                    .iter()
+                    .find(|w| files.get(&w.claim()).is_some_and(|f| f.access_key_id == id)),
             };
             // The secret of every live workshop's current key is in its file.
             for w in windows.iter().filter(|w| w.is_live(now)) {
@@ -1526,17 +1554,17 @@ impl Sim {
                     .iter()
                     .filter(|k| {
                         k.status == KeyStatus::Active
-                            && owner(&k.access_key_id).is_some_and(|o| o.workshop == w.workshop)
+                            && owner(&k.access_key_id).is_some_and(|o| o.claim() == w.claim())
                     })
                     .max_by_key(|k| (k.created, &k.access_key_id));
                 if let Some(k) = current {
                     let in_file = files
-                        .get(&w.workshop)
+                        .get(&w.claim())
                         .is_some_and(|f| f.access_key_id == k.access_key_id);
                     if !in_file {
                         need_replacement_check.push((
                             name.clone(),
-                            w.workshop.clone(),
+                            w.claim(),
                             k.access_key_id.clone(),
                         ));
                     }
@@ -1620,7 +1648,7 @@ impl Sim {
             let next = plan(&self.desired, &self.observed_truth(), now);
             for (user, workshop, key) in need_replacement_check {
                 let replaced = next.actions.iter().any(|a| {
-                    a.action == ActionKind::CreateKey && a.workshop.as_deref() == Some(&workshop)
+                    a.action == ActionKind::CreateKey && a.claim().as_ref() == Some(&workshop)
                 });
                 // Waiting: a slot is held for a creation whose outcome IAM does not show yet.
                 let reported = next

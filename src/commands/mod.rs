@@ -14,6 +14,7 @@ mod outcome;
 mod plan_apply;
 mod reconcile_output;
 mod release;
+mod revoke;
 mod shell_docs;
 mod stdout;
 mod timeline;
@@ -89,6 +90,23 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
             let stored = backends::open(&s, &schedule.schedule, &aws).await;
             let held = lock::lock(stored.state.as_ref(), std::time::Duration::ZERO).await?;
             let result = release::release(&s, &user, &aws, &stored, now).await;
+            held.release().await;
+            result
+        }
+        Command::Revoke {
+            workshop,
+            participant,
+            schedule,
+            at: AtArg { at },
+            aws,
+        } => {
+            let s = schedule::load(&schedule.schedule)?;
+            let now = parse_at(at.as_deref(), now)?;
+            // Not beside a reconcile of the same schedule: both write these keys.
+            let stored = backends::open(&s, &schedule.schedule, &aws).await;
+            let held = lock::lock(stored.state.as_ref(), std::time::Duration::ZERO).await?;
+            let result =
+                revoke::revoke(&s, &workshop, participant.as_deref(), &aws, &stored, now).await;
             held.release().await;
             result
         }

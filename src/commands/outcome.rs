@@ -12,6 +12,10 @@ pub enum Outcome {
     ReconcileFailed,
     /// `release`: an exposed key was not deleted, or the quarantine policy not detached.
     ReleaseIncomplete,
+    /// `revoke`: the workshop (or participant) has no live key; nothing changed.
+    NothingToRevoke,
+    /// `revoke`: a key could not be deactivated.
+    RevokeIncomplete,
     /// `status --check` found a problem.
     ProblemsFound,
     /// `verify`: a key failed its check, or the workshop asked about has no live key.

@@ -308,7 +308,7 @@ async fn check_keys(
     if s.settings.verify {
         for r in &report.results {
             if let (Some(key), Some(workshop), Some(_)) =
-                (&r.created_key, &r.action.workshop, &r.credentials_file)
+                (&r.created_key, &r.action.claim(), &r.credentials_file)
             {
                 let user = &r.action.user;
                 checks.push(
@@ -354,8 +354,8 @@ async fn check_keys(
 }
 
 /// The models a workshop uses, as the schedule resolves them (empty: none named).
-fn workshop_models(s: &Schedule, workshop: &str) -> Vec<String> {
-    s.workshop(workshop)
+fn workshop_models(s: &Schedule, claim: &str) -> Vec<String> {
+    s.workshop(crate::core::participants::parse_claim(claim).0)
         .map(|w| w.models.clone())
         .unwrap_or_else(|| s.settings.models.clone())
 }

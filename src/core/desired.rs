@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::core::policy;
+use crate::core::{participants, policy};
 use crate::schedule::{PolicyChoice, Schedule};
 
 /// One workshop's key lifetime on its user.
@@ -23,12 +23,49 @@ pub struct Window {
     pub delete_at: DateTime<Utc>,
     /// The models the workshop uses (may be empty: none named).
     pub models: Vec<String>,
+    /// The participant label (`p07`) of a workshop with `participants`; `None` for the shared key.
+    pub participant: Option<String>,
+    /// On a pool user: the window is carried only for a key the user already holds (revoked or
+    /// ended), never to ask for a new key there. Always false outside the planner.
+    pub hold_only: bool,
+    /// On a pool user: every key of this window there is deleted in this run. Carried for the
+    /// fate rules only: it sets no deadline (the user's policy then matches the next run's).
+    pub departing: bool,
 }
 
 impl Window {
     /// The key should be live at `now`.
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         self.key_from <= now && now < self.revoke_at
+    }
+
+    /// What the claim tag of this window's key holds: `ws`, or `ws/p07` for a participant.
+    pub fn claim(&self) -> String {
+        participants::claim(&self.workshop, self.participant.as_deref())
+    }
+
+    /// `claim()` names this window (without building the string).
+    pub fn has_claim(&self, claim: &str) -> bool {
+        let (workshop, participant) = participants::parse_claim(claim);
+        workshop == self.workshop && participant == self.participant.as_deref()
+    }
+}
+
+/// The participants' pool (`settings.pool`, `settings.pool_size`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    pub prefix: String,
+    pub size: u32,
+}
+
+impl Pool {
+    /// The pool's user names, first to last.
+    pub fn users(&self) -> impl Iterator<Item = String> + '_ {
+        (1..=self.size).map(|i| participants::pool_user(&self.prefix, i))
+    }
+
+    pub fn contains(&self, user: &str) -> bool {
+        participants::pool_index(&self.prefix, self.size, user).is_some()
     }
 }
 
@@ -55,7 +92,12 @@ pub struct Desired {
     /// `settings.verify_before_start`.
     pub verify_before_start: TimeDelta,
     /// Every user the schedule names, with its workshops' windows sorted by (key_from, id).
+    /// The planner adds the pool users it assigns participants to (see `planner::pool`).
     pub users: BTreeMap<String, Vec<Window>>,
+    /// One window per participant of workshops with `participants`, sorted by (key_from,
+    /// workshop, label); they live on pool users, assigned at each run.
+    pub participants: Vec<Window>,
+    pub pool: Pool,
 }
 
 impl Desired {
@@ -63,8 +105,9 @@ impl Desired {
         let s = &schedule.settings;
         let mut users: BTreeMap<String, Vec<Window>> = BTreeMap::new();
         users.entry(s.user.clone()).or_default();
+        let mut participants = Vec::new();
         for w in &schedule.workshops {
-            users.entry(w.user.clone()).or_default().push(Window {
+            let window = Window {
                 workshop: w.id.clone(),
                 start: w.start,
                 end: w.end,
@@ -72,11 +115,30 @@ impl Desired {
                 revoke_at: w.revoke_at(),
                 delete_at: w.revoke_at() + s.hold,
                 models: w.models.clone(),
-            });
+                participant: None,
+                hold_only: false,
+                departing: false,
+            };
+            match w.participants {
+                Some(n) => {
+                    participants.extend(participants::labels(n).into_iter().map(|l| Window {
+                        participant: Some(l),
+                        ..window.clone()
+                    }))
+                }
+                None => users.entry(w.user.clone()).or_default().push(window),
+            }
         }
         for windows in users.values_mut() {
             windows.sort_by(|a, b| (a.key_from, &a.workshop).cmp(&(b.key_from, &b.workshop)));
         }
+        participants.sort_by(|a, b| {
+            (a.key_from, &a.workshop, &a.participant).cmp(&(
+                b.key_from,
+                &b.workshop,
+                &b.participant,
+            ))
+        });
         Desired {
             path: s.path.clone(),
             policy: s.policy.clone(),
@@ -91,6 +153,11 @@ impl Desired {
             check_models: s.check_models,
             verify_before_start: s.verify_before_start,
             users,
+            participants,
+            pool: Pool {
+                prefix: s.pool.clone(),
+                size: s.pool_size,
+            },
         }
     }
 
@@ -103,7 +170,7 @@ impl Desired {
             .get(user)
             .into_iter()
             .flatten()
-            .filter(|w| w.key_from <= now)
+            .filter(|w| w.key_from <= now && !w.departing)
             .map(|w| w.revoke_at)
             .max()
             .unwrap_or(policy::NO_WINDOW_YET)
@@ -115,11 +182,27 @@ impl Desired {
         policy::document_for(&self.policy, deadline, self.bedrock_api_key)
     }
 
-    /// The window of a workshop on a given user.
-    pub fn window(&self, user: &str, workshop: &str) -> Option<&Window> {
+    /// This desired state with the pool users of one run and the participant windows they
+    /// carry (see `planner::pool`): deadlines and policies of pool users follow from them.
+    pub fn with_pool_users(&self, pool_users: BTreeMap<String, Vec<Window>>) -> Desired {
+        let mut d = self.clone();
+        for (user, windows) in pool_users {
+            d.users.entry(user).or_default().extend(windows);
+        }
+        d
+    }
+
+    /// The window of a claim (`ws`, or `ws/p07`) on a given user.
+    pub fn window(&self, user: &str, claim: &str) -> Option<&Window> {
+        self.users.get(user)?.iter().find(|w| w.has_claim(claim))
+    }
+
+    /// The window of a claim on any user, or among the participants.
+    pub fn window_of_claim(&self, claim: &str) -> Option<&Window> {
         self.users
-            .get(user)?
-            .iter()
-            .find(|w| w.workshop == workshop)
+            .values()
+            .flatten()
+            .chain(&self.participants)
+            .find(|w| w.has_claim(claim))
     }
 }

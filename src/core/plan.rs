@@ -151,6 +151,9 @@ pub struct Action {
     pub effect: Effect,
     pub user: String,
     pub workshop: Option<String>,
+    /// The participant whose key the action is about (`p07`), for workshops with
+    /// `participants`; `None` for a shared key.
+    pub participant: Option<String>,
     /// A short phrase a person understands.
     pub reason: String,
 }
@@ -162,6 +165,7 @@ impl Action {
             effect,
             user: user.to_string(),
             workshop: None,
+            participant: None,
             reason: reason.into(),
         }
     }
@@ -169,6 +173,31 @@ impl Action {
     pub fn workshop(mut self, id: &str) -> Self {
         self.workshop = Some(id.to_string());
         self
+    }
+
+    /// About the key of a claim (`ws`, or `ws/p07`): sets the workshop and the participant.
+    pub fn claimed(mut self, claim: &str) -> Self {
+        self.set_claim(Some(claim));
+        self
+    }
+
+    /// Sets the workshop and participant from a claim tag's value, when there is one.
+    pub fn set_claim(&mut self, claim: Option<&str>) {
+        let (workshop, participant) = match claim.map(crate::core::participants::parse_claim) {
+            Some((w, p)) => (Some(w.to_string()), p.map(str::to_string)),
+            None => (None, None),
+        };
+        self.workshop = workshop;
+        self.participant = participant;
+    }
+
+    /// The claim the action's key carries or gets: `ws`, or `ws/p07`.
+    pub fn claim(&self) -> Option<String> {
+        let w = self.workshop.as_deref()?;
+        Some(crate::core::participants::claim(
+            w,
+            self.participant.as_deref(),
+        ))
     }
 
     pub fn kind(&self) -> ActionKind {
@@ -268,6 +297,8 @@ struct Wire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     workshop: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    participant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     access_key_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     policy_name: Option<String>,
@@ -293,6 +324,7 @@ impl From<Action> for Wire {
             effect: a.effect,
             user: a.user,
             workshop: a.workshop,
+            participant: a.participant,
             access_key_id: None,
             policy_name: None,
             policy_arn: None,
@@ -402,6 +434,7 @@ impl TryFrom<Wire> for Action {
             effect: w.effect,
             user: w.user,
             workshop: w.workshop,
+            participant: w.participant,
             reason: w.reason,
         })
     }

@@ -21,7 +21,12 @@ pub fn add_to(p: &mut Plan, desired: &Desired, observed: &Observed, now: DateTim
 }
 
 fn not_ready(p: &mut Plan, desired: &Desired, observed: &Observed, now: DateTime<Utc>) {
-    for w in desired.users.values().flatten().filter(|w| w.is_live(now)) {
+    for w in desired
+        .users
+        .values()
+        .flatten()
+        .filter(|w| w.is_live(now) && !w.hold_only)
+    {
         for m in &w.models {
             if let Some(r) = observed.models.get(m).filter(|r| !r.ready) {
                 p.models_not_ready.push(ModelNotReady {
@@ -39,6 +44,9 @@ fn not_ready(p: &mut Plan, desired: &Desired, observed: &Observed, now: DateTime
     }
     p.models_not_ready
         .sort_by(|a, b| (&a.workshop, &a.model).cmp(&(&b.workshop, &b.model)));
+    // A workshop's participants share its models: one entry per workshop and model.
+    p.models_not_ready
+        .dedup_by(|a, b| (&a.workshop, &a.model) == (&b.workshop, &b.model));
     p.warnings.sort();
     p.warnings.dedup();
 }
@@ -59,16 +67,17 @@ fn reverify(p: &mut Plan, desired: &Desired, observed: &Observed, now: DateTime<
             if !(w.is_live(now) && from <= now && now < w.start) {
                 continue;
             }
-            let Some(k) = u.live_key_of(&w.workshop) else {
+            let claim = w.claim();
+            let Some(k) = u.live_key_of(&claim) else {
                 continue;
             };
             let id = &k.access_key_id;
             let held_here = observed
                 .files
-                .get(&w.workshop)
+                .get(&claim)
                 .is_some_and(|f| &f.access_key_id == id);
             let touched = p.actions.iter().any(|a| {
-                (a.action == ActionKind::CreateKey && a.workshop.as_deref() == Some(&w.workshop))
+                (a.action == ActionKind::CreateKey && a.claim().as_ref() == Some(&claim))
                     || (a.action == ActionKind::DeactivateKey
                         && a.access_key_id() == Some(id.as_str()))
             });
@@ -80,7 +89,7 @@ fn reverify(p: &mut Plan, desired: &Desired, observed: &Observed, now: DateTime<
                 .is_some_and(|(t, outcome)| t >= from && outcome.trim() == "verified");
             if held_here && !touched && !done {
                 p.reverify.push(Reverify {
-                    workshop: w.workshop.clone(),
+                    workshop: claim.clone(),
                     user: user.clone(),
                     access_key_id: id.clone(),
                     reason: format!(

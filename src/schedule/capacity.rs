@@ -67,8 +67,11 @@ impl Collision {
 /// in slice order, so the "third" one is the third in the schedule's order.
 pub fn collisions(workshops: &[Workshop]) -> Vec<Collision> {
     let mut by_user: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Participants' keys live on the pool, checked by `pool_shortfalls`.
     for (i, w) in workshops.iter().enumerate() {
-        by_user.entry(w.user.as_str()).or_default().push(i);
+        if w.participants.is_none() {
+            by_user.entry(w.user.as_str()).or_default().push(i);
+        }
     }
     let mut users: Vec<&str> = by_user.keys().copied().collect();
     users.sort_unstable();
@@ -187,8 +190,11 @@ pub fn rotation_conflicts(
         return Vec::new();
     }
     let mut by_user: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Participants' keys live on the pool, checked by `pool_shortfalls`.
     for (i, w) in workshops.iter().enumerate() {
-        by_user.entry(w.user.as_str()).or_default().push(i);
+        if w.participants.is_none() {
+            by_user.entry(w.user.as_str()).or_default().push(i);
+        }
     }
     let mut users: Vec<&str> = by_user.keys().copied().collect();
     users.sort_unstable();

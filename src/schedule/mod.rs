@@ -115,10 +115,16 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// Every IAM user the schedule names: `settings.user` and each workshop's user, sorted.
+    /// Every IAM user the schedule names: `settings.user` and each shared-key workshop's user,
+    /// sorted. Not the pool's users: which of them exist depends on the participants live now.
     pub fn users(&self) -> Vec<String> {
         let mut users: Vec<String> = std::iter::once(self.settings.user.clone())
-            .chain(self.workshops.iter().map(|w| w.user.clone()))
+            .chain(
+                self.workshops
+                    .iter()
+                    .filter(|w| w.participants.is_none())
+                    .map(|w| w.user.clone()),
+            )
             .collect();
         users.sort();
         users.dedup();

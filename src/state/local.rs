@@ -17,9 +17,11 @@ use super::{HeldLock, LockError, StateStore};
 use crate::core::observed::PendingCreate;
 use crate::core::tags;
 use crate::store::files::CredentialsDir;
+use crate::store::participant_files::{claim_of_record, record_name};
 use crate::store::SecretsError;
 
-/// `.creating.<workshop>`: a key creation under way (see `begin_create`).
+/// `.creating.<workshop>` (`.creating.<workshop>@<label>` for a participant): a key creation
+/// under way (see `begin_create`).
 const CREATING_PREFIX: &str = ".creating.";
 /// `.deleted.<key id>`: a key this tool deleted, and when (see `record_deleted`).
 const DELETED_PREFIX: &str = ".deleted.";
@@ -55,6 +57,12 @@ impl LocalState {
         self.dir.dir().join(format!("{prefix}{name}"))
     }
 
+    /// `.creating.<workshop>`, `.creating.<workshop>@<label>` for a participant: one flat
+    /// name, beside the others, whatever the claim.
+    fn creating_path(&self, claim: &str) -> PathBuf {
+        self.path(CREATING_PREFIX, &record_name(claim))
+    }
+
     pub fn begin_create_now(
         &self,
         workshop: &str,
@@ -72,17 +80,17 @@ impl LocalState {
             .map_err(io("create directory", dir))?;
         for (old, c) in self.scan_creating_now()? {
             if super::is_old(c.at, at) {
-                let _ = fs::remove_file(self.path(CREATING_PREFIX, &old));
+                let _ = fs::remove_file(self.creating_path(&old));
             }
         }
-        let path = self.path(CREATING_PREFIX, workshop);
+        let path = self.creating_path(workshop);
         self.dir.injected_fault(workshop, &path)?;
         fs::write(&path, super::creating_text(user, at, keys_before)).map_err(io("write", &path))
     }
 
     pub fn end_create_now(&self, workshop: &str) -> Result<(), SecretsError> {
         self.dir.path_for(workshop)?;
-        let path = self.path(CREATING_PREFIX, workshop);
+        let path = self.creating_path(workshop);
         match fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("remove", &path)(e)),
             _ => Ok(()),
@@ -127,7 +135,7 @@ impl LocalState {
         for (workshop, path) in self.entries_with_prefix(CREATING_PREFIX)? {
             let text = fs::read_to_string(&path).map_err(io("read", &path))?;
             if let Some(record) = super::parse_creating(&text) {
-                out.insert(workshop, record);
+                out.insert(claim_of_record(&workshop), record);
             }
         }
         Ok(out)

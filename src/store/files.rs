@@ -1,6 +1,7 @@
 //! Credentials files: one `<credentials_dir>/<workshop-id>.env` per workshop, mode 0600 in a 0700
-//! directory, written atomically. The local records of recent writes live in the same
-//! directory (see `state::local`).
+//! directory, written atomically; a workshop with `participants` has one
+//! `<credentials_dir>/<workshop-id>/<label>.env` per participant (folder 0700). Files are named
+//! by claim (`ws`, or `ws/p07`). The secret type here never prints itself.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 use zeroize::Zeroizing;
 
 use crate::core::observed::CredentialsFile;
+use crate::store::participant_files::{self, env_files_in, remove_empty_folder, safe_name};
 use crate::text::shell_quote;
 
 pub use super::Secret;
@@ -50,7 +52,7 @@ pub enum SecretsError {
     },
 }
 
-fn io<'a>(
+pub(crate) fn io<'a>(
     action: &'static str,
     path: &'a Path,
 ) -> impl FnOnce(std::io::Error) -> SecretsError + 'a {
@@ -101,20 +103,19 @@ impl CredentialsDir {
         &self.dir
     }
 
-    /// `<dir>/<workshop>.env`, refusing ids that could leave the directory.
-    pub fn path_for(&self, workshop: &str) -> Result<PathBuf, SecretsError> {
-        let ok = (1..=64).contains(&workshop.len())
-            && workshop != "."
-            && workshop != ".."
-            && workshop
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !ok {
+    /// `<dir>/<workshop>.env`, or `<dir>/<workshop>/<label>.env` for a participant's claim
+    /// `workshop/label`, refusing ids that could leave the directory.
+    pub fn path_for(&self, claim: &str) -> Result<PathBuf, SecretsError> {
+        let (workshop, participant) = crate::core::participants::parse_claim(claim);
+        if !safe_name(workshop) || !participant.is_none_or(safe_name) {
             return Err(SecretsError::BadId {
-                id: workshop.to_string(),
+                id: claim.to_string(),
             });
         }
-        Ok(self.dir.join(format!("{workshop}.env")))
+        Ok(match participant {
+            Some(label) => self.dir.join(workshop).join(format!("{label}.env")),
+            None => self.dir.join(format!("{workshop}.env")),
+        })
     }
 
     /// Refuse a directory that is not one, that others can read or enter, or that holds a
@@ -151,7 +152,7 @@ impl CredentialsDir {
                 }
             }
         }
-        Ok(())
+        participant_files::check_folders(&self.dir)
     }
 
     /// Which key each credentials file holds, by workshop id. Never reads the secret out.
@@ -178,6 +179,13 @@ impl CredentialsDir {
             let name = entry.file_name();
             if let Some(workshop) = name.to_str().and_then(|n| n.strip_suffix(".env")) {
                 files.push((workshop.to_string(), entry.path()));
+            }
+        }
+        // Participants' files, by claim `ws/label`.
+        for (folder, workshop) in participant_files::folders(&self.dir)? {
+            for (label, path) in env_files_in(&folder)? {
+                let claim = crate::core::participants::claim(&workshop, Some(&label));
+                files.push((claim, path));
             }
         }
         Ok(files)
@@ -211,11 +219,13 @@ impl CredentialsDir {
         let path = self.path_for(workshop)?;
         self.injected_fault(workshop, &path)?;
         self.check()?;
+        // The directory, and a participant's `<workshop>/` folder in it: both 0700.
+        let folder = path.parent().unwrap_or(&self.dir);
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&self.dir)
-            .map_err(io("create directory", &self.dir))?;
+            .create(folder)
+            .map_err(io("create directory", folder))?;
         let mut contents = Zeroizing::new(format!(
             "{HEADER} workshop {workshop}, written {}\nAWS_ACCESS_KEY_ID={access_key_id}\nAWS_SECRET_ACCESS_KEY={}\nAWS_DEFAULT_REGION={region}\n",
             crate::time::format_time(written),
@@ -236,8 +246,9 @@ impl CredentialsDir {
             contents = with_token;
         }
         // A run killed mid-write leaves its temporary file (with a secret in it): remove those.
-        let prefix = format!(".{workshop}.env.");
-        self.remove_temporary_files(&prefix)?;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let prefix = format!(".{name}.");
+        self.remove_temporary_files(folder, &prefix)?;
         // A random name, created exclusively with mode 0600, so no leftover can block a write.
         crate::atomic_file::write(
             &path,
@@ -248,9 +259,9 @@ impl CredentialsDir {
         Ok(path)
     }
 
-    fn remove_temporary_files(&self, prefix: &str) -> Result<(), SecretsError> {
-        for entry in fs::read_dir(&self.dir).map_err(io("list", &self.dir))? {
-            let entry = entry.map_err(io("list", &self.dir))?;
+    fn remove_temporary_files(&self, folder: &Path, prefix: &str) -> Result<(), SecretsError> {
+        for entry in fs::read_dir(folder).map_err(io("list", folder))? {
+            let entry = entry.map_err(io("list", folder))?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if name.starts_with(prefix) && name.ends_with(".tmp") {
@@ -284,7 +295,10 @@ impl CredentialsDir {
             if f.access_key_id == access_key_id {
                 let path = self.path_for(&workshop)?;
                 match fs::remove_file(&path) {
-                    Ok(()) => removed.push(path),
+                    Ok(()) => {
+                        remove_empty_folder(&self.dir, &path);
+                        removed.push(path)
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(io("remove", &path)(e)),
                 }

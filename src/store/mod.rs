@@ -3,6 +3,7 @@
 //! Secrets Manager. Callers see only the [`CredentialStore`] trait.
 
 pub mod files;
+pub mod participant_files;
 pub mod secretsmanager;
 
 use std::collections::BTreeMap;

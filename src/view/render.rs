@@ -23,8 +23,14 @@ fn action_line(a: &Action) -> String {
         a.action.as_str(),
         a.target()
     );
-    if let Some(w) = &a.workshop {
-        let _ = write!(line, " [workshop {w}]");
+    match (&a.workshop, &a.participant) {
+        (Some(w), Some(p)) => {
+            let _ = write!(line, " [workshop {w}, participant {p}]");
+        }
+        (Some(w), None) => {
+            let _ = write!(line, " [workshop {w}]");
+        }
+        _ => {}
     }
     let _ = write!(line, ": {}", a.reason);
     line

@@ -137,7 +137,10 @@ pub fn status_view(
         .workshops
         .iter()
         .map(|w| {
-            let win = window(&w.user, &w.id).expect("every scheduled workshop has a window");
+            // A workshop with participants has one window per participant, all alike.
+            let win = window(&w.user, &w.id)
+                .or_else(|| desired.participants.iter().find(|p| p.workshop == w.id))
+                .expect("every scheduled workshop has a window");
             let live_key = observed
                 .user(&w.user)
                 .and_then(|u| u.live_key_of(&w.id))

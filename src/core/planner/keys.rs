@@ -112,7 +112,7 @@ pub(super) fn plan_keys(
 /// tagging) the credentials file that holds the key.
 fn ownership<'a>(b: &mut Builder, cx: &Scope<'a>) -> Vec<KeyPlan<'a>> {
     let (observed, windows, user) = (cx.observed, cx.windows, cx.user);
-    let window_of = |id: &str| windows.iter().find(|w| w.workshop == id);
+    let window_of = |id: &str| windows.iter().find(|w| w.has_claim(id));
     let mut plans: Vec<KeyPlan> = Vec::new();
     for k in cx.keys {
         let id = &k.access_key_id;
@@ -122,13 +122,13 @@ fn ownership<'a>(b: &mut Builder, cx: &Scope<'a>) -> Vec<KeyPlan<'a>> {
             let adopted = windows.iter().find(|w| {
                 observed
                     .files
-                    .get(&w.workshop)
+                    .get(&w.claim())
                     .is_some_and(|f| &f.access_key_id == id)
             });
             if let Some(w) = adopted {
                 let op = Op::TagUser {
                     access_key_id: Some(id.clone()),
-                    tags: BTreeMap::from([(id.clone(), w.workshop.clone())]),
+                    tags: BTreeMap::from([(id.clone(), w.claim())]),
                     untag: Vec::new(),
                 };
                 let a = Action::new(
@@ -137,10 +137,10 @@ fn ownership<'a>(b: &mut Builder, cx: &Scope<'a>) -> Vec<KeyPlan<'a>> {
                     user,
                     format!(
                         "claim key for workshop {}: its credentials file holds the key",
-                        w.workshop
+                        w.claim()
                     ),
                 )
-                .workshop(&w.workshop);
+                .claimed(&w.claim());
                 b.push(Phase::TagUser, a);
                 owner = Some(w);
             }
@@ -193,8 +193,7 @@ fn fate(cx: &Scope, plans: &[KeyPlan], i: usize) -> Fate {
             let newest = plans
                 .iter()
                 .filter(|q| {
-                    q.key.status == KeyStatus::Active
-                        && q.owner.is_some_and(|o| o.workshop == w.workshop)
+                    q.key.status == KeyStatus::Active && q.owner.is_some_and(|o| std::ptr::eq(o, w))
                 })
                 .map(|q| (q.key.created, &q.key.access_key_id))
                 .max();
@@ -244,9 +243,13 @@ fn quarantine_keys(b: &mut Builder, cx: &Scope, plans: &mut [KeyPlan], arn: &str
             ));
         }
     }
-    for w in cx.windows.iter().filter(|w| w.is_live(cx.now)) {
+    for w in cx
+        .windows
+        .iter()
+        .filter(|w| w.is_live(cx.now) && !w.hold_only)
+    {
         b.blocked.push(Blocked {
-            workshop: w.workshop.clone(),
+            workshop: w.claim(),
             reason: why.clone(),
         });
     }
@@ -279,27 +282,28 @@ fn stamp_holds(b: &mut Builder, cx: &Scope, plans: &[KeyPlan]) {
 fn needs<'a>(b: &mut Builder, cx: &Scope<'a>, plans: &[KeyPlan]) -> Vec<Need<'a>> {
     let (observed, now) = (cx.observed, cx.now);
     let mut needs: Vec<Need> = Vec::new();
-    for w in cx.windows.iter().filter(|w| w.is_live(now)) {
+    // A hold-only window (a pool user holding a participant's revoked key) asks for nothing.
+    for w in cx.windows.iter().filter(|w| w.is_live(now) && !w.hold_only) {
         let current = plans
             .iter()
-            .filter(|p| p.fate == Fate::Keep && p.owner.is_some_and(|o| o.workshop == w.workshop))
+            .filter(|p| p.fate == Fate::Keep && p.owner.is_some_and(|o| std::ptr::eq(o, w)))
             .map(|p| p.key)
             .max_by_key(|k| (k.created, &k.access_key_id));
         let Some(k) = current else {
-            if let Some(pending) = pending_key(observed, &w.workshop, now) {
+            if let Some(pending) = pending_key(observed, &w.claim(), now) {
                 b.warnings.push(format!(
                     "workshop {}: key {pending} was created less than {} ago and is not visible in IAM yet; not creating another",
-                    w.workshop,
+                    w.claim(),
                     human(VISIBILITY_WINDOW)
                 ));
                 continue;
             }
             let reason = if now < w.start {
-                format!("workshop {} starts in {}", w.workshop, human(w.start - now))
+                format!("workshop {} starts in {}", w.claim(), human(w.start - now))
             } else {
                 format!(
                     "workshop {} is live until {}",
-                    w.workshop,
+                    w.claim(),
                     crate::time::format_time(w.revoke_at)
                 )
             };
@@ -317,7 +321,7 @@ fn needs<'a>(b: &mut Builder, cx: &Scope<'a>, plans: &[KeyPlan]) -> Vec<Need<'a>
             Held::InHand => needs.extend(rotation(cx, w, k)),
         }
     }
-    needs.sort_by_key(|n| (n.rotation, n.window.key_from, n.window.workshop.clone()));
+    needs.sort_by_key(|n| (n.rotation, n.window.key_from, n.window.claim()));
     needs
 }
 
@@ -344,12 +348,13 @@ fn held_key<'a>(b: &mut Builder, cx: &Scope, w: &'a Window, k: &ObservedKey) -> 
         .credentials_problem
         .as_ref()
         .is_some_and(|p| p.unlisted);
-    match observed.files.get(&w.workshop) {
+    let claim = w.claim();
+    match observed.files.get(&claim) {
         Some(f) if f.access_key_id == k.access_key_id => {
             let delivered = user_tags.contains_key(&tags::delivered_tag(&k.access_key_id));
             if desired.deliver && !delivered {
                 b.deliveries.push(Delivery {
-                    workshop: w.workshop.clone(),
+                    workshop: claim.clone(),
                     user: user.to_string(),
                     access_key_id: Some(k.access_key_id.clone()),
                     reason: "not handed over yet (an earlier delivery failed)".into(),
@@ -358,7 +363,7 @@ fn held_key<'a>(b: &mut Builder, cx: &Scope, w: &'a Window, k: &ObservedKey) -> 
             Held::InHand
         }
         // A newer key written moments ago that IAM does not list yet: in hand.
-        _ if pending_key(observed, &w.workshop, now).is_some() => Held::InHand,
+        _ if pending_key(observed, &claim, now).is_some() => Held::InHand,
         // The files could not be listed: nothing is known about the secret.
         _ if files_unknown => Held::InHand,
         // The secret is gone: nobody can run the workshop with this key, so it
@@ -372,30 +377,30 @@ fn held_key<'a>(b: &mut Builder, cx: &Scope, w: &'a Window, k: &ObservedKey) -> 
             // made moments ago (its file lost with the folder): it takes a slot
             // that cannot be counted, so wait for IAM rather than meet the limit.
             let unlisted_claim = user_tags.iter().find(|(id, claim)| {
-                **claim == w.workshop
+                w.has_claim(claim)
                     && tags::is_access_key_id(id)
                     && !listed.iter().any(|l| &l.access_key_id == *id)
             });
             if let Some((id, _)) = unlisted_claim {
                 b.waiting.push(Blocked {
-                    workshop: w.workshop.clone(),
+                    workshop: claim.clone(),
                     reason: format!(
-                        "key {} has lost its secret (no {}.env here), but key {id} claimed for the workshop is not listed in IAM yet; it is replaced once IAM shows that key, or its claim is removed",
-                        k.access_key_id, w.workshop
+                        "key {} has lost its secret (no {claim}.env here), but key {id} claimed for the workshop is not listed in IAM yet; it is replaced once IAM shows that key, or its claim is removed",
+                        k.access_key_id
                     ),
                 });
                 return Held::Wait;
             }
             // Said where `status` shows it too.
             b.warnings.push(format!(
-                "workshop {}: its live key {} has no credentials file here ({}.env {why}): its secret is lost, so the key is replaced",
-                w.workshop, k.access_key_id, w.workshop
+                "workshop {claim}: its live key {} has no credentials file here ({claim}.env {why}): its secret is lost, so the key is replaced",
+                k.access_key_id
             ));
             Held::Replace(Need {
                 window: w,
                 reason: format!(
-                    "replace key {} of workshop {}: its credentials file {}.env {why}, so its secret is lost",
-                    k.access_key_id, w.workshop, w.workshop
+                    "replace key {} of workshop {claim}: its credentials file {claim}.env {why}, so its secret is lost",
+                    k.access_key_id
                 ),
                 rotation: true,
                 lost_secret: true,
@@ -404,10 +409,15 @@ fn held_key<'a>(b: &mut Builder, cx: &Scope, w: &'a Window, k: &ObservedKey) -> 
     }
 }
 
-/// A rotation, when the key is old enough and the window still long enough for one.
+/// A rotation, when the key is old enough and the window still long enough for one. Shared
+/// keys only: a participant's pool user may hold another participant's key, so it has no
+/// spare slot to rotate into (revoke a participant's key to replace it).
 fn rotation<'a>(cx: &Scope, w: &'a Window, k: &ObservedKey) -> Option<Need<'a>> {
     let (desired, now) = (cx.desired, cx.now);
     let rotate_after = desired.rotate_after?;
+    if w.participant.is_some() {
+        return None;
+    }
     let worth_it = now + desired.rotation_overlap < w.revoke_at;
     (now - k.created >= rotate_after && worth_it).then(|| Need {
         window: w,
@@ -447,7 +457,7 @@ fn allocate(b: &mut Builder, cx: &Scope, plans: &mut [KeyPlan], needs: Vec<Need>
         // waits for it: revocations go on).
         if let Some(problem) = &observed.credentials_problem {
             b.blocked.push(Blocked {
-                workshop: need.window.workshop.clone(),
+                workshop: need.window.claim(),
                 reason: format!(
                     "{}, but no key is created: {}",
                     need.reason, problem.message
@@ -464,11 +474,11 @@ fn allocate(b: &mut Builder, cx: &Scope, plans: &mut [KeyPlan], needs: Vec<Need>
             if need.rotation {
                 b.warnings.push(format!(
                     "workshop {}: rotation postponed: {msg}",
-                    need.window.workshop
+                    need.window.claim()
                 ));
             } else {
                 b.blocked.push(Blocked {
-                    workshop: need.window.workshop.clone(),
+                    workshop: need.window.claim(),
                     reason: msg,
                 });
             }
@@ -476,7 +486,7 @@ fn allocate(b: &mut Builder, cx: &Scope, plans: &mut [KeyPlan], needs: Vec<Need>
         }
         if lagging {
             b.waiting.push(Blocked {
-                workshop: need.window.workshop.clone(),
+                workshop: need.window.claim(),
                 reason: format!(
                     "IAM lists {} keys for user {user}, more than it allows, so its view is still catching up; the next run creates the key",
                     keys.len()
@@ -500,7 +510,7 @@ fn allocate(b: &mut Builder, cx: &Scope, plans: &mut [KeyPlan], needs: Vec<Need>
                 let i = pick_victim(plans).expect("victims counted above");
                 plans[i].fate = Fate::Delete(format!(
                     "frees a slot for workshop {} (AWS allows two keys per user)",
-                    need.window.workshop
+                    need.window.claim()
                 ));
                 used -= 1;
             }
@@ -508,7 +518,7 @@ fn allocate(b: &mut Builder, cx: &Scope, plans: &mut [KeyPlan], needs: Vec<Need>
         used += 1;
         if desired.deliver {
             b.deliveries.push(Delivery {
-                workshop: need.window.workshop.clone(),
+                workshop: need.window.claim(),
                 user: user.to_string(),
                 access_key_id: None,
                 reason: "new key".into(),
@@ -524,7 +534,7 @@ fn allocate(b: &mut Builder, cx: &Scope, plans: &mut [KeyPlan], needs: Vec<Need>
                 user,
                 need.reason,
             )
-            .workshop(&need.window.workshop),
+            .claimed(&need.window.claim()),
         );
     }
 }
@@ -533,7 +543,8 @@ fn allocate(b: &mut Builder, cx: &Scope, plans: &mut [KeyPlan], needs: Vec<Need>
 fn emit(b: &mut Builder, cx: &Scope, plans: &[KeyPlan]) {
     let (user, user_tags) = (cx.user, cx.user_tags);
     for p in plans {
-        let workshop = p.owner.map(|w| &w.workshop).or(p.claim.as_ref());
+        let claim = p.owner.map(Window::claim).or(p.claim.clone());
+        let workshop = claim.as_ref();
         let active = p.key.status == KeyStatus::Active;
         match &p.fate {
             Fate::Keep | Fate::Hold { .. } => {}
@@ -576,7 +587,7 @@ pub(super) fn no_slot(
     need: &Need,
     invisible_only: bool,
 ) {
-    let workshop = need.window.workshop.clone();
+    let workshop = need.window.claim();
     if invisible_only {
         b.waiting.push(Blocked {
             workshop,
@@ -594,7 +605,7 @@ pub(super) fn no_slot(
             Some(o) => format!(
                 "{} (workshop {}, live until {})",
                 p.key.access_key_id,
-                o.workshop,
+                o.claim(),
                 crate::time::format_time(o.revoke_at)
             ),
             None => p.key.access_key_id.clone(),

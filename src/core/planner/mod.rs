@@ -30,8 +30,10 @@ pub use crate::core::limits::{KEYS_PER_USER, VISIBILITY_WINDOW};
 mod keys;
 mod pending;
 mod policies;
+mod pool;
 mod quarantine;
 mod removal;
+mod revoke;
 mod stale;
 mod tokens;
 
@@ -41,6 +43,7 @@ use policies::*;
 pub use quarantine::release;
 use quarantine::*;
 use removal::*;
+pub use revoke::{revoke, RevokeError};
 use stale::*;
 use tokens::*;
 
@@ -130,6 +133,16 @@ impl Builder {
 /// Compute the plan for `now`.
 pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan {
     let mut b = Builder::default();
+    // Pool users join the schedule's users with the participants they carry in this run.
+    let assigned = pool::assign(desired, observed, now);
+    b.blocked.extend(assigned.blocked);
+    let effective;
+    let desired = if assigned.users.is_empty() {
+        desired
+    } else {
+        effective = desired.with_pool_users(assigned.users);
+        &effective
+    };
     for (name, windows) in &desired.users {
         match observed.user(name) {
             _ if observed.outside_path.contains(name) => refuse_user(
@@ -161,6 +174,9 @@ pub fn plan(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Plan 
                 plan_policies(&mut b, desired, u, now);
                 plan_quarantine(&mut b, observed, u, now);
                 plan_keys(&mut b, desired, observed, name, windows, Some(u), now);
+                if desired.pool.contains(name) {
+                    retire_pool_user(&mut b, observed, u, windows, now);
+                }
             }
             None => {
                 let op = Op::CreateUser {
@@ -211,9 +227,9 @@ fn refuse_user(
     why: String,
     fix: String,
 ) {
-    for w in windows.iter().filter(|w| w.is_live(now)) {
+    for w in windows.iter().filter(|w| w.is_live(now) && !w.hold_only) {
         b.blocked.push(Blocked {
-            workshop: w.workshop.clone(),
+            workshop: w.claim(),
             reason: format!("user {name} {why}; workshop-keys never touches such a user: {fix}"),
         });
     }

@@ -14,7 +14,7 @@ pub(super) fn invisible_keys(
 ) -> usize {
     let from_files = windows
         .iter()
-        .filter(|w| pending_key(observed, &w.workshop, now).is_some())
+        .filter(|w| !w.hold_only && pending_key(observed, &w.claim(), now).is_some())
         .count();
     let from_records = open_creations(observed, user, now)
         .into_iter()

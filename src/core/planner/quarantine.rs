@@ -105,7 +105,7 @@ pub fn release(u: &ObservedUser, now: DateTime<Utc>) -> (Plan, Plan) {
                 &u.name,
                 "exposed: held by the user when AWS quarantined it",
             );
-            a.workshop = u.tags.get(id).cloned();
+            a.set_claim(u.tags.get(id).map(String::as_str));
             a
         })
         .collect();

@@ -60,6 +60,63 @@ pub(super) fn plan_user_removal(b: &mut Builder, observed: &Observed, u: &Observ
     );
 }
 
+/// A pool user whose last keys go in this run and that carries no live window is deleted in
+/// the same run, like a user the schedule no longer names (its held keys have had their hold).
+pub(super) fn retire_pool_user(
+    b: &mut Builder,
+    observed: &Observed,
+    u: &ObservedUser,
+    windows: &[Window],
+    now: DateTime<Utc>,
+) {
+    let live = windows.iter().any(|w| w.is_live(now) && !w.hold_only);
+    let keys: Vec<&str> = u
+        .keys
+        .iter()
+        .map(|k| k.access_key_id.as_str())
+        .filter(|id| !observed.deleted.contains_key(*id))
+        .collect();
+    let on_user = |kind: ActionKind, id: Option<&str>| {
+        b.actions.iter().any(|(_, a)| {
+            a.user == u.name && a.kind() == kind && (id.is_none() || a.access_key_id() == id)
+        })
+    };
+    let all_go = keys
+        .iter()
+        .all(|id| on_user(ActionKind::DeleteKey, Some(id)));
+    let in_flight = !open_creations(observed, &u.name, now).is_empty()
+        || u.tags.iter().any(|(id, claim)| {
+            tags::is_access_key_id(id)
+                && u.key(id).is_none()
+                && pending_key(observed, claim, now).is_some()
+        });
+    if live
+        || !all_go
+        || in_flight
+        || on_user(ActionKind::CreateKey, None)
+        || u.quarantine_policy().is_some()
+    {
+        return;
+    }
+    let why = "pool user no longer needed: its last keys are deleted";
+    // Other inline and attached policies go by `plan_policies` already.
+    if u.inline_policies.contains_key(POLICY_NAME) {
+        let op = Op::DeleteUserPolicy {
+            policy_name: POLICY_NAME.to_string(),
+        };
+        b.push(
+            Phase::PolicyCleanup,
+            Action::new(op, Effect::Delete, &u.name, why),
+        );
+    }
+    b.actions
+        .retain(|(phase, a)| !(a.user == u.name && *phase == Phase::Policy));
+    b.push(
+        Phase::DeleteUser,
+        Action::new(Op::DeleteUser, Effect::Delete, &u.name, why),
+    );
+}
+
 pub(super) fn key_action(
     kind: ActionKind,
     user: &str,
@@ -76,6 +133,6 @@ pub(super) fn key_action(
         _ => Op::DeleteKey { access_key_id },
     };
     let mut a = Action::new(op, Effect::Delete, user, reason);
-    a.workshop = workshop.cloned();
+    a.set_claim(workshop.map(String::as_str));
     a
 }

@@ -46,7 +46,7 @@ pub(super) fn plan_stale_tags(
             user,
             "remove tags of a key that no longer exists",
         );
-        a.workshop = user_tags.get(id).cloned();
+        a.set_claim(user_tags.get(id).map(String::as_str));
         b.push(Phase::TagUser, a);
     }
 }
@@ -58,12 +58,13 @@ pub(super) fn plan_stale_files(
     observed: &Observed,
     now: DateTime<Utc>,
 ) {
-    let live: BTreeSet<&str> = desired
+    let live: BTreeSet<String> = desired
         .users
         .values()
         .flatten()
+        .chain(&desired.participants)
         .filter(|w| w.is_live(now))
-        .map(|w| w.workshop.as_str())
+        .map(Window::claim)
         .collect();
     for (workshop, f) in &observed.files {
         let exists = observed
@@ -73,7 +74,7 @@ pub(super) fn plan_stale_files(
         let recent = f
             .written
             .is_some_and(|t| (now - t).abs() < VISIBILITY_WINDOW);
-        if !exists && !recent && !live.contains(workshop.as_str()) {
+        if !exists && !recent && !live.contains(workshop) {
             b.warnings.push(format!(
                 "credentials file {workshop}.env holds key {}, which no longer exists in IAM: delete the file",
                 f.access_key_id

@@ -19,10 +19,11 @@ pub(super) fn plan_bearer_tokens(
     let mut created: BTreeSet<String> = BTreeSet::new();
     let mut revoked: BTreeSet<String> = BTreeSet::new();
     for (_, a) in &mut b.actions {
-        match (&mut a.action, a.workshop.as_deref()) {
+        let claim = a.claim();
+        match (&mut a.action, claim) {
             (Op::CreateKey { bearer_token_until }, Some(w)) => {
-                *bearer_token_until = desired.window(&a.user, w).map(|w| w.revoke_at);
-                created.insert(w.to_string());
+                *bearer_token_until = desired.window(&a.user, &w).map(|w| w.revoke_at);
+                created.insert(w);
             }
             (Op::DeactivateKey { access_key_id, .. } | Op::DeleteKey { access_key_id }, _) => {
                 revoked.insert(access_key_id.clone());
@@ -44,24 +45,25 @@ pub(super) fn plan_bearer_tokens(
         {
             continue;
         }
-        for w in windows.iter().filter(|w| w.is_live(now)) {
+        for w in windows.iter().filter(|w| w.is_live(now) && !w.hold_only) {
+            let claim = w.claim();
             // A key made in this run gets its token with it.
-            if created.contains(&w.workshop) {
+            if created.contains(&claim) {
                 continue;
             }
-            let Some(k) = u.live_key_of(&w.workshop) else {
+            let Some(k) = u.live_key_of(&claim) else {
                 continue;
             };
             let id = &k.access_key_id;
             let in_file = observed
                 .files
-                .get(&w.workshop)
+                .get(&claim)
                 .is_some_and(|f| &f.access_key_id == id);
             if !in_file || revoked.contains(id) || observed.deleted.contains_key(id) {
                 continue;
             }
             let refresh = desired.bedrock_api_key_refresh;
-            let reason = match observed.tokens.get(&w.workshop).copied() {
+            let reason = match observed.tokens.get(&claim).copied() {
                 None => "the credentials file holds no bearer token yet".to_string(),
                 // It dies with the window anyway.
                 Some(expires) if expires >= w.revoke_at => continue,
@@ -79,12 +81,12 @@ pub(super) fn plan_bearer_tokens(
                 access_key_id: id.clone(),
                 bearer_token_until: w.revoke_at,
             };
-            let a = Action::new(op, Effect::Change, user, reason).workshop(&w.workshop);
+            let a = Action::new(op, Effect::Change, user, reason).claimed(&claim);
             b.push(Phase::RefreshToken, a);
             // A new token is a new credential: hand it over like a new key.
-            if desired.deliver && !b.deliveries.iter().any(|d| d.workshop == w.workshop) {
+            if desired.deliver && !b.deliveries.iter().any(|d| d.workshop == claim) {
                 b.deliveries.push(Delivery {
-                    workshop: w.workshop.clone(),
+                    workshop: claim.clone(),
                     user: user.clone(),
                     access_key_id: Some(id.clone()),
                     reason: crate::core::plan::TOKEN_RENEWED.into(),

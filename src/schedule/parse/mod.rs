@@ -51,10 +51,20 @@ const SETTINGS_KEYS: &[&str] = &[
     "secrets_prefix",
     "state",
     "lock_lease",
+    "pool",
+    "pool_size",
 ];
 
 const WORKSHOP_KEYS: &[&str] = &[
-    "id", "title", "start", "end", "user", "lead", "grace", "models",
+    "id",
+    "title",
+    "start",
+    "end",
+    "user",
+    "lead",
+    "grace",
+    "models",
+    "participants",
 ];
 
 const POLICIES: &[&str] = &["all-models", "restricted"];
@@ -450,6 +460,45 @@ impl<'a> Parser<'a> {
                 format!("{name} must be true or false"),
                 format!("write {name} = true or {name} = false, without quotes"),
             )),
+        }
+    }
+
+    /// A whole number within `range`: `Ok(None)` when absent.
+    fn integer(
+        &mut self,
+        fields: &Fields<'_>,
+        name: &str,
+        range: std::ops::RangeInclusive<u32>,
+        example: u32,
+    ) -> Result<Option<(u32, usize)>, Reported> {
+        let Some(field) = fields.get(name) else {
+            return Ok(None);
+        };
+        let Some(n) = field.item.as_integer() else {
+            let hint = match field.item.as_str().map(str::trim) {
+                Some(t) if t.parse::<u32>().is_ok() => {
+                    format!("write it without quotes: {name} = {t}")
+                }
+                _ => format!("write {name} = {example}, a whole number without quotes"),
+            };
+            return Err(self.wrong_type(&field, format!("{name} must be a whole number"), hint));
+        };
+        match u32::try_from(n).ok().filter(|n| range.contains(n)) {
+            Some(n) => Ok(Some((n, field.value_at))),
+            None => {
+                self.error(
+                    field.value_at,
+                    format!(
+                        "{name} = {n} is out of range: it must be from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                    Some(format!(
+                        "write {name} = {example}, or another number in that range"
+                    )),
+                );
+                Err(Reported)
+            }
         }
     }
 

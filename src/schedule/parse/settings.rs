@@ -4,7 +4,7 @@ use std::path::Path;
 
 use chrono::TimeDelta;
 
-use crate::core::{limits, policy};
+use crate::core::{limits, participants, policy};
 use crate::schedule::fields::{self, did_you_mean_hint, quote};
 use crate::schedule::{
     PolicyChoice, Settings, DEFAULT_BEDROCK_API_KEY_REFRESH, DEFAULT_CREDENTIALS_DIR, DEFAULT_PATH,
@@ -48,55 +48,122 @@ impl Parser<'_> {
                 .contains(&key)
                 .then(|| format!("`{key}` belongs in a [[workshop]] table"))
         });
-        let s = &mut out.settings;
+        self.identity(&f, &mut out.settings);
+        self.pool(&f, &mut out.settings);
+        // Before the policy: its size check measures the document with the bearer statement.
+        self.bedrock_api_key(&f, &mut out.settings);
+        self.policy(&f, &mut out.settings);
+        self.timing(&f, &mut out);
+        self.places(&f, file, &mut out);
+        self.verification(&f, &mut out.settings);
+        if let Ok(Some(argv)) = self.command(&f, "deliver") {
+            out.settings.deliver = Some(argv);
+        }
+        if let Ok(Some(argv)) = self.command(&f, "notify") {
+            out.settings.notify = Some(argv);
+        }
+        self.backends(&f, &mut out.settings.backends);
+        out
+    }
 
-        if let Ok(Some((region, at))) = self.word(&f, "region", DEFAULT_REGION) {
+    /// Who holds the shared keys and where: `region`, `user`, `path`, `deadline`.
+    fn identity(&mut self, f: &Fields<'_>, s: &mut Settings) {
+        if let Ok(Some((region, at))) = self.word(f, "region", DEFAULT_REGION) {
             match fields::check_region(region) {
                 Ok(()) => s.region = region.to_string(),
                 Err(p) => self.report(at, p),
             }
         }
-        if let Ok(Some((user, at))) = self.string(&f, "user", DEFAULT_USER) {
+        if let Ok(Some((user, at))) = self.string(f, "user", DEFAULT_USER) {
             match fields::check_user_name(user) {
                 Ok(()) => s.user = user.to_string(),
                 Err(p) => self.report(at, p),
             }
         }
-        if let Ok(Some((path, at))) = self.string(&f, "path", DEFAULT_PATH) {
+        if let Ok(Some((path, at))) = self.string(f, "path", DEFAULT_PATH) {
             match fields::check_iam_path(path) {
                 Ok(()) => s.path = path.to_string(),
                 Err(p) => self.report(at, p),
             }
         }
-        if let Ok(Some(b)) = self.boolean(&f, "deadline") {
+        if let Ok(Some(b)) = self.boolean(f, "deadline") {
             s.deadline = b;
         }
-        // Before the policy: its size check measures the document with the bearer statement.
-        self.bedrock_api_key(&f, s);
-        self.policy(&f, s);
+    }
 
-        match self.duration(&f, "lead", "24h") {
+    /// `pool_size`, then `pool`: every pool user's name, up to the widest number, must be a
+    /// valid IAM user name, and the shared user must not be one of them.
+    fn pool(&mut self, f: &Fields<'_>, s: &mut Settings) {
+        let max = participants::MAX_POOL_SIZE;
+        let example = participants::DEFAULT_POOL_SIZE;
+        if let Ok(Some((n, _))) = self.integer(f, "pool_size", 1..=max, example) {
+            s.pool_size = n;
+        }
+        if let Ok(Some((pool, at))) = self.string(f, "pool", participants::DEFAULT_POOL) {
+            let widest = participants::pool_user(pool, s.pool_size);
+            match fields::check_user_name(pool).and(fields::check_user_name(&widest)) {
+                Ok(()) => s.pool = pool.to_string(),
+                Err(_) => self.error(
+                    at,
+                    format!(
+                        "invalid pool {}: its users are named {} to {}, and each must be a \
+                         valid IAM user name",
+                        quote(pool),
+                        quote(&participants::pool_user(pool, 1)),
+                        quote(&widest)
+                    ),
+                    Some(format!(
+                        "IAM user names are 1-{} characters of A-Z a-z 0-9 and + = , . @ _ -; \
+                         write e.g. pool = \"{}\"",
+                        limits::USER_NAME_CHARS,
+                        participants::DEFAULT_POOL
+                    )),
+                ),
+            }
+        }
+        if participants::pool_index(&s.pool, s.pool_size, &s.user).is_some() {
+            let at = f
+                .get("user")
+                .or_else(|| f.get("pool"))
+                .map_or(f.at, |u| u.value_at);
+            self.error(
+                at,
+                format!("user {} is one of the pool's users", quote(&s.user)),
+                Some("the pool's users hold participants' keys; give the shared user another name, or change pool".into()),
+            );
+        }
+    }
+
+    /// `lead`, `hold`, `allow_long_grace` and `grace`; an unusable lead or grace turns the
+    /// capacity check off.
+    fn timing(&mut self, f: &Fields<'_>, out: &mut SettingsOut) {
+        let s = &mut out.settings;
+        match self.duration(f, "lead", "24h") {
             Ok(Some((d, _))) => s.lead = d,
             Ok(None) => {}
             Err(Reported) => out.timing_ok = false,
         }
-        if let Ok(Some((d, _))) = self.duration(&f, "hold", "24h") {
+        if let Ok(Some((d, _))) = self.duration(f, "hold", "24h") {
             s.hold = d;
         }
-        match self.boolean(&f, "allow_long_grace") {
+        match self.boolean(f, "allow_long_grace") {
             Ok(b) => {
                 s.allow_long_grace = b.unwrap_or(false);
                 out.allow_long_grace = Some(s.allow_long_grace);
             }
             Err(Reported) => out.allow_long_grace = None,
         }
-        match self.grace(&f, out.allow_long_grace) {
+        match self.grace(f, out.allow_long_grace) {
             Ok(Some(d)) => s.grace = d,
             Ok(None) => {}
             Err(Reported) => out.timing_ok = false,
         }
+    }
 
-        if let Ok(Some((dir, at))) = self.string(&f, "credentials_dir", DEFAULT_CREDENTIALS_DIR) {
+    /// `credentials_dir` and `timezone`.
+    fn places(&mut self, f: &Fields<'_>, file: &Path, out: &mut SettingsOut) {
+        let s = &mut out.settings;
+        if let Ok(Some((dir, at))) = self.string(f, "credentials_dir", DEFAULT_CREDENTIALS_DIR) {
             if dir.trim().is_empty() {
                 self.error(
                     at,
@@ -110,7 +177,7 @@ impl Parser<'_> {
                 s.credentials_dir = resolve_dir(file, dir);
             }
         }
-        match self.string(&f, "timezone", "Europe/Berlin") {
+        match self.string(f, "timezone", "Europe/Berlin") {
             Ok(Some((name, at))) => match fields::parse_timezone(name) {
                 Ok(tz) => {
                     s.timezone = Some(tz);
@@ -124,39 +191,34 @@ impl Parser<'_> {
             Ok(None) => {}
             Err(Reported) => out.timezone = Err(Reported),
         }
+    }
 
-        if let Ok(Some((d, _))) = self.positive_duration(&f, "rotate_after", "30d") {
+    /// Rotation, verification and model checks.
+    fn verification(&mut self, f: &Fields<'_>, s: &mut Settings) {
+        if let Ok(Some((d, _))) = self.positive_duration(f, "rotate_after", "30d") {
             s.rotate_after = Some(d);
         }
-        if let Ok(Some((d, _))) = self.duration(&f, "rotation_overlap", "1h") {
+        if let Ok(Some((d, _))) = self.duration(f, "rotation_overlap", "1h") {
             s.rotation_overlap = d;
         }
-        if let Ok(Some(b)) = self.boolean(&f, "verify") {
+        if let Ok(Some(b)) = self.boolean(f, "verify") {
             s.verify = b;
         }
-        if let Ok(Some((model, _))) = self.word(&f, "verify_model", DEFAULT_VERIFY_MODEL) {
+        if let Ok(Some((model, _))) = self.word(f, "verify_model", DEFAULT_VERIFY_MODEL) {
             s.verify_model = model.to_string();
         }
-        if let Ok(Some(b)) = self.boolean(&f, "verify_all_models") {
+        if let Ok(Some(b)) = self.boolean(f, "verify_all_models") {
             s.verify_all_models = b;
         }
-        if let Ok(Some((d, _))) = self.positive_duration(&f, "verify_timeout", "60s") {
+        if let Ok(Some((d, _))) = self.positive_duration(f, "verify_timeout", "60s") {
             s.verify_timeout = d;
         }
-        if let Ok(Some(b)) = self.boolean(&f, "check_models") {
+        if let Ok(Some(b)) = self.boolean(f, "check_models") {
             s.check_models = b;
         }
-        if let Ok(Some((d, _))) = self.duration(&f, "verify_before_start", "1h") {
+        if let Ok(Some((d, _))) = self.duration(f, "verify_before_start", "1h") {
             s.verify_before_start = d;
         }
-        if let Ok(Some(argv)) = self.command(&f, "deliver") {
-            s.deliver = Some(argv);
-        }
-        if let Ok(Some(argv)) = self.command(&f, "notify") {
-            s.notify = Some(argv);
-        }
-        self.backends(&f, &mut s.backends);
-        out
     }
 
     /// `store`, `secrets_prefix`, `state`, `lock_lease` (checked in `schedule::backends`).

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use toml_edit::{Item, Value};
 
+use crate::core::participants;
 use crate::schedule::fields::{self, quote};
 use crate::schedule::{PolicyChoice, Workshop, DEFAULT_USER};
 
@@ -78,8 +79,56 @@ impl Parser<'_> {
                 .then(|| format!("`{key}` can only be set in [settings]"))
         });
         let mut ok = true;
+        let id = self.workshop_id(f, seen, &mut ok);
+        let what = match id {
+            Some(id) => format!("workshop {}", quote(id)),
+            None => "workshop".to_string(),
+        };
+        let title = self.workshop_title(f, &mut ok);
+        let times = self.workshop_times(f, s, &what, &mut ok);
+        let participants = self.participants(f, &what, &mut ok);
+        let user = self.workshop_user(f, s, &mut ok);
+        let lead = match self.duration(f, "lead", "24h") {
+            Ok(d) => d.map_or(s.settings.lead, |(d, _)| d),
+            Err(Reported) => {
+                ok = false;
+                s.settings.lead
+            }
+        };
+        let grace = match self.grace(f, s.allow_long_grace) {
+            Ok(d) => d.unwrap_or(s.settings.grace),
+            Err(Reported) => {
+                ok = false;
+                s.settings.grace
+            }
+        };
+        let models = self.workshop_models(f, s, &what, &mut ok);
 
-        let id = match self.string(f, "id", "context-engine-berlin") {
+        match (ok, id, times) {
+            (true, Some(id), [Some(start), Some(end)]) => Some(Workshop {
+                id: id.to_string(),
+                title,
+                start,
+                end,
+                user,
+                lead,
+                grace,
+                participants,
+                models,
+                line: self.line_of(f.at),
+            }),
+            _ => None,
+        }
+    }
+
+    /// `id`: present, valid, and unique (`seen` holds the ids so far and where they are).
+    fn workshop_id<'t>(
+        &mut self,
+        f: &Fields<'t>,
+        seen: &mut HashMap<&'t str, usize>,
+        ok: &mut bool,
+    ) -> Option<&'t str> {
+        match self.string(f, "id", "context-engine-berlin") {
             Ok(Some((id, at))) => match fields::check_workshop_id(id) {
                 Ok(()) => {
                     if let Some(&first) = seen.get(id) {
@@ -92,7 +141,7 @@ impl Parser<'_> {
                             ),
                             Some("workshop ids must be unique; rename one of them".into()),
                         );
-                        ok = false;
+                        *ok = false;
                     } else {
                         seen.insert(id, at);
                     }
@@ -116,29 +165,36 @@ impl Parser<'_> {
                 None
             }
             Err(Reported) => None,
-        };
-        let what = match id {
-            Some(id) => format!("workshop {}", quote(id)),
-            None => "workshop".to_string(),
-        };
+        }
+    }
 
-        let title = match self.string(f, "title", "Real-time context engine, Berlin") {
+    fn workshop_title(&mut self, f: &Fields<'_>, ok: &mut bool) -> Option<String> {
+        match self.string(f, "title", "Real-time context engine, Berlin") {
             Ok(Some((t, at))) if t.chars().any(char::is_control) => {
                 self.error(
                     at,
                     "title must not contain control characters (newlines, tabs, escapes)",
                     Some("write the title on one line, as plain text".into()),
                 );
-                ok = false;
+                *ok = false;
                 None
             }
             Ok(t) => t.map(|(t, _)| t.to_string()),
             Err(Reported) => {
-                ok = false;
+                *ok = false;
                 None
             }
-        };
+        }
+    }
 
+    /// `start` and `end`: both present, end after start.
+    fn workshop_times(
+        &mut self,
+        f: &Fields<'_>,
+        s: &SettingsOut,
+        what: &str,
+        ok: &mut bool,
+    ) -> [Option<DateTime<Utc>>; 2] {
         let mut times = [None, None];
         for (slot, (name, example)) in times
             .iter_mut()
@@ -152,9 +208,9 @@ impl Parser<'_> {
                         format!("{what} has no {name}"),
                         Some(format!("add {name} = {example}")),
                     );
-                    ok = false;
+                    *ok = false;
                 }
-                Err(Reported) => ok = false,
+                Err(Reported) => *ok = false,
             }
         }
         if let [Some(start), Some(end)] = times {
@@ -169,41 +225,80 @@ impl Parser<'_> {
                     ),
                     Some("end must be after start".into()),
                 );
-                ok = false;
+                *ok = false;
             }
         }
+        times
+    }
 
-        let user = match self.string(f, "user", DEFAULT_USER) {
+    /// `participants = N`: one key per participant on the pool, so not with a `user` of the
+    /// workshop's own.
+    fn participants(&mut self, f: &Fields<'_>, what: &str, ok: &mut bool) -> Option<u32> {
+        let n = match self.integer(f, "participants", 1..=participants::MAX_PARTICIPANTS, 12) {
+            Ok(n) => n.map(|(n, _)| n),
+            Err(Reported) => {
+                *ok = false;
+                return None;
+            }
+        };
+        if let (Some(_), Some(user)) = (n, f.get("user")) {
+            self.error(
+                user.key_at,
+                format!("{what} has both participants and its own user"),
+                Some(
+                    "participants' keys live on the pool's users (settings.pool); remove `user` \
+                     or `participants`"
+                        .into(),
+                ),
+            );
+            *ok = false;
+        }
+        n
+    }
+
+    /// The workshop's own `user`, else `settings.user`; never one of the pool's users.
+    fn workshop_user(&mut self, f: &Fields<'_>, s: &SettingsOut, ok: &mut bool) -> String {
+        match self.string(f, "user", DEFAULT_USER) {
             Ok(Some((user, at))) => match fields::check_user_name(user) {
-                Ok(()) => user.to_string(),
+                Ok(()) => {
+                    let pool = &s.settings;
+                    if participants::pool_index(&pool.pool, pool.pool_size, user).is_some() {
+                        self.error(
+                            at,
+                            format!("user {} is one of the pool's users", quote(user)),
+                            Some(
+                                "the pool's users hold participants' keys; give this workshop \
+                                 another user, or use participants = N"
+                                    .into(),
+                            ),
+                        );
+                        *ok = false;
+                    }
+                    user.to_string()
+                }
                 Err(p) => {
                     self.report(at, p);
-                    ok = false;
+                    *ok = false;
                     String::new()
                 }
             },
             Ok(None) => s.settings.user.clone(),
             Err(Reported) => {
-                ok = false;
+                *ok = false;
                 String::new()
             }
-        };
-        let lead = match self.duration(f, "lead", "24h") {
-            Ok(d) => d.map_or(s.settings.lead, |(d, _)| d),
-            Err(Reported) => {
-                ok = false;
-                s.settings.lead
-            }
-        };
-        let grace = match self.grace(f, s.allow_long_grace) {
-            Ok(d) => d.unwrap_or(s.settings.grace),
-            Err(Reported) => {
-                ok = false;
-                s.settings.grace
-            }
-        };
+        }
+    }
 
-        let models = match self.models(f) {
+    /// The workshop's own `models`, else the settings'; within a restricted policy.
+    fn workshop_models(
+        &mut self,
+        f: &Fields<'_>,
+        s: &SettingsOut,
+        what: &str,
+        ok: &mut bool,
+    ) -> Vec<String> {
+        match self.models(f) {
             Ok(Some((models, at))) => {
                 // A restricted policy is the user's, shared by its workshops: a model outside
                 // it would only fail verification.
@@ -219,32 +314,16 @@ impl Parser<'_> {
                                 "add the model to models in [settings], or remove it here".into(),
                             ),
                         );
-                        ok = false;
+                        *ok = false;
                     }
                 }
                 models
             }
             Ok(None) => s.settings.models.clone(),
             Err(Reported) => {
-                ok = false;
+                *ok = false;
                 Vec::new()
             }
-        };
-
-        match (ok, id, times) {
-            (true, Some(id), [Some(start), Some(end)]) => Some(Workshop {
-                id: id.to_string(),
-                title,
-                start,
-                end,
-                user,
-                lead,
-                grace,
-                participants: None,
-                models,
-                line: self.line_of(f.at),
-            }),
-            _ => None,
         }
     }
 }

@@ -3,6 +3,7 @@ use super::*;
 use crate::schedule::PolicyChoice;
 use std::path::PathBuf;
 
+mod participants;
 mod times_and_capacity;
 
 fn ok(text: &str) -> Schedule {

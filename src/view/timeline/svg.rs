@@ -62,10 +62,33 @@ impl SvgX {
     }
 }
 
+/// Where everything goes: the horizontal scale, the top of the first row, the y of each row and
+/// the bottom of the last one (all in pixels, widths in tenths).
+struct SvgLayout {
+    x: SvgX,
+    width10: i64,
+    top: i64,
+    row_y: Vec<i64>,
+    bottom: i64,
+}
+
 /// The same picture as `render_text`, as a standalone SVG document (starts with `<svg`): rects
 /// per phase with a `<title>` each (hover for times), row labels, day grid with weekends shaded,
 /// a now line, collision highlights, a legend and the collisions spelled out.
 pub fn render_svg(t: &Timeline, _opts: &TimelineOptions) -> String {
+    let l = svg_layout(t);
+    let mut body = String::new();
+    let b = &mut body;
+    svg_grid(b, t, &l);
+    svg_collision_highlights(b, t, &l);
+    svg_rows(b, t, &l);
+    svg_now(b, t, &l);
+    let ly = svg_legend(b, &l);
+    let ly = svg_notes(b, t, &l, ly);
+    svg_document(t, l.width10, ly + 16, &body)
+}
+
+fn svg_layout(t: &Timeline) -> SvgLayout {
     let days = i64::from(clamp_days(t.days));
     let day_w10: i64 = (14_000 / days).clamp(240, 1200);
     let label_w10 = t
@@ -98,11 +121,19 @@ pub fn render_svg(t: &Timeline, _opts: &TimelineOptions) -> String {
         y += SVG_ROW_H;
     }
     let bottom = y;
+    SvgLayout {
+        x,
+        width10,
+        top,
+        row_y,
+        bottom,
+    }
+}
 
-    let mut body = String::new();
-    let b = &mut body;
-
-    // Day grid: weekends shaded, a line at each midnight, the day labels.
+/// Day grid: weekends shaded, a line at each midnight, the day labels.
+fn svg_grid(b: &mut String, t: &Timeline, l: &SvgLayout) {
+    let (x, top, bottom) = (&l.x, l.top, l.bottom);
+    let (days, day_w10) = (x.days, x.day_w);
     let _ = writeln!(b, "<g class=\"grid\">");
     for d in 0..days {
         let day = t.from + TimeDelta::days(d);
@@ -141,14 +172,17 @@ pub fn render_svg(t: &Timeline, _opts: &TimelineOptions) -> String {
         );
     }
     let _ = writeln!(b, "</g>");
+}
 
-    // Collision highlights behind each user's slot rows.
+/// Collision highlights behind each user's slot rows.
+fn svg_collision_highlights(b: &mut String, t: &Timeline, l: &SvgLayout) {
+    let (x, row_y) = (&l.x, &l.row_y);
     let _ = writeln!(b, "<g class=\"collisions\">");
     for c in &t.collisions {
         let ys: Vec<i64> = t
             .rows
             .iter()
-            .zip(&row_y)
+            .zip(row_y)
             .filter(|(r, _)| match &r.kind {
                 RowKind::Slot { user, .. } | RowKind::Collision { user } => *user == c.user,
                 RowKind::Workshop { .. } => false,
@@ -171,8 +205,11 @@ pub fn render_svg(t: &Timeline, _opts: &TimelineOptions) -> String {
         }
     }
     let _ = writeln!(b, "</g>");
+}
 
-    // The rows.
+/// The rows: a label, then the phase rects of each bar.
+fn svg_rows(b: &mut String, t: &Timeline, l: &SvgLayout) {
+    let top = l.top;
     let _ = writeln!(b, "<g class=\"rows\">");
     if t.rows.is_empty() {
         let _ = writeln!(
@@ -183,7 +220,7 @@ pub fn render_svg(t: &Timeline, _opts: &TimelineOptions) -> String {
             xml_escape(&range_text(t))
         );
     }
-    for (row, &ry) in t.rows.iter().zip(&row_y) {
+    for (row, &ry) in t.rows.iter().zip(&l.row_y) {
         let (class, label_fill) = match row.kind {
             RowKind::Workshop { .. } => ("workshop", "#222"),
             RowKind::Slot { .. } => ("slot", "#555"),
@@ -197,63 +234,70 @@ pub fn render_svg(t: &Timeline, _opts: &TimelineOptions) -> String {
             ry + 15,
             xml_escape(&row.label())
         );
-        let bar_y = ry + (SVG_ROW_H - SVG_BAR_H) / 2;
         for bar in &row.bars {
-            let mut extent: Option<(i64, i64)> = None;
-            for span in &bar.spans {
-                if span.to <= t.from || span.from >= t.to {
-                    continue;
-                }
-                let (x0, x1) = (x.of(span.from), x.of(span.to));
-                extent = Some(extent.map_or((x0, x1), |(a, z)| (a.min(x0), z.max(x1))));
-                let what = match row.kind {
-                    RowKind::Collision { .. } => format!("third key needed: {}", bar.workshop),
-                    _ => format!("{} {}", bar.workshop, span.phase.name()),
-                };
-                let _ = writeln!(
-                    b,
-                    "<rect x=\"{}\" y=\"{bar_y}\" width=\"{}\" height=\"{SVG_BAR_H}\" \
-                     fill=\"{}\"><title>{} {} – {} UTC</title></rect>",
-                    px(x0),
-                    px((x1 - x0).max(10)),
-                    span.phase.svg_fill(),
-                    xml_escape(&what),
-                    fmt_minute(span.from),
-                    fmt_minute(span.to)
-                );
-            }
-            // Name the key in a slot row (the id when it fits, else the tag).
-            if let (RowKind::Slot { .. } | RowKind::Collision { .. }, Some((x0, x1))) =
-                (&row.kind, extent)
-            {
-                let text = if matches!(row.kind, RowKind::Collision { .. }) {
-                    "!".to_string()
-                } else if text_w10(&bar.workshop) + 80 <= x1 - x0 {
-                    bar.workshop.clone()
-                } else {
-                    bar.tag.to_string()
-                };
-                if text_w10(&text) + 40 <= x1 - x0 {
-                    let fill = if matches!(row.kind, RowKind::Collision { .. }) {
-                        "#fff"
-                    } else {
-                        "#111"
-                    };
-                    let _ = writeln!(
-                        b,
-                        "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{fill}\">{}</text>",
-                        px(x0 + 30),
-                        ry + 15,
-                        xml_escape(&text)
-                    );
-                }
-            }
+            svg_bar(b, t, &l.x, row, bar, ry);
         }
         let _ = writeln!(b, "</g>");
     }
     let _ = writeln!(b, "</g>");
+}
 
-    // Now.
+/// One bar: a rect per phase inside the range, then the key's name on it when it fits.
+fn svg_bar(b: &mut String, t: &Timeline, x: &SvgX, row: &Row, bar: &Bar, ry: i64) {
+    let bar_y = ry + (SVG_ROW_H - SVG_BAR_H) / 2;
+    let mut extent: Option<(i64, i64)> = None;
+    for span in &bar.spans {
+        if span.to <= t.from || span.from >= t.to {
+            continue;
+        }
+        let (x0, x1) = (x.of(span.from), x.of(span.to));
+        extent = Some(extent.map_or((x0, x1), |(a, z)| (a.min(x0), z.max(x1))));
+        let what = match row.kind {
+            RowKind::Collision { .. } => format!("third key needed: {}", bar.workshop),
+            _ => format!("{} {}", bar.workshop, span.phase.name()),
+        };
+        let _ = writeln!(
+            b,
+            "<rect x=\"{}\" y=\"{bar_y}\" width=\"{}\" height=\"{SVG_BAR_H}\" \
+                 fill=\"{}\"><title>{} {} – {} UTC</title></rect>",
+            px(x0),
+            px((x1 - x0).max(10)),
+            span.phase.svg_fill(),
+            xml_escape(&what),
+            fmt_minute(span.from),
+            fmt_minute(span.to)
+        );
+    }
+    // Name the key in a slot row (the id when it fits, else the tag).
+    if let (RowKind::Slot { .. } | RowKind::Collision { .. }, Some((x0, x1))) = (&row.kind, extent)
+    {
+        let text = if matches!(row.kind, RowKind::Collision { .. }) {
+            "!".to_string()
+        } else if text_w10(&bar.workshop) + 80 <= x1 - x0 {
+            bar.workshop.clone()
+        } else {
+            bar.tag.to_string()
+        };
+        if text_w10(&text) + 40 <= x1 - x0 {
+            let fill = if matches!(row.kind, RowKind::Collision { .. }) {
+                "#fff"
+            } else {
+                "#111"
+            };
+            let _ = writeln!(
+                b,
+                "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{fill}\">{}</text>",
+                px(x0 + 30),
+                ry + 15,
+                xml_escape(&text)
+            );
+        }
+    }
+}
+
+/// The now line and its label, or a note that now is outside the range.
+fn svg_now(b: &mut String, t: &Timeline, l: &SvgLayout) {
+    let (x, top, bottom) = (&l.x, l.top, l.bottom);
     let now_text = format!("now {} UTC", fmt_minute(t.now));
     let _ = writeln!(b, "<g class=\"now\">");
     if t.now >= t.from && t.now < t.to {
@@ -293,9 +337,12 @@ pub fn render_svg(t: &Timeline, _opts: &TimelineOptions) -> String {
         );
     }
     let _ = writeln!(b, "</g>");
+}
 
-    // Legend, wrapped to the picture's width.
-    let mut ly = bottom + 30;
+/// Legend, wrapped to the picture's width; returns the y of its last line.
+fn svg_legend(b: &mut String, l: &SvgLayout) -> i64 {
+    let width10 = l.width10;
+    let mut ly = l.bottom + 30;
     let _ = writeln!(b, "<g class=\"legend\">");
     let items = [
         (Some(Phase::Lead), "lead"),
@@ -342,8 +389,12 @@ pub fn render_svg(t: &Timeline, _opts: &TimelineOptions) -> String {
         lx += w;
     }
     let _ = writeln!(b, "</g>");
+    ly
+}
 
-    // Collisions, spelled out.
+/// Collisions, spelled out below the legend; returns the y of the last line.
+fn svg_notes(b: &mut String, t: &Timeline, l: &SvgLayout, mut ly: i64) -> i64 {
+    let width10 = l.width10;
     let _ = writeln!(b, "<g class=\"notes\">");
     let chars = ((width10 - 2 * SVG_MARGIN * 10) / SVG_CHAR_W10).max(20) as usize;
     for c in &t.collisions {
@@ -359,8 +410,11 @@ pub fn render_svg(t: &Timeline, _opts: &TimelineOptions) -> String {
         }
     }
     let _ = writeln!(b, "</g>");
+    ly
+}
 
-    let height = ly + 16;
+/// The document around the body: size, title, background and heading.
+fn svg_document(t: &Timeline, width10: i64, height: i64, body: &str) -> String {
     let width = px(width10);
     let title = format!("workshop-keys timeline {}", range_text(t));
     let mut out = String::new();
@@ -377,7 +431,7 @@ pub fn render_svg(t: &Timeline, _opts: &TimelineOptions) -> String {
         "<text x=\"{SVG_MARGIN}\" y=\"22\" font-size=\"14\" font-weight=\"bold\">{}</text>",
         xml_escape(&format!("Timeline {}", range_text(t)))
     );
-    out.push_str(&body);
+    out.push_str(body);
     out.push_str("</svg>\n");
     out
 }

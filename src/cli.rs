@@ -270,6 +270,10 @@ pub enum Command {
         /// quarantined; exit 0 when all is well.
         #[arg(long)]
         check: bool,
+        /// Only this workshop: one row per participant (one for a shared key) with its key,
+        /// state, last use and whether its credentials file is here.
+        #[arg(long, value_name = "ID", conflicts_with = "check")]
+        workshop: Option<String>,
         #[command(flatten)]
         aws: AwsArgs,
     },

@@ -14,6 +14,7 @@ mod plan_apply;
 mod reconcile_output;
 mod release;
 mod shell_docs;
+mod status_workshop;
 mod stdout;
 mod timeline;
 mod validate;
@@ -128,10 +129,14 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
             output: OutputArg { output },
             wide,
             check,
+            workshop,
             aws,
         } => {
             let s = schedule::load(&schedule.schedule)?;
             let now = parse_at(at.as_deref(), now)?;
+            if let Some(id) = workshop {
+                return status_workshop::status_workshop(&s, &id, &aws, output).await;
+            }
             if check {
                 return inspect::check(&s, &aws, now, output).await;
             }

@@ -3,6 +3,7 @@
 pub mod health;
 pub mod list;
 pub mod metrics;
+pub mod participants;
 pub mod render;
 pub mod status;
 pub mod timeline;

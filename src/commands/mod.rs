@@ -5,6 +5,7 @@
 mod aws_observe;
 mod edit;
 mod error;
+mod handout;
 mod inspect;
 mod lock;
 mod metrics_file;
@@ -121,6 +122,22 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
         } => {
             let s = schedule::load(&schedule.schedule)?;
             inspect::verify_live_keys(&s, &aws, workshop.as_deref(), now, output).await
+        }
+        Command::Handout {
+            workshop,
+            output,
+            out,
+            force,
+            schedule,
+        } => {
+            let s = schedule::load(&schedule.schedule)?;
+            let flags = handout::HandoutFlags {
+                workshop: &workshop,
+                output,
+                out: &out,
+                force,
+            };
+            handout::handout(&s, &flags, now)
         }
         Command::Models { command } => model_access::run(command, now).await,
         Command::Status {

@@ -25,19 +25,22 @@ header p { margin: 1mm 0 0; color: #444; }
 .page { break-after: page; page-break-after: always; }
 .page:last-child { break-after: auto; page-break-after: auto; }
 .row { display: flex; gap: 4mm; margin-bottom: 4mm; break-inside: avoid; page-break-inside: avoid; }
-.card { flex: 1 1 0; min-width: 0; height: 62mm; border: 0.4mm dashed #555; border-radius: 2mm;
+.card { flex: 1 1 0; min-width: 0; height: 58mm; border: 0.4mm dashed #555; border-radius: 2mm;
   padding: 3mm 4mm; overflow: hidden; display: flex; flex-direction: column; }
 .card.empty { border-color: transparent; }
-.card h2 { font-size: 11pt; margin: 0 0 1mm; overflow-wrap: anywhere; }
-.card .who { float: right; font-size: 14pt; font-weight: bold; margin-left: 2mm; }
+.card .head { display: flex; justify-content: space-between; align-items: baseline; gap: 3mm; }
+.card h2 { font-size: 11pt; margin: 0 0 1mm; min-width: 0; overflow-wrap: anywhere; }
+.card .who { font-size: 14pt; font-weight: bold; }
 .card .when { margin: 0 0 2mm; color: #333; }
-.card dl { margin: 0; display: grid; grid-template-columns: max-content 1fr; gap: 0.6mm 3mm; }
+.card dl { margin: 0; display: grid; grid-template-columns: max-content 1fr; gap: 0.6mm 3mm;
+  align-items: baseline; }
 .card dt { color: #555; }
 .card dd { margin: 0; min-width: 0; }
+.card dd.secret { grid-column: 1 / -1; }
 .mono { font-family: "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace;
-  font-size: 9pt; overflow-wrap: anywhere; word-break: break-all; }
-.card .expires { margin-top: auto; padding-top: 2mm; font-weight: bold; }
-@media screen { body { padding: 12mm; max-width: 210mm; } }
+  font-size: 9pt; overflow-wrap: anywhere; }
+.card .expires { margin: auto 0 0; padding-top: 2mm; font-weight: bold; }
+@media screen { body { padding: 12mm; max-width: 210mm; margin: 0 auto; } }
 "#;
 
 /// The whole page.
@@ -105,10 +108,11 @@ fn card(out: &mut String, c: &Card, t: &CardText<'_>) {
         .unwrap_or_default();
     let _ = write!(
         out,
-        "<div class=\"card\">{who}<h2>{}</h2><p class=\"when\">{}</p>\n<dl>\
+        "<div class=\"card\"><div class=\"head\"><h2>{}</h2>{who}</div>\
+         <p class=\"when\">{}</p>\n<dl>\
          <dt>Region</dt><dd class=\"mono\">{}</dd>\
          <dt>Key id</dt><dd class=\"mono\">{}</dd>\
-         <dt>Secret</dt><dd class=\"mono\">",
+         <dt>Secret</dt><dd></dd><dd class=\"mono secret\">",
         t.title,
         t.when,
         t.region,

@@ -78,7 +78,7 @@ impl Fx {
             .args(args)
             .arg("--schedule")
             .arg(self.schedule())
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", "trace")
             .output()
             .unwrap();
         let all = format!(

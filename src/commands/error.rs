@@ -26,6 +26,18 @@ pub enum CommandError {
         #[source]
         source: std::io::Error,
     },
+    /// An atomic replacement (the metrics file) failed; the old file is still there.
+    #[error(
+        "cannot write {}: {action} failed: {source}; the file is unchanged\n  hint: check that \
+         the file's directory is writable and the disk is not full",
+        path.display()
+    )]
+    ReplaceFile {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write to standard output: {source}")]
     Output {
         #[source]

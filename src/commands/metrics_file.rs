@@ -24,5 +24,13 @@ pub(super) fn write_metrics(
         }
     };
     let run = RunInfo::new(now, ok, previous.as_deref());
-    crate::schedule::edit::write_atomically(path, &render(&run, gauges)).map_err(CommandError::from)
+    // 0644 for a new file: a collector running as another user must be able to read it.
+    let mode = crate::atomic_file::FileMode::KeepOr(0o644);
+    crate::atomic_file::write(path, render(&run, gauges).as_bytes(), mode).map_err(|e| {
+        CommandError::ReplaceFile {
+            path: e.path,
+            action: e.action,
+            source: e.source,
+        }
+    })
 }

@@ -4,6 +4,7 @@
 pub mod desired;
 pub mod limits;
 pub mod observed;
+pub mod occupancy;
 pub mod participants;
 pub mod plan;
 pub mod planner;

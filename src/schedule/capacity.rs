@@ -6,11 +6,12 @@
 //! workshops it collides with and the span during which all of them need keys at once.
 //! O(n log n) in the number of workshops.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Workshop;
+use crate::core::occupancy::Sweep;
 use crate::time::rfc3339_utc;
 
 pub use crate::core::limits::KEYS_PER_USER as MAX_KEYS_PER_USER;
@@ -86,52 +87,41 @@ fn sweep(user: &str, members: &[usize], workshops: &[Workshop], found: &mut Vec<
     if members.len() <= MAX_KEYS_PER_USER {
         return;
     }
-    // (time, 0 = key no longer needed / 1 = key needed, index): at equal times the ends come
-    // first (half-open intervals), then joins in slice order.
-    let mut events: Vec<(DateTime<Utc>, u8, usize)> = Vec::with_capacity(members.len() * 2);
-    for &i in members {
+    // Keys are needed over `[key_from, revoke_at)`; joins at one moment go in slice order.
+    let mut keys = Sweep::new(members.iter().map(|&i| {
         let w = &workshops[i];
-        events.push((w.key_from(), 1, i));
-        events.push((w.revoke_at(), 0, i));
-    }
-    events.sort_unstable();
-
-    // Active workshops, by index (slice order) and by when their key stops being needed.
-    let mut active: BTreeSet<usize> = BTreeSet::new();
-    let mut by_end: BTreeSet<(DateTime<Utc>, usize)> = BTreeSet::new();
-    for (time, kind, i) in events {
-        let end = workshops[i].revoke_at();
-        if kind == 0 {
-            active.remove(&i);
-            by_end.remove(&(end, i));
+        (w.key_from(), w.revoke_at(), i)
+    }));
+    while let Some(step) = keys.next() {
+        let active = keys.open();
+        if !step.opened || active.len() <= MAX_KEYS_PER_USER {
             continue;
         }
-        active.insert(i);
-        by_end.insert((end, i));
-        if active.len() > MAX_KEYS_PER_USER {
-            let to = by_end.first().map_or(end, |&(t, _)| t);
-            // Name at most a few: a pathological schedule could have thousands active at once.
-            let listed: Vec<usize> = if active.len() <= MAX_NAMED {
-                active.iter().copied().collect()
-            } else {
-                let mut v: Vec<usize> = active
-                    .iter()
-                    .copied()
-                    .filter(|&j| j != i)
-                    .take(MAX_NAMED - 1)
-                    .collect();
-                v.push(i);
-                v
-            };
-            found.push(Collision {
-                user: user.to_string(),
-                at: i,
-                count: active.len(),
-                workshops: listed,
-                from: time,
-                to,
-            });
-        }
+        let i = step.key;
+        let to = keys
+            .earliest_end()
+            .unwrap_or_else(|| workshops[i].revoke_at());
+        // Name at most a few: a pathological schedule could have thousands active at once.
+        let listed: Vec<usize> = if active.len() <= MAX_NAMED {
+            active.iter().copied().collect()
+        } else {
+            let mut v: Vec<usize> = active
+                .iter()
+                .copied()
+                .filter(|&j| j != i)
+                .take(MAX_NAMED - 1)
+                .collect();
+            v.push(i);
+            v
+        };
+        found.push(Collision {
+            user: user.to_string(),
+            at: i,
+            count: active.len(),
+            workshops: listed,
+            from: step.at,
+            to,
+        });
     }
 }
 

@@ -333,8 +333,7 @@ pub fn write_validated(path: &Path, original: &str, new_text: &str) -> Result<Sc
     Ok(schedule)
 }
 
-/// Replace `path` with `text` atomically (see [`write_validated`]); also used for the metrics
-/// file. A file that does not exist yet is created with mode 0644, readable by a collector
+/// Replace `path` with `text` atomically (see [`write_validated`]). A file that does not exist yet is created with mode 0644, readable by a collector
 /// running as another user.
 pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<(), EditError> {
     atomic_file::write(path, text.as_bytes(), FileMode::KeepOr(0o644)).map_err(|e| {

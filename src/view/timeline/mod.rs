@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 
+use crate::core::limits::KEYS_PER_USER;
+use crate::core::occupancy;
 use crate::schedule::{Schedule, Workshop};
 
 mod svg;
@@ -28,8 +30,6 @@ pub const DEFAULT_DAYS: u32 = 14;
 pub const DEFAULT_WIDTH: usize = 100;
 /// Longest range drawn (ten years); longer requests are cut to this.
 pub const MAX_DAYS: u32 = 3660;
-/// AWS allows two access keys per IAM user.
-const KEY_SLOTS: usize = 2;
 /// Narrowest label column in the text rendering.
 const MIN_LABEL: usize = 4;
 const DAY_SECS: i128 = 86_400;
@@ -406,7 +406,7 @@ struct Occupancy {
 /// is then deleted early). With both slots holding active keys it waits (a collision) and takes
 /// the first slot released, if its window is not over by then.
 fn assign_slots(ws: &[&Workshop], hold: TimeDelta) -> Vec<Vec<Occupancy>> {
-    let mut slots: Vec<Vec<Occupancy>> = (0..KEY_SLOTS).map(|_| Vec::new()).collect();
+    let mut slots: Vec<Vec<Occupancy>> = (0..KEYS_PER_USER).map(|_| Vec::new()).collect();
     let mut waiting: VecDeque<usize> = VecDeque::new();
     for (i, w) in ws.iter().enumerate() {
         if w.revoke_at() <= w.key_from() {
@@ -486,45 +486,20 @@ fn drain_waiting(
 /// Maximal spans during which `user` needs more keys than it has slots (keys are needed over
 /// `[start - lead, end + grace)`, half-open, as in the capacity check of `validate`).
 fn collision_spans(user: &str, ws: &[&Workshop]) -> Vec<CollisionSpan> {
-    let mut events: Vec<(DateTime<Utc>, u8, usize)> = Vec::new();
-    for (i, w) in ws.iter().enumerate() {
-        if w.key_from() < w.revoke_at() {
-            events.push((w.key_from(), 1, i));
-            events.push((w.revoke_at(), 0, i));
-        }
-    }
-    events.sort_unstable();
-
-    let mut out = Vec::new();
-    let mut active: BTreeSet<usize> = BTreeSet::new();
-    let mut open: Option<(DateTime<Utc>, BTreeSet<usize>, usize)> = None;
-    let mut e = 0;
-    while e < events.len() {
-        let t = events[e].0;
-        while e < events.len() && events[e].0 == t {
-            let (_, kind, i) = events[e];
-            if kind == 1 {
-                active.insert(i);
-            } else {
-                active.remove(&i);
-            }
-            e += 1;
-        }
-        if active.len() > KEY_SLOTS {
-            let o = open.get_or_insert_with(|| (t, BTreeSet::new(), 0));
-            o.1.extend(active.iter().copied());
-            o.2 = o.2.max(active.len());
-        } else if let Some((from, involved, keys)) = open.take() {
-            out.push(CollisionSpan {
-                user: user.to_string(),
-                from,
-                to: t,
-                keys,
-                workshops: involved.into_iter().map(|i| ws[i].id.clone()).collect(),
-            });
-        }
-    }
-    out
+    let needed = ws
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.key_from(), w.revoke_at(), i));
+    occupancy::spans_over(needed, KEYS_PER_USER)
+        .into_iter()
+        .map(|span| CollisionSpan {
+            user: user.to_string(),
+            from: span.from,
+            to: span.to,
+            keys: span.peak,
+            workshops: span.keys.into_iter().map(|i| ws[i].id.clone()).collect(),
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -423,12 +423,21 @@ pub(super) fn day_labels(cpd: usize) -> (&'static str, usize) {
 /// labels, one line per row, then the legend and the collisions. With `opts.color` false, no
 /// escape code at all. The range and now come from `t` (`model` copied them from the options).
 pub fn render_text(t: &Timeline, opts: &TimelineOptions) -> String {
-    let width = opts.width;
-    let color = opts.color;
-    let grid = Grid::new(t, width);
-    let now_col = grid.col_of(t.now);
+    let grid = Grid::new(t, opts.width);
     let mut lines: Vec<String> = Vec::new();
+    header_lines(t, &grid, opts, &mut lines);
+    row_lines(t, &grid, opts.color, &mut lines);
+    legend_lines(opts, &mut lines);
+    collision_lines(t, opts, &mut lines);
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
 
+/// The title, the now marker and the day labels.
+fn header_lines(t: &Timeline, grid: &Grid, opts: &TimelineOptions, lines: &mut Vec<String>) {
+    let (width, color) = (opts.width, opts.color);
+    let now_col = grid.col_of(t.now);
     // The title.
     let mut title = Line::default();
     title.push_str(
@@ -479,7 +488,11 @@ pub fn render_text(t: &Timeline, opts: &TimelineOptions) -> String {
         }
     }
     lines.push(dates.finish(color));
+}
 
+/// One line per row, with a blank line (crossed by the now line) before each user's slots.
+fn row_lines(t: &Timeline, grid: &Grid, color: bool, lines: &mut Vec<String>) {
+    let now_col = grid.col_of(t.now);
     let blank_with_now = || {
         let mut l = Line::default();
         if let Some(c) = now_col {
@@ -503,7 +516,7 @@ pub fn render_text(t: &Timeline, opts: &TimelineOptions) -> String {
         };
         line.push_str(&fit_label(row, grid.label_w, t), label_style);
         line.pad_to(grid.label_w + 1);
-        for (c, cell) in row_cells(row, &grid).into_iter().enumerate() {
+        for (c, cell) in row_cells(row, grid).into_iter().enumerate() {
             match cell {
                 Some((phase, None)) => line.push(phase.glyph(), Style::Phase(phase)),
                 Some((phase, Some(tag))) => line.push(tag, Style::Tag(phase)),
@@ -513,7 +526,10 @@ pub fn render_text(t: &Timeline, opts: &TimelineOptions) -> String {
         }
         lines.push(line.finish(color));
     }
+}
 
+fn legend_lines(opts: &TimelineOptions, lines: &mut Vec<String>) {
+    let (width, color) = (opts.width, opts.color);
     // The legend, wrapped to the width.
     lines.push(String::new());
     let items: [(char, Style, &str); 7] = [
@@ -540,7 +556,10 @@ pub fn render_text(t: &Timeline, opts: &TimelineOptions) -> String {
         legend.push_str(&text, Style::Plain);
     }
     lines.push(legend.finish(color));
+}
 
+fn collision_lines(t: &Timeline, opts: &TimelineOptions, lines: &mut Vec<String>) {
+    let (width, color) = (opts.width, opts.color);
     // The collisions, spelled out.
     for c in &t.collisions {
         for (k, text) in wrap(&format!("! {}", collision_text(c)), width, 2)
@@ -558,10 +577,6 @@ pub fn render_text(t: &Timeline, opts: &TimelineOptions) -> String {
             lines.push(line.finish(color));
         }
     }
-
-    let mut out = lines.join("\n");
-    out.push('\n');
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,6 +33,13 @@ pub enum Output {
     Json,
 }
 
+/// `handout --output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HandoutOutput {
+    Csv,
+    Html,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TimelineOutput {
     Text,
@@ -287,8 +294,30 @@ pub enum Command {
         /// quarantined; exit 0 when all is well.
         #[arg(long)]
         check: bool,
+        /// Only this workshop: one row per participant (one for a shared key) with its key,
+        /// state, last use and whether its credentials file is here.
+        #[arg(long, value_name = "ID", conflicts_with = "check")]
+        workshop: Option<String>,
         #[command(flatten)]
         aws: AwsArgs,
+    },
+    /// Write a workshop's live keys (from its credentials files) to FILE: a CSV for a mail merge
+    /// or a printable HTML page of cards, one per participant. FILE holds secrets: mode 0600;
+    /// delete it once printed or sent.
+    Handout {
+        /// The workshop's id.
+        workshop: String,
+        /// `csv`: participant,access_key_id,secret_access_key,region,expires; `html`: A4 cards.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        output: HandoutOutput,
+        /// The file to write (never standard output: it holds secrets).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Replace FILE when it exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        schedule: ScheduleArg,
     },
     /// Bedrock model access for the workshops' models, with the operator's credentials: check
     /// readiness, or activate a model (accept its Marketplace offer, Anthropic's use-case form).

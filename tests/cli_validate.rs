@@ -443,6 +443,19 @@ fn participants_and_pool_problems() {
     );
 }
 
+#[test]
+fn a_pool_too_small_is_located_at_the_workshop_that_tips_it_over() {
+    // afternoon's keys are needed from 2026-12-02T12:00Z (24h lead), while morning's are
+    // still held (until 12:00Z on the 3rd + 1h grace + 24h hold).
+    assert_invalid(
+        "pool_too_small.toml",
+        &[
+            "17:1: error: the schedule needs 24 participant keys at 2026-12-02T12:00:00Z (workshop \"afternoon\" adds 12); the pool of 10 users holds 20",
+            "  hint: raise pool_size, or shorten lead/grace/hold",
+        ],
+    );
+}
+
 // ---- several problems at once ---------------------------------------------------------------
 
 #[test]

@@ -1,5 +1,5 @@
-//! Secret hygiene: every command (validate, plan, reconcile, status, verify, and `plan --out` /
-//! `show` / `reconcile --dry-run`), at `RUST_LOG=trace`, with `--log-format text` and `json` and
+//! Secret hygiene: every command (validate, plan, reconcile, status and `status --workshop`,
+//! verify, and `plan --out` / `show` / `reconcile --dry-run`), at `RUST_LOG=trace`, with `--log-format text` and `json` and
 //! `--output text` and `json`, against moto, through moments where `reconcile` creates keys
 //! (verifies them with Bedrock using the secret, and hands them to a `deliver` hook), then
 //! deletes them. Every secret — read from the credentials files as soon as they are written, plus
@@ -134,6 +134,8 @@ impl Test {
                     &[0],
                 );
                 self.run(&["status", "--at", at, "--output", output], log, &[0]);
+                let one = ["status", "--workshop", "first", "--output", output];
+                self.run(&one, log, &[0]);
                 let check = ["status", "--check", "--at", at, "--output", output];
                 self.run(&check, log, &[0, 1]);
                 // verify checks keys now, with the secrets from the files; moto answers.

@@ -6,6 +6,7 @@ mod aws_observe;
 mod backends;
 mod edit;
 mod error;
+mod handout;
 mod inspect;
 mod lock;
 mod metrics_file;
@@ -16,6 +17,7 @@ mod reconcile_output;
 mod release;
 mod revoke;
 mod shell_docs;
+mod status_workshop;
 mod stdout;
 mod timeline;
 mod validate;
@@ -134,6 +136,17 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
         ),
         Command::Completions { shell } => shell_docs::completions(shell),
         Command::Man => shell_docs::man_page(),
+        look @ (Command::Status { .. } | Command::Verify { .. } | Command::Handout { .. }) => {
+            look_at_keys(look, now).await
+        }
+        Command::Models { command } => model_access::run(command, now).await,
+    }
+}
+
+/// The commands that look at the live keys without changing them: `status`, `verify` and
+/// `handout`.
+async fn look_at_keys(command: Command, now: DateTime<Utc>) -> Result<Outcome, CommandError> {
+    match command {
         Command::Verify {
             schedule,
             workshop,
@@ -143,22 +156,39 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
             let s = schedule::load(&schedule.schedule)?;
             inspect::verify_live_keys(&s, &aws, workshop.as_deref(), now, output).await
         }
-        Command::Models { command } => model_access::run(command, now).await,
         Command::Status {
             schedule,
             at: AtArg { at },
             output: OutputArg { output },
             wide,
             check,
+            workshop,
             aws,
         } => {
             let s = schedule::load(&schedule.schedule)?;
             let now = parse_at(at.as_deref(), now)?;
-            if check {
-                return inspect::check(&s, &aws, now, output).await;
+            match (workshop, check) {
+                (Some(id), _) => status_workshop::status_workshop(&s, &id, &aws, output).await,
+                (None, true) => inspect::check(&s, &aws, now, output).await,
+                (None, false) => inspect::status(&s, &aws, now, output, wide).await,
             }
-            inspect::status(&s, &aws, now, output, wide).await
         }
+        Command::Handout {
+            workshop,
+            output,
+            out,
+            force,
+            schedule,
+        } => {
+            let flags = handout::HandoutFlags {
+                workshop: &workshop,
+                output,
+                out: &out,
+                force,
+            };
+            handout::handout(&schedule::load(&schedule.schedule)?, &flags, now)
+        }
+        _ => unreachable!("look_at_keys is only called with status, verify or handout"),
     }
 }
 

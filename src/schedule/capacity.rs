@@ -67,7 +67,7 @@ impl Collision {
 /// in slice order, so the "third" one is the third in the schedule's order.
 pub fn collisions(workshops: &[Workshop]) -> Vec<Collision> {
     let mut by_user: HashMap<&str, Vec<usize>> = HashMap::new();
-    // Participants' keys live on the pool, checked by `pool_shortfalls`.
+    // Participants' keys live on the pool, checked by `pool_capacity`.
     for (i, w) in workshops.iter().enumerate() {
         if w.participants.is_none() {
             by_user.entry(w.user.as_str()).or_default().push(i);
@@ -190,7 +190,7 @@ pub fn rotation_conflicts(
         return Vec::new();
     }
     let mut by_user: HashMap<&str, Vec<usize>> = HashMap::new();
-    // Participants' keys live on the pool, checked by `pool_shortfalls`.
+    // Participants' keys live on the pool, checked by `pool_capacity`.
     for (i, w) in workshops.iter().enumerate() {
         if w.participants.is_none() {
             by_user.entry(w.user.as_str()).or_default().push(i);

@@ -7,6 +7,7 @@ mod diagnostics;
 pub mod edit;
 pub(crate) mod fields;
 mod parse;
+mod pool_capacity;
 
 use std::path::{Path, PathBuf};
 

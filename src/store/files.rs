@@ -357,29 +357,45 @@ impl CredentialsDir {
     /// The key id and secret a workshop's file holds (for `verify`). Refuses a file that
     /// others can read.
     pub fn read_secret(&self, workshop: &str) -> Result<Option<(String, Secret)>, SecretsError> {
-        let path = self.path_for(workshop)?;
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => Zeroizing::new(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io("read", &path)(e)),
-        };
-        let mode = fs::metadata(&path)
-            .map_err(io("read", &path))?
-            .permissions()
-            .mode()
-            & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(SecretsError::InsecureFile { path, mode });
-        }
-        let value = |name: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
-                .map(|v| v.trim().to_string())
-        };
-        match (value("AWS_ACCESS_KEY_ID"), value("AWS_SECRET_ACCESS_KEY")) {
-            (Some(id), Some(secret)) => Ok(Some((id, Secret::new(secret)))),
-            _ => Err(SecretsError::Malformed { path }),
-        }
+        read_secret_at(&self.path_for(workshop)?)
+    }
+}
+
+/// `<dir>/<workshop>/<label>.env`: a participant's credentials file.
+pub fn participant_file(dir: &Path, workshop: &str, label: &str) -> PathBuf {
+    dir.join(workshop).join(format!("{label}.env"))
+}
+
+/// The key id and write time the credentials file at `path` holds, if it exists.
+pub fn key_id_at(path: &Path) -> Result<Option<CredentialsFile>, SecretsError> {
+    read_key_id(path)
+}
+
+/// The key id and secret the credentials file at `path` holds, if it exists (for `verify` and
+/// `handout`). Refuses a file that others can read.
+pub fn read_secret_at(path: &Path) -> Result<Option<(String, Secret)>, SecretsError> {
+    let path = path.to_path_buf();
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => Zeroizing::new(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io("read", &path)(e)),
+    };
+    let mode = fs::metadata(&path)
+        .map_err(io("read", &path))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(SecretsError::InsecureFile { path, mode });
+    }
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+            .map(|v| v.trim().to_string())
+    };
+    match (value("AWS_ACCESS_KEY_ID"), value("AWS_SECRET_ACCESS_KEY")) {
+        (Some(id), Some(secret)) => Ok(Some((id, Secret::new(secret)))),
+        _ => Err(SecretsError::Malformed { path }),
     }
 }
 

@@ -11,8 +11,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use toml_edit::{Document, Item, TableLike, Value};
 
-use super::capacity;
 use super::fields::{self, did_you_mean_hint, quote, Problem};
+use super::{capacity, pool_capacity};
 use super::{Diagnostic, Schedule, ScheduleError, Settings, Workshop, MAX_GRACE};
 
 mod settings;
@@ -351,17 +351,14 @@ impl<'a> Parser<'a> {
         workshops.sort_by(|(a, _), (b, _)| (a.start, &a.id).cmp(&(b.start, &b.id)));
         let (workshops, offsets): (Vec<Workshop>, Vec<usize>) = workshops.into_iter().unzip();
         if settings.timing_ok {
-            for collision in capacity::collisions(&workshops) {
-                let at = offsets.get(collision.at).copied().unwrap_or(0);
-                if self.collisions_apart {
-                    self.collisions.push(Pending {
-                        offset: at,
-                        message: collision.message(&workshops),
-                        hint: Some(collision.hint()),
-                    });
-                } else {
-                    self.error(at, collision.message(&workshops), Some(collision.hint()));
-                }
+            for c in capacity::collisions(&workshops) {
+                let at = offsets.get(c.at).copied().unwrap_or(0);
+                self.capacity_problem(at, c.message(&workshops), c.hint());
+            }
+            let pool = &settings.settings;
+            for f in pool_capacity::shortfalls(&workshops, pool.hold, pool.pool_size) {
+                let at = offsets.get(f.at).copied().unwrap_or(0);
+                self.capacity_problem(at, f.message(&workshops), f.hint());
             }
         }
         Some(Schedule {
@@ -369,6 +366,20 @@ impl<'a> Parser<'a> {
             settings: settings.settings,
             workshops,
         })
+    }
+
+    /// More keys needed at once than AWS allows: an error, or with `collisions_apart` a
+    /// problem kept beside the schedule (for `timeline`).
+    fn capacity_problem(&mut self, offset: usize, message: String, hint: String) {
+        if self.collisions_apart {
+            self.collisions.push(Pending {
+                offset,
+                message,
+                hint: Some(hint),
+            });
+        } else {
+            self.error(offset, message, Some(hint));
+        }
     }
 
     // ---- typed fields -------------------------------------------------------------------

@@ -358,3 +358,25 @@ fn revoking_a_room_replaces_every_key_and_never_holds_three() {
     let (p, _) = w.run(at(4));
     assert_eq!(kinds(&p, ActionKind::CreateKey).len(), 4);
 }
+
+#[test]
+fn participants_on_a_quarantined_pool_user_get_fresh_keys_elsewhere() {
+    let w = World::new(10, &[("ws", 2, 8, Some(4))]);
+    w.run(at(1));
+    assert_eq!(w.homes()["ws/p1"], "wp-001");
+    let mut u = w.iam.users()["wp-001"].clone();
+    u.attached_policies
+        .insert("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3".into());
+    w.iam.insert_user("wp-001", u);
+    let (p, _) = w.run(at(2));
+    assert_eq!(
+        kinds(&p, ActionKind::DeactivateKey),
+        ["wp-001 ws/p1", "wp-001 ws/p2"]
+    );
+    assert_eq!(
+        kinds(&p, ActionKind::CreateKey),
+        ["wp-003 ws/p1", "wp-003 ws/p2"]
+    );
+    assert!(p.blocked.is_empty(), "{:?}", p.blocked);
+    assert_eq!(p.quarantined.len(), 1);
+}

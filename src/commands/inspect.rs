@@ -94,34 +94,36 @@ pub(super) async fn verify_live_keys(
         .iter()
         .filter(|w| only.is_none_or(|id| id == w.id))
     {
-        let user = observed.user(&w.user);
-        let live = user.and_then(|u| u.live_key_of(&w.id));
-        // The key the trainer holds is the one in the credentials file; check it even when
-        // IAM no longer lists it (deleted behind the tool's back reads `invalid-token`).
-        let key = match (observed.files.get(&w.id), live) {
-            (Some(f), _) => f.access_key_id.clone(),
-            (None, Some(k)) => k.access_key_id.clone(),
-            (None, None) => {
-                without_key.push(w.id.clone());
-                continue;
-            }
-        };
-        let listed = user.is_some_and(|u| u.key(&key).is_some());
-        checks.push(
-            check_key(
-                &iam,
-                &s.settings,
-                stored.store.as_ref(),
-                &w.id,
-                &w.user,
-                &key,
-                now,
-                listed,
-                false,
-                &w.models,
-            )
-            .await,
-        );
+        for (claim, user_name) in claims_of(w, &observed) {
+            let user = observed.user(&user_name);
+            let live = user.and_then(|u| u.live_key_of(&claim));
+            // The key the trainer holds is the one in the credentials file; check it even when
+            // IAM no longer lists it (deleted behind the tool's back reads `invalid-token`).
+            let key = match (observed.files.get(&claim), live) {
+                (Some(f), _) => f.access_key_id.clone(),
+                (None, Some(k)) => k.access_key_id.clone(),
+                (None, None) => {
+                    without_key.push(claim);
+                    continue;
+                }
+            };
+            let listed = user.is_some_and(|u| u.key(&key).is_some());
+            checks.push(
+                check_key(
+                    &iam,
+                    &s.settings,
+                    stored.store.as_ref(),
+                    &claim,
+                    &user_name,
+                    &key,
+                    now,
+                    listed,
+                    false,
+                    &w.models,
+                )
+                .await,
+            );
+        }
     }
     match output {
         Output::Text => {
@@ -143,4 +145,27 @@ pub(super) async fn verify_live_keys(
     let all_verified = checks.iter().all(|c| c.outcome == CheckOutcome::Verified);
     let ok = all_verified && (only.is_none() || without_key.is_empty());
     Ok(Outcome::done_unless(ok, Outcome::VerificationFailed))
+}
+
+/// The keys a workshop hands out, with the user each is on: its shared key on its user, or
+/// each participant's (`ws/p07`) on the pool user whose claim tag names it.
+fn claims_of(
+    w: &crate::schedule::Workshop,
+    observed: &crate::core::observed::Observed,
+) -> Vec<(String, String)> {
+    let Some(n) = w.participants else {
+        return vec![(w.id.clone(), w.user.clone())];
+    };
+    crate::core::participants::labels(n)
+        .iter()
+        .map(|label| {
+            let claim = crate::core::participants::claim(&w.id, Some(label));
+            let user = observed
+                .users
+                .iter()
+                .find(|u| u.live_key_of(&claim).is_some())
+                .map_or_else(|| w.user.clone(), |u| u.name.clone());
+            (claim, user)
+        })
+        .collect()
 }

@@ -119,7 +119,8 @@ impl<'a> Pass<'a> {
             let Some((claim, w)) = found else {
                 continue;
             };
-            let active = k.status == KeyStatus::Active;
+            // A quarantined user's keys are deactivated now: its participants move on.
+            let active = k.status == KeyStatus::Active && u.quarantine_policy().is_none();
             if active {
                 self.homed.insert(claim.clone());
             }

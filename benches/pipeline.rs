@@ -16,8 +16,8 @@ use workshop_keys::core::planner::plan;
 use workshop_keys::core::policy;
 use workshop_keys::core::tags;
 use workshop_keys::iam::fake::{FakeIam, FakeUser};
-use workshop_keys::iam::{Iam, IamError, KeyMeta, NewKey, UserSummary};
-use workshop_keys::observe::{observe, ObserveOptions};
+use workshop_keys::iam::{Iam, IamError, KeyMeta, NewKey, UserDetail, UserSummary};
+use workshop_keys::observe::{observe, ObserveMode, ObserveOptions};
 use workshop_keys::schedule::{self, PolicyChoice};
 
 const LATENCY: Duration = Duration::from_millis(20);
@@ -56,6 +56,9 @@ impl Iam for Slow {
     }
     async fn list_attached_user_policies(&self, u: &str) -> Result<Vec<String>, IamError> {
         slow!(self, self.0.list_attached_user_policies(u).await)
+    }
+    async fn get_account_authorization_details(&self) -> Result<Vec<UserDetail>, IamError> {
+        slow!(self, self.0.get_account_authorization_details().await)
     }
     async fn create_user(
         &self,
@@ -155,6 +158,7 @@ fn main() {
         let opts = ObserveOptions {
             concurrency,
             last_used: false,
+            mode: ObserveMode::PerUser,
         };
         let started = Instant::now();
         let observed = rt

@@ -7,6 +7,7 @@
 
 #[cfg(test)]
 mod canned;
+mod bulk;
 mod errors;
 mod reads;
 
@@ -16,7 +17,7 @@ use aws_config::Region;
 use aws_sdk_iam::types::StatusType;
 use chrono::Utc;
 
-use super::{Iam, IamError, IamErrorKind, KeyMeta, NewKey, UserSummary};
+use super::{Iam, IamError, IamErrorKind, KeyMeta, NewKey, UserDetail, UserSummary};
 use crate::core::observed::{KeyStatus, LastUsed};
 use crate::sdk::AwsSession;
 use crate::store::files::Secret;
@@ -244,6 +245,10 @@ impl Iam for AwsIam {
             .await
             .map_err(|e| map_sdk_error(OP, Some(user), e))?;
         Ok(policies.into_iter().filter_map(|p| p.policy_arn).collect())
+    }
+
+    async fn get_account_authorization_details(&self) -> Result<Vec<UserDetail>, IamError> {
+        self.bulk_users().await
     }
 
     async fn create_user(

@@ -11,6 +11,7 @@ pub mod sdk; //              the AWS SDK configuration, one session per account
 pub mod iam; //              the Iam trait, its AWS client and its in-memory fake
 pub mod models; //           Bedrock model access: readiness and activation
 pub mod store; //            where secrets go: the credentials store
+pub mod progress; //         a progress bar on stderr when it is a terminal
 pub mod limit; //            one bound on the AWS calls in flight, shared by a run
 pub mod observe; //          IAM + local records -> Observed
 pub mod apply; //            the executor: a Plan through Iam and the store, with a report

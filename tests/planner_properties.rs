@@ -181,6 +181,7 @@ fn check_steps(s: &Schedule, iam: &FakeIam, creds: &CredentialsDir, ticks: &[i64
         let ctx = ApplyContext {
             credentials: creds,
             region: "us-east-1",
+            concurrency: 8,
         };
         let report = run(apply(&p, iam, &ctx));
         for r in &report.results {

@@ -1171,6 +1171,7 @@ impl Sim {
         let ctx = ApplyContext {
             credentials: &self.creds,
             region: "us-east-1",
+            concurrency: 8,
         };
         let report = block_on(apply(&p, &self.iam, &ctx));
         self.stats.creations_settled += p.settled.len() as u64;
@@ -1975,6 +1976,7 @@ impl World {
         let ctx = ApplyContext {
             credentials: &self.creds,
             region: "us-east-1",
+            concurrency: 8,
         };
         let report = block_on(apply(&p, &self.iam, &ctx));
         (p, report)

@@ -47,6 +47,7 @@ pub(super) async fn release(
     let ctx = ApplyContext {
         credentials: &credentials,
         region: &s.settings.region,
+        concurrency: aws.concurrency.into(),
     };
     let deleted = apply::apply(&deletes, &iam, &ctx).await;
     print!("{}", render::report_text(&deleted));

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use futures::future::try_join_all;
 
-use super::{policy_json, read_keys, unless_vanished, IamUsers, ObserveOptions};
+use super::{policy_json, read_keys, unless_vanished, user_bar, IamUsers, ObserveOptions};
 use crate::core::observed::ObservedUser;
 use crate::core::tags;
 use crate::iam::{Iam, IamError, UserDetail};
@@ -29,11 +29,17 @@ pub(super) async fn read(
         .filter(|u| wanted.contains(u.name.as_str()))
         .map(|u| u.name)
         .collect();
+    let bar = user_bar(under.len());
+    let bar = bar.as_ref();
     let users = try_join_all(under.into_iter().map(|d| async move {
         let name = d.name.clone();
-        unless_vanished(&name, read_user(iam, limit, d, opts.last_used).await)
+        let read = unless_vanished(&name, read_user(iam, limit, d, opts.last_used).await);
+        bar.inspect(|b| b.inc(1));
+        read
     }))
-    .await?;
+    .await;
+    bar.inspect(|b| b.finish());
+    let users = users?;
     Ok(IamUsers {
         users: users.into_iter().flatten().collect(),
         outside_path,

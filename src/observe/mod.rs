@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use crate::core::observed::{CredentialsProblem, Observed, ObservedKey, ObservedUser};
 use crate::iam::{Iam, IamError, IamErrorKind};
 use crate::limit::CallLimit;
+use crate::progress::Progress;
 use crate::store::files::{CredentialsDir, SecretsError};
 
 /// How IAM is read (`--observe`).
@@ -185,6 +186,11 @@ async fn read_keys(
     .await?;
     keys.sort_by(|a, b| a.access_key_id.cmp(&b.access_key_id));
     Ok(keys)
+}
+
+/// A bar over `n` users, when worth it (see `progress`).
+fn user_bar(n: usize) -> Option<Progress> {
+    Progress::start("reading IAM users", n, crate::progress::USERS_THRESHOLD)
 }
 
 /// A policy document as JSON; a document that is not JSON cannot equal ours, so it is kept as

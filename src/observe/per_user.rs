@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use futures::future::try_join_all;
 
-use super::{policy_json, read_keys, unless_vanished, IamUsers, ObserveOptions};
+use super::{policy_json, read_keys, unless_vanished, user_bar, IamUsers, ObserveOptions};
 use crate::core::observed::ObservedUser;
 use crate::core::tags;
 use crate::iam::{Iam, IamError, UserSummary};
@@ -25,10 +25,16 @@ pub(super) async fn read(
         .iter()
         .filter(|n| !listed.contains(n.as_str()))
         .map(|name| limit.run(iam.get_user(name)));
+    let bar = user_bar(summaries.len());
+    let bar = bar.as_ref();
     let users = try_join_all(summaries.iter().map(|s| async move {
-        unless_vanished(&s.name, read_user(iam, limit, s, opts.last_used).await)
+        let read = unless_vanished(&s.name, read_user(iam, limit, s, opts.last_used).await);
+        bar.inspect(|b| b.inc(1));
+        read
     }));
-    let (users, elsewhere) = futures::try_join!(users, try_join_all(elsewhere))?;
+    let read = futures::try_join!(users, try_join_all(elsewhere));
+    bar.inspect(|b| b.finish());
+    let (users, elsewhere) = read?;
     Ok(IamUsers {
         users: users.into_iter().flatten().collect(),
         outside_path: elsewhere.into_iter().flatten().map(|u| u.name).collect(),

@@ -1,8 +1,10 @@
 //! `Iam` over the AWS SDK for Rust.
 //!
 //! Every SDK error becomes an [`IamError`] naming the IAM API call and the user it was about.
-//! Throttling is left to the SDK's standard retry mode; what is still throttled after its
-//! retries comes back as [`IamErrorKind::Throttling`]. Secrets from `CreateAccessKey` are wrapped
+//! Throttling is left to the SDK's adaptive retry mode (its client-side rate limiter slows every
+//! call of the client once IAM throttles, which suits many concurrent calls); what is still
+//! throttled after its retries comes back as [`IamErrorKind::Throttling`]. `CreateAccessKey`
+//! alone is never retried by the SDK. Secrets from `CreateAccessKey` are wrapped
 //! in [`Secret`] at once and never logged.
 
 #[cfg(test)]
@@ -45,7 +47,8 @@ impl AwsIam {
     /// A client for `session`, signing for us-east-1 when `config` has no region.
     pub fn new(session: &AwsSession) -> Self {
         let config = session.config();
-        let mut builder = aws_sdk_iam::config::Builder::from(config);
+        let mut builder = aws_sdk_iam::config::Builder::from(config)
+            .retry_config(aws_smithy_types::retry::RetryConfig::adaptive());
         if config.region().is_none() {
             builder = builder.region(Region::from_static(IAM_SIGNING_REGION_FALLBACK));
         }

@@ -6,7 +6,7 @@
 //! Bedrock (model readiness, verification) goes to the local stand-in, never through the proxy
 //! and never to AWS.
 
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -142,6 +142,8 @@ fn noop_plan(users: usize, mode: &str, target: &str) -> Bench {
 }
 
 /// Peak resident memory of a `plan` (straight to moto), from the child's own rusage.
+// Reaped by wait4 below, which also gives its rusage; std never waits for it.
+#[allow(clippy::zombie_processes)]
 fn peak_rss_kib(b: &Bench) -> i64 {
     let child = b
         .command(b.moto.endpoint(), &["plan", "--at", AT])

@@ -3,7 +3,9 @@
 //! - parse + validate a schedule of 10,000 workshops;
 //! - observe 1,000 managed users (2 keys, 1 policy each) through an IAM with 20 ms per call,
 //!   at concurrency 1, 8 and 32 (the `--concurrency` flag);
-//! - plan over that snapshot.
+//! - plan over that snapshot;
+//! - `validate` (parse, checks, warnings) of 10,000 workshops, and the planner over 10,000
+//!   workshops on 2,000 users (one key each, read in bulk from the in-memory IAM).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,8 +18,8 @@ use workshop_keys::core::planner::plan;
 use workshop_keys::core::policy;
 use workshop_keys::core::tags;
 use workshop_keys::iam::fake::{FakeIam, FakeUser};
-use workshop_keys::iam::{Iam, IamError, KeyMeta, NewKey, UserSummary};
-use workshop_keys::observe::{observe, ObserveOptions};
+use workshop_keys::iam::{Iam, IamError, KeyMeta, NewKey, UserDetail, UserSummary};
+use workshop_keys::observe::{observe, ObserveMode, ObserveOptions};
 use workshop_keys::schedule::{self, PolicyChoice};
 
 const LATENCY: Duration = Duration::from_millis(20);
@@ -56,6 +58,9 @@ impl Iam for Slow {
     }
     async fn list_attached_user_policies(&self, u: &str) -> Result<Vec<String>, IamError> {
         slow!(self, self.0.list_attached_user_policies(u).await)
+    }
+    async fn get_account_authorization_details(&self) -> Result<Vec<UserDetail>, IamError> {
+        slow!(self, self.0.get_account_authorization_details().await)
     }
     async fn create_user(
         &self,
@@ -116,7 +121,77 @@ fn schedule_text() -> String {
     text
 }
 
+/// 10,000 workshops on 2,000 users, five consecutive days each, all open at `base() + 3h`.
+fn big_schedule_text() -> String {
+    let mut text =
+        String::from("[settings]\npath = \"/workshop/\"\nlead = \"1h\"\ngrace = \"1h\"\n");
+    for i in 0..10_000 {
+        let start = base() + TimeDelta::days((i / 2_000) as i64);
+        text.push_str(&format!(
+            "[[workshop]]\nid = \"w{i}\"\nuser = \"user-{:04}\"\nstart = {}\nend = {}\n",
+            i % 2_000,
+            workshop_keys::time::format_time(start),
+            workshop_keys::time::format_time(start + TimeDelta::hours(8)),
+        ));
+    }
+    text
+}
+
+/// `validate`'s work without printing: parse (with its checks) and the warnings.
+fn validate_figures() {
+    let text = schedule_text();
+    let started = Instant::now();
+    let s = schedule::parse(Path::new("bench.toml"), &text).expect("valid schedule");
+    let warnings = schedule::warnings(&s);
+    println!(
+        "validate: {} workshops, {} warnings in {:.1} ms (target < 100 ms)",
+        s.workshops.len(),
+        warnings.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+}
+
+/// The planner over 10,000 workshops x 2,000 users, each user holding its live key.
+fn big_plan_figures(rt: &tokio::runtime::Runtime) {
+    let text = big_schedule_text();
+    let s = schedule::parse(Path::new("big.toml"), &text).expect("valid schedule");
+    let fake = FakeIam::new();
+    let doc = policy::document(&PolicyChoice::AllModels, None).to_string();
+    for u in 0..2_000 {
+        let name = format!("user-{u:04}");
+        fake.insert_user(
+            &name,
+            FakeUser {
+                path: "/workshop/".into(),
+                tags: [(tags::MANAGED_BY_KEY.into(), tags::MANAGED_BY_VALUE.into())].into(),
+                inline_policies: [(policy::POLICY_NAME.into(), doc.clone())].into(),
+                ..FakeUser::default()
+            },
+        );
+        fake.insert_key(&name, KeyStatus::Active, base());
+    }
+    let opts = ObserveOptions {
+        concurrency: 8,
+        last_used: false,
+        mode: ObserveMode::Bulk,
+    };
+    let observed = rt
+        .block_on(observe(&fake, "/workshop/", &s.users(), None, &opts))
+        .expect("observe");
+    let desired = Desired::from_schedule(&s);
+    let started = Instant::now();
+    let p = plan(&desired, &observed, base() + TimeDelta::hours(3));
+    println!(
+        "plan: {} workshops x {} users -> {} actions in {:.1} ms (target < 200 ms)",
+        s.workshops.len(),
+        observed.users.len(),
+        p.actions.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+}
+
 fn main() {
+    validate_figures();
     let text = schedule_text();
     let started = Instant::now();
     let s = schedule::parse(Path::new("bench.toml"), &text).expect("valid schedule");
@@ -155,6 +230,7 @@ fn main() {
         let opts = ObserveOptions {
             concurrency,
             last_used: false,
+            mode: ObserveMode::PerUser,
         };
         let started = Instant::now();
         let observed = rt
@@ -179,4 +255,5 @@ fn main() {
         p.actions.len(),
         started.elapsed().as_secs_f64() * 1e3
     );
+    big_plan_figures(&rt);
 }

@@ -13,6 +13,8 @@ use crate::core::observed::KeyStatus;
 use crate::core::plan::{Action, ActionKind, Effect, Op, Plan};
 use crate::core::tags;
 use crate::iam::{Iam, IamError, IamErrorKind};
+use crate::limit::CallLimit;
+use crate::progress::Progress;
 use crate::state::StateStore;
 use crate::store::{Bundle, CredentialStore};
 
@@ -23,6 +25,8 @@ pub struct ApplyContext<'a> {
     pub state: &'a dyn StateStore,
     /// Written into credentials files.
     pub region: &'a str,
+    /// Actions (of different users) in flight at once: `--concurrency`.
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,18 +68,9 @@ impl Report {
 }
 
 /// Apply a plan. Never stops early: each action either runs, or is skipped because an action
-/// it depends on failed.
+/// it depends on failed. Users are independent: each user's actions run in the plan's order,
+/// different users' concurrently under `ctx.concurrency`. Results come in the plan's order.
 pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Report {
-    // Users on which something failed, and on which a key deletion failed (a create there could
-    // hit the two-key limit).
-    let mut user_failed: BTreeSet<String> = BTreeSet::new();
-    let mut user_create_failed: BTreeSet<String> = BTreeSet::new();
-    let mut delete_failed: BTreeSet<String> = BTreeSet::new();
-    // Users whose policy (and so its deadline) could not be written: a new key there would meet
-    // the old deadline, or the wrong rights.
-    let mut policy_failed: BTreeSet<String> = BTreeSet::new();
-    let mut results = Vec::with_capacity(plan.actions.len());
-
     // Before any action: a settled record's key is listed now and counted as such.
     for s in &plan.settled {
         tracing::info!(
@@ -86,24 +81,44 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
         );
         end_create(ctx, &s.workshop).await;
     }
+    let mut by_user: BTreeMap<&str, Vec<(usize, &Action)>> = BTreeMap::new();
+    for (i, action) in plan.actions.iter().enumerate() {
+        by_user.entry(&action.user).or_default().push((i, action));
+    }
+    let limit = CallLimit::new(ctx.concurrency);
+    let bar = Progress::start(
+        "applying",
+        plan.actions.len(),
+        crate::progress::ACTIONS_THRESHOLD,
+    );
+    let groups = by_user
+        .into_values()
+        .map(|actions| apply_user(actions, plan, iam, ctx, &limit, bar.as_ref()));
+    let mut results: Vec<(usize, ActionResult)> = futures::future::join_all(groups)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    bar.inspect(|b| b.finish());
+    results.sort_by_key(|(i, _)| *i);
+    Report {
+        results: results.into_iter().map(|(_, r)| r).collect(),
+    }
+}
 
-    for action in &plan.actions {
+/// One user's actions, in order; each holds one slot of the run's bound while it runs.
+async fn apply_user(
+    actions: Vec<(usize, &Action)>,
+    plan: &Plan,
+    iam: &impl Iam,
+    ctx: &ApplyContext<'_>,
+    limit: &CallLimit,
+    bar: Option<&Progress>,
+) -> Vec<(usize, ActionResult)> {
+    let mut failed = Failed::default();
+    let mut results = Vec::with_capacity(actions.len());
+    for (i, action) in actions {
         let user = &action.user;
-        let skip = if user_create_failed.contains(user) {
-            Some(format!("creating user {user} failed"))
-        } else if action.kind() == ActionKind::CreateKey && delete_failed.contains(user) {
-            Some(format!(
-                "a key of user {user} could not be deleted, so there may be no free slot"
-            ))
-        } else if action.kind() == ActionKind::CreateKey && policy_failed.contains(user) {
-            Some(format!(
-                "writing the policy of user {user} failed, so a new key would not get its deadline and rights"
-            ))
-        } else if action.kind() == ActionKind::DeleteUser && user_failed.contains(user) {
-            Some(format!("an earlier action on user {user} failed"))
-        } else {
-            None
-        };
         let mut result = ActionResult {
             action: action.clone(),
             status: Status::Ok,
@@ -111,37 +126,70 @@ pub async fn apply(plan: &Plan, iam: &impl Iam, ctx: &ApplyContext<'_>) -> Repor
             created_key: None,
             credentials_file: None,
         };
-        if let Some(why) = skip {
+        if let Some(why) = failed.skip(action) {
             tracing::warn!(action = action.action.as_str(), %user, "skipped: {why}");
             result.status = Status::Skipped;
             result.detail = Some(why);
-            results.push(result);
+            results.push((i, result));
             continue;
         }
-        let outcome = run(action, plan, iam, ctx, &mut result).await;
+        let outcome = limit.run(run(action, plan, iam, ctx, &mut result)).await;
         if let Err(detail) = outcome {
             tracing::error!(action = action.action.as_str(), %user, "failed: {detail}");
             result.status = Status::Failed;
             result.detail = Some(detail);
-            user_failed.insert(user.clone());
-            match action.kind() {
-                ActionKind::CreateUser => {
-                    user_create_failed.insert(user.clone());
-                }
-                ActionKind::DeleteKey | ActionKind::DeactivateKey => {
-                    delete_failed.insert(user.clone());
-                }
-                ActionKind::PutUserPolicy => {
-                    policy_failed.insert(user.clone());
-                }
-                _ => {}
-            }
+            failed.record(action.kind());
         } else {
             tracing::info!(action = action.action.as_str(), %user, "done");
         }
-        results.push(result);
+        bar.inspect(|b| b.inc(1));
+        results.push((i, result));
     }
-    Report { results }
+    results
+}
+
+/// What already failed on one user, deciding which of its later actions are skipped.
+#[derive(Default)]
+struct Failed {
+    any: bool,
+    create_user: bool,
+    /// A key deletion or deactivation: a create could hit the two-key limit.
+    delete: bool,
+    /// The policy (and so its deadline) could not be written: a new key there would meet the
+    /// old deadline, or the wrong rights.
+    policy: bool,
+}
+
+impl Failed {
+    fn skip(&self, action: &Action) -> Option<String> {
+        let user = &action.user;
+        let kind = action.kind();
+        if self.create_user {
+            Some(format!("creating user {user} failed"))
+        } else if kind == ActionKind::CreateKey && self.delete {
+            Some(format!(
+                "a key of user {user} could not be deleted, so there may be no free slot"
+            ))
+        } else if kind == ActionKind::CreateKey && self.policy {
+            Some(format!(
+                "writing the policy of user {user} failed, so a new key would not get its deadline and rights"
+            ))
+        } else if kind == ActionKind::DeleteUser && self.any {
+            Some(format!("an earlier action on user {user} failed"))
+        } else {
+            None
+        }
+    }
+
+    fn record(&mut self, kind: ActionKind) {
+        self.any = true;
+        match kind {
+            ActionKind::CreateUser => self.create_user = true,
+            ActionKind::DeleteKey | ActionKind::DeactivateKey => self.delete = true,
+            ActionKind::PutUserPolicy => self.policy = true,
+            _ => {}
+        }
+    }
 }
 
 /// A tag that records what a run saw or did outside the plan (a key verified, a key handed

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::observe::ObserveMode;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "workshop-keys",
@@ -61,9 +63,13 @@ pub struct AwsArgs {
     /// AWS region for the IAM client (IAM is global; this picks the endpoint's signing region).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// How many IAM users to read at once.
+    /// How many AWS calls to have in flight at once, over the whole run.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// How to read IAM: in bulk (needs iam:GetAccountAuthorizationDetails), user by user, or
+    /// auto (bulk when allowed, else user by user).
+    #[arg(long = "observe", value_enum, default_value_t = ObserveMode::Auto, value_name = "MODE")]
+    pub observe_mode: ObserveMode,
 }
 
 /// `--output text|json`, for the commands that print either.

@@ -12,7 +12,9 @@ pub mod iam; //              the Iam trait, its AWS client and its in-memory fak
 pub mod models; //           Bedrock model access: readiness and activation
 pub mod store; //            where secrets go: credentials files or Secrets Manager
 pub mod state; //            records of recent writes and the lock: local or S3
-pub mod observe; //          IAM + local records -> Observed
+pub mod progress; //         a progress bar on stderr when it is a terminal
+pub mod limit; //            one bound on the AWS calls in flight, shared by a run
+pub mod observe; //          IAM (bulk or per user) + store + state -> Observed
 pub mod apply; //            the executor: a Plan through Iam and the store, with a report
 pub mod bedrock_api_key; //  short-term Bedrock API keys (bearer tokens), presigned
 pub mod verify; //           new keys call Bedrock with themselves

@@ -88,7 +88,10 @@ fn no_credentials_in_the_chain_names_the_sources_tried() {
     let fx = Fx::new();
     let endpoint = format!("http://127.0.0.1:{}", closed_port());
     let run = fx.run(fx.command(&endpoint), &["plan"]);
-    assert_short_error(&run, "error: no AWS credentials found for iam:ListUsers");
+    assert_short_error(
+        &run,
+        "error: no AWS credentials found for iam:GetAccountAuthorizationDetails",
+    );
     assert_eq!(
         run.stderr.lines().nth(1),
         Some(
@@ -134,7 +137,7 @@ fn expired_sso_login_says_aws_sso_login() {
     assert_short_error(
         &run,
         "error: the AWS SSO login of profile workshops has expired or was never made \
-         (iam:ListUsers not sent)",
+         (iam:GetAccountAuthorizationDetails not sent)",
     );
     run.stderr_has("hint: run `aws sso login --profile workshops`, then run workshop-keys again");
 }
@@ -160,7 +163,7 @@ fn unknown_key_and_wrong_secret_are_named() {
     let run = fx.run(cmd, &["plan"]);
     assert_short_error(
         &run,
-        "error: AWS does not know the access key in use (InvalidClientTokenId on iam:ListUsers): \
+        "error: AWS does not know the access key in use (InvalidClientTokenId on iam:GetAccountAuthorizationDetails): \
          deleted, deactivated or mistyped",
     );
 
@@ -174,7 +177,7 @@ fn unknown_key_and_wrong_secret_are_named() {
     let run = fx.run(cmd, &["plan"]);
     assert_short_error(
         &run,
-        "error: AWS rejected the request signature (SignatureDoesNotMatch on iam:ListUsers): the \
+        "error: AWS rejected the request signature (SignatureDoesNotMatch on iam:GetAccountAuthorizationDetails): the \
          secret key does not match the access key",
     );
 
@@ -197,7 +200,7 @@ fn unreachable_endpoint_is_named_with_the_reason() {
     assert_short_error(
         &run,
         &format!(
-            "error: cannot reach the AWS endpoint {endpoint} for iam:ListUsers (connection refused)"
+            "error: cannot reach the AWS endpoint {endpoint} for iam:GetAccountAuthorizationDetails (connection refused)"
         ),
     );
 }

@@ -107,6 +107,7 @@ impl World {
             credentials: &self.creds,
             state: &state,
             region: "us-east-1",
+            concurrency: 8,
         };
         block_on(apply(p, &self.iam, &ctx))
     }

@@ -184,6 +184,7 @@ fn check_steps(s: &Schedule, iam: &FakeIam, creds: &CredentialsDir, ticks: &[i64
             credentials: creds,
             state: &state,
             region: "us-east-1",
+            concurrency: 8,
         };
         let report = run(apply(&p, iam, &ctx));
         for r in &report.results {
@@ -318,7 +319,7 @@ proptest! {
         let iam = FakeIam::new();
         let opts = ObserveOptions::default();
         let state = LocalState::new(creds.clone(), "workshops.toml");
-        let ctx = ApplyContext { credentials: &creds, state: &state, region: "us-east-1" };
+        let ctx = ApplyContext { credentials: &creds, state: &state, region: "us-east-1", concurrency: 8 };
         let mut previous: BTreeMap<String, (String, String)> = BTreeMap::new();
         for (h, revoke) in ticks {
             let now = base() + TimeDelta::hours(h);

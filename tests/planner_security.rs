@@ -423,6 +423,7 @@ fn no_key_is_created_when_its_users_new_deadline_could_not_be_written() {
         credentials: &creds,
         state: &state,
         region: "us-east-1",
+        concurrency: 8,
     };
     let report = futures::executor::block_on(apply(&p, &iam, &ctx));
     let statuses: Vec<Status> = report.results.iter().map(|r| r.status).collect();

@@ -29,6 +29,7 @@ const DEACTIVATED_PREFIX: &str = "workshop-keys:deactivated:";
 const FILE_REGION: &str = "eu-central-1";
 /// IAM calls that change nothing.
 const READ_APIS: &[&str] = &[
+    "GetAccountAuthorizationDetails",
     "ListUsers",
     "GetUser",
     "ListUserTags",
@@ -185,7 +186,7 @@ impl Fx {
         );
         let calls = again.iam_calls();
         assert!(
-            calls.contains("ListUsers"),
+            calls.contains("GetAccountAuthorizationDetails"),
             "no IAM calls in the logs: is RUST_LOG honoured?\n{again}"
         );
         let writes: Vec<&String> = calls
@@ -1835,7 +1836,7 @@ fn a_missing_or_invalid_schedule_fails_before_any_iam_call() {
     assert!(
         run.stderr
             .contains("--at \"tomorrow\" is not an RFC 3339 time")
-            && !run.stderr.contains("ListUsers"),
+            && !run.stderr.contains("GetAccountAuthorizationDetails"),
         "{run}"
     );
 
@@ -1844,7 +1845,7 @@ fn a_missing_or_invalid_schedule_fails_before_any_iam_call() {
     run.code(1);
     assert!(
         run.stderr
-            .contains("error: cannot reach the AWS endpoint http://127.0.0.1:9 for iam:ListUsers"),
+            .contains("error: cannot reach the AWS endpoint http://127.0.0.1:9 for iam:GetAccountAuthorizationDetails"),
         "{run}"
     );
 }

@@ -1264,6 +1264,7 @@ impl Sim {
             credentials: self.store_used.as_ref(),
             state: self.state_used.as_ref(),
             region: "us-east-1",
+            concurrency: 8,
         };
         let report = block_on(apply(&p, &self.iam, &ctx));
         self.stats.creations_settled += p.settled.len() as u64;
@@ -2094,6 +2095,7 @@ impl World {
             credentials: &self.creds,
             state: &self.state,
             region: "us-east-1",
+            concurrency: 8,
         };
         let report = block_on(apply(&p, &self.iam, &ctx));
         (p, report)

@@ -25,6 +25,7 @@ pub(super) async fn observe(
     let opts = ObserveOptions {
         concurrency: aws.concurrency.into(),
         last_used,
+        mode: aws.observe_mode,
     };
     let observed = observe_iam::observe(
         &iam,

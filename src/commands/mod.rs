@@ -24,7 +24,7 @@ mod validate;
 
 use chrono::{DateTime, Utc};
 
-use crate::cli::{AtArg, Command, OutputArg};
+use crate::cli::{AtArg, Command, Output, OutputArg};
 use crate::schedule;
 
 use aws_observe::observe;
@@ -43,6 +43,7 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
             out,
             aws,
         } => {
+            crate::progress::enable(output == Output::Text);
             let text = schedule::read(&schedule.schedule)?;
             let s = schedule::parse(&schedule.schedule, &text)?;
             let at = parse_at(at.as_deref(), now)?;
@@ -64,6 +65,7 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
             metrics_file,
             aws,
         } => {
+            crate::progress::enable(output == Output::Text);
             let flags = plan_apply::ReconcileFlags {
                 schedule: &schedule.schedule,
                 at: at.as_deref(),

@@ -16,6 +16,7 @@ use crate::core::plan::{ActionKind, Plan};
 use crate::core::planner;
 use crate::deliver;
 use crate::iam::aws::AwsIam;
+use crate::limit::CallLimit;
 use crate::saved_plan::SavedPlan;
 use crate::schedule::{self, Schedule};
 use crate::verify::check::{check_key, KeyCheck};
@@ -204,9 +205,10 @@ pub(super) async fn reconcile(
         credentials,
         state: stored.state.as_ref(),
         region: &s.settings.region,
+        concurrency: aws.concurrency.into(),
     };
     let report = apply::apply(&plan, &iam, &ctx).await;
-    let checks = check_keys(s, &iam, credentials, &plan, &report, now, at).await;
+    let checks = check_keys(s, &iam, &ctx, &plan, &report, now, at).await;
     let deliveries = deliver::deliver(&plan, &report, s, credentials, &iam, now).await;
     // A credentials directory unfit for new secrets fails every run until it is fixed, even
     // when no key was due: the next one would be refused.
@@ -292,65 +294,62 @@ pub(super) async fn reconcile(
 async fn check_keys(
     s: &Schedule,
     iam: &AwsIam,
-    credentials: &dyn crate::store::CredentialStore,
+    ctx: &ApplyContext<'_>,
     plan: &Plan,
     report: &apply::Report,
     now: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> Vec<KeyCheck> {
+    let credentials = ctx.credentials;
     let policy_changed: std::collections::BTreeSet<&str> = report
         .results
         .iter()
         .filter(|r| r.action.action == ActionKind::PutUserPolicy && r.status == Status::Ok)
         .map(|r| r.action.user.as_str())
         .collect();
+    // One check per key, in the report's order, run concurrently under the run's bound; each
+    // keeps its own backoff.
+    let limit = CallLimit::new(ctx.concurrency);
     let mut checks = Vec::new();
     if s.settings.verify {
         for r in &report.results {
             if let (Some(key), Some(workshop), Some(_)) =
-                (&r.created_key, &r.action.claim(), &r.credentials_file)
+                (&r.created_key, r.action.claim(), &r.credentials_file)
             {
                 let user = &r.action.user;
-                checks.push(
-                    check_key(
-                        iam,
-                        &s.settings,
-                        credentials,
-                        workshop,
-                        user,
-                        key,
-                        now,
-                        true,
-                        policy_changed.contains(user.as_str()),
-                        &workshop_models(s, workshop),
-                    )
-                    .await,
-                );
+                let changed = policy_changed.contains(user.as_str());
+                checks.push((workshop, user, key, now, changed));
             }
         }
     }
     // Once more in the hour before the start: a first call may have succeeded while a
-    // Marketplace subscription was still failing.
+    // Marketplace subscription was still failing. Recorded at the plan's time, which decided it
+    // was due: a second run at the same moment (a rehearsal with --at included) finds it done.
     for r in &plan.reverify {
-        checks.push(
-            check_key(
-                iam,
-                &s.settings,
-                credentials,
-                &r.workshop,
-                &r.user,
-                &r.access_key_id,
-                // Recorded at the plan's time, which decided it was due: a second run at the
-                // same moment (a rehearsal with --at included) finds it done.
-                at,
-                true,
-                false,
-                &workshop_models(s, &r.workshop),
-            )
-            .await,
-        );
+        checks.push((r.workshop.clone(), &r.user, &r.access_key_id, at, false));
     }
-    checks
+    let runs = checks
+        .into_iter()
+        .map(|(workshop, user, key, when, changed)| {
+            let limit = &limit;
+            async move {
+                let models = workshop_models(s, &workshop);
+                let check = check_key(
+                    iam,
+                    &s.settings,
+                    credentials,
+                    &workshop,
+                    user,
+                    key,
+                    when,
+                    true,
+                    changed,
+                    &models,
+                );
+                limit.run(check).await
+            }
+        });
+    futures::future::join_all(runs).await
 }
 
 /// The models a workshop uses, as the schedule resolves them (empty: none named).

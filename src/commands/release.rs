@@ -47,6 +47,7 @@ pub(super) async fn release(
         credentials: stored.store.as_ref(),
         state: stored.state.as_ref(),
         region: &s.settings.region,
+        concurrency: aws.concurrency.into(),
     };
     let deleted = apply::apply(&deletes, &iam, &ctx).await;
     print!("{}", render::report_text(&deleted));

@@ -48,6 +48,7 @@ pub(super) async fn revoke(
         credentials: stored.store.as_ref(),
         state: stored.state.as_ref(),
         region: &s.settings.region,
+        concurrency: aws.concurrency.into(),
     };
     let report = apply::apply(&plan, &iam, &ctx).await;
     for r in &report.results {

@@ -37,6 +37,19 @@ pub struct NewKey {
     pub created: DateTime<Utc>,
 }
 
+/// One user as `GetAccountAuthorizationDetails` (filter `User`) describes it: everything the
+/// per-user reads give except the keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserDetail {
+    pub name: String,
+    pub path: String,
+    pub tags: BTreeMap<String, String>,
+    /// Inline policies: name to document as JSON text (already URL-decoded).
+    pub inline_policies: BTreeMap<String, String>,
+    /// Attached managed policies' ARNs.
+    pub attached_policies: Vec<String>,
+}
+
 /// The IAM operations the tool uses, and nothing more. Every method names one IAM API call.
 /// Not-found answers are errors of kind `NoSuchEntity` except where an `Option` says otherwise.
 #[allow(async_fn_in_trait)]
@@ -57,6 +70,10 @@ pub trait Iam {
     async fn get_user_policy(&self, user: &str, policy_name: &str) -> Result<String, IamError>;
     /// `ListAttachedUserPolicies`, all pages: policy ARNs.
     async fn list_attached_user_policies(&self, user: &str) -> Result<Vec<String>, IamError>;
+
+    /// `GetAccountAuthorizationDetails` with filter `User`, all pages: every user in the
+    /// account, whatever its path. Needs its own permission, which callers may lack.
+    async fn get_account_authorization_details(&self) -> Result<Vec<UserDetail>, IamError>;
 
     /// `CreateUser` with a path and tags in the same call.
     async fn create_user(

@@ -1,12 +1,15 @@
 //! `Iam` over the AWS SDK for Rust.
 //!
 //! Every SDK error becomes an [`IamError`] naming the IAM API call and the user it was about.
-//! Throttling is left to the SDK's standard retry mode; what is still throttled after its
-//! retries comes back as [`IamErrorKind::Throttling`]. Secrets from `CreateAccessKey` are wrapped
+//! Throttling is left to the SDK's adaptive retry mode (its client-side rate limiter slows every
+//! call of the client once IAM throttles, which suits many concurrent calls); what is still
+//! throttled after its retries comes back as [`IamErrorKind::Throttling`]. `CreateAccessKey`
+//! alone is never retried by the SDK. Secrets from `CreateAccessKey` are wrapped
 //! in [`Secret`] at once and never logged.
 
 #[cfg(test)]
 mod canned;
+mod bulk;
 mod errors;
 mod reads;
 
@@ -16,7 +19,7 @@ use aws_config::Region;
 use aws_sdk_iam::types::StatusType;
 use chrono::Utc;
 
-use super::{Iam, IamError, IamErrorKind, KeyMeta, NewKey, UserSummary};
+use super::{Iam, IamError, IamErrorKind, KeyMeta, NewKey, UserDetail, UserSummary};
 use crate::core::observed::{KeyStatus, LastUsed};
 use crate::sdk::AwsSession;
 use crate::store::files::Secret;
@@ -44,7 +47,8 @@ impl AwsIam {
     /// A client for `session`, signing for us-east-1 when `config` has no region.
     pub fn new(session: &AwsSession) -> Self {
         let config = session.config();
-        let mut builder = aws_sdk_iam::config::Builder::from(config);
+        let mut builder = aws_sdk_iam::config::Builder::from(config)
+            .retry_config(aws_smithy_types::retry::RetryConfig::adaptive());
         if config.region().is_none() {
             builder = builder.region(Region::from_static(IAM_SIGNING_REGION_FALLBACK));
         }
@@ -244,6 +248,10 @@ impl Iam for AwsIam {
             .await
             .map_err(|e| map_sdk_error(OP, Some(user), e))?;
         Ok(policies.into_iter().filter_map(|p| p.policy_arn).collect())
+    }
+
+    async fn get_account_authorization_details(&self) -> Result<Vec<UserDetail>, IamError> {
+        self.bulk_users().await
     }
 
     async fn create_user(

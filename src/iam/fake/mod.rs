@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Iam, IamError, IamErrorKind, KeyMeta, NewKey, UserSummary};
+use super::{Iam, IamError, IamErrorKind, KeyMeta, NewKey, UserDetail, UserSummary};
 use crate::core::observed::{KeyStatus, LastUsed};
 use crate::core::tags;
 use crate::store::files::Secret;
@@ -475,6 +475,22 @@ impl Iam for FakeIam {
             Ok(read_user(st, "ListAttachedUserPolicies", user)?
                 .attached_policies
                 .into_iter()
+                .collect())
+        })
+    }
+
+    async fn get_account_authorization_details(&self) -> Result<Vec<UserDetail>, IamError> {
+        self.read("GetAccountAuthorizationDetails", |st| {
+            Ok(st
+                .read_users()
+                .into_iter()
+                .map(|(name, u)| UserDetail {
+                    name,
+                    path: u.path,
+                    tags: u.tags,
+                    inline_policies: u.inline_policies,
+                    attached_policies: u.attached_policies.into_iter().collect(),
+                })
                 .collect())
         })
     }

@@ -62,12 +62,10 @@ impl Collision {
     }
 }
 
-/// Every collision, one per workshop whose key would exceed `MAX_KEYS_PER_USER`.
-/// `workshops` should be sorted by (start, id): workshops that join at the same moment are taken
-/// in slice order, so the "third" one is the third in the schedule's order.
-pub fn collisions(workshops: &[Workshop]) -> Vec<Collision> {
+/// The workshops (by index) whose shared key each user holds, and the users in name order.
+/// Participants' keys live on the pool, checked by `pool_capacity`.
+fn shared_keys_by_user(workshops: &[Workshop]) -> (HashMap<&str, Vec<usize>>, Vec<&str>) {
     let mut by_user: HashMap<&str, Vec<usize>> = HashMap::new();
-    // Participants' keys live on the pool, checked by `pool_capacity`.
     for (i, w) in workshops.iter().enumerate() {
         if w.participants.is_none() {
             by_user.entry(w.user.as_str()).or_default().push(i);
@@ -75,6 +73,14 @@ pub fn collisions(workshops: &[Workshop]) -> Vec<Collision> {
     }
     let mut users: Vec<&str> = by_user.keys().copied().collect();
     users.sort_unstable();
+    (by_user, users)
+}
+
+/// Every collision, one per workshop whose key would exceed `MAX_KEYS_PER_USER`.
+/// `workshops` should be sorted by (start, id): workshops that join at the same moment are taken
+/// in slice order, so the "third" one is the third in the schedule's order.
+pub fn collisions(workshops: &[Workshop]) -> Vec<Collision> {
+    let (by_user, users) = shared_keys_by_user(workshops);
 
     let mut found = Vec::new();
     for user in users {
@@ -189,15 +195,7 @@ pub fn rotation_conflicts(
     if rotate_after <= TimeDelta::zero() {
         return Vec::new();
     }
-    let mut by_user: HashMap<&str, Vec<usize>> = HashMap::new();
-    // Participants' keys live on the pool, checked by `pool_capacity`.
-    for (i, w) in workshops.iter().enumerate() {
-        if w.participants.is_none() {
-            by_user.entry(w.user.as_str()).or_default().push(i);
-        }
-    }
-    let mut users: Vec<&str> = by_user.keys().copied().collect();
-    users.sort_unstable();
+    let (by_user, users) = shared_keys_by_user(workshops);
     let mut found = Vec::new();
     for user in users {
         let mut members = by_user[user].clone();

@@ -15,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 pub use diagnostics::{render_warnings, Diagnostic, ScheduleError};
-pub use parse::{check_hook_programs, parse};
+pub use parse::{check_hook_programs, parse, parse_allowing_collisions};
 
 /// Defaults, as documented in README and `workshops.toml`.
 pub const DEFAULT_REGION: &str = "us-east-1";

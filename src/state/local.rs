@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::os::unix::fs::DirBuilderExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -16,6 +16,7 @@ use futures::future::BoxFuture;
 use super::{HeldLock, LockError, StateStore};
 use crate::core::observed::PendingCreate;
 use crate::core::tags;
+use crate::store::files::io;
 use crate::store::files::CredentialsDir;
 use crate::store::participant_files::{claim_of_record, record_name};
 use crate::store::SecretsError;
@@ -31,17 +32,6 @@ const DELETED_PREFIX: &str = ".deleted.";
 pub struct LocalState {
     dir: CredentialsDir,
     schedule: PathBuf,
-}
-
-fn io<'a>(
-    action: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> SecretsError + 'a {
-    move |source| SecretsError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 impl LocalState {

@@ -90,12 +90,8 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
         } => {
             let s = schedule::load(&schedule.schedule)?;
             let now = parse_at(at.as_deref(), now)?;
-            // Not beside a reconcile of the same schedule: both write this user's keys.
             let stored = backends::open(&s, &schedule.schedule, &aws).await;
-            let held = lock::lock(stored.state.as_ref(), std::time::Duration::ZERO).await?;
-            let result = release::release(&s, &user, &aws, &stored, now).await;
-            held.release().await;
-            result
+            under_lock(&stored, release::release(&s, &user, &aws, &stored, now)).await
         }
         Command::Revoke {
             workshop,
@@ -106,13 +102,10 @@ pub async fn run(command: Command, now: DateTime<Utc>) -> Result<Outcome, Comman
         } => {
             let s = schedule::load(&schedule.schedule)?;
             let now = parse_at(at.as_deref(), now)?;
-            // Not beside a reconcile of the same schedule: both write these keys.
             let stored = backends::open(&s, &schedule.schedule, &aws).await;
-            let held = lock::lock(stored.state.as_ref(), std::time::Duration::ZERO).await?;
-            let result =
-                revoke::revoke(&s, &workshop, participant.as_deref(), &aws, &stored, now).await;
-            held.release().await;
-            result
+            let revoking =
+                revoke::revoke(&s, &workshop, participant.as_deref(), &aws, &stored, now);
+            under_lock(&stored, revoking).await
         }
         edit @ (Command::Add { .. } | Command::Remove { .. } | Command::Move { .. }) => {
             edit::run(edit, now).await
@@ -204,4 +197,16 @@ fn parse_at(at: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Comma
                 reason: e.to_string(),
             }),
     }
+}
+
+/// Run `work` holding the reconcile lock, not waiting for it: a command beside a reconcile of
+/// the same schedule would write the same keys. The lock is released whatever the outcome.
+async fn under_lock(
+    stored: &backends::Backends,
+    work: impl std::future::Future<Output = Result<Outcome, CommandError>>,
+) -> Result<Outcome, CommandError> {
+    let held = lock::lock(stored.state.as_ref(), std::time::Duration::ZERO).await?;
+    let result = work.await;
+    held.release().await;
+    result
 }

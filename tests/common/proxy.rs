@@ -448,8 +448,7 @@ fn forward(upstream: SocketAddr, request: &[u8]) -> std::io::Result<Vec<u8>> {
     server.set_write_timeout(Some(IO_TIMEOUT))?;
     server.write_all(request)?;
     server.flush()?;
-    let mut raw = Vec::new();
-    server.read_to_end(&mut raw)?;
+    let raw = read_response(&mut server)?;
     let Some(head_end) = find(&raw, b"\r\n\r\n") else {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -469,6 +468,33 @@ fn forward(upstream: SocketAddr, request: &[u8]) -> std::io::Result<Vec<u8>> {
     out.extend_from_slice(b"Connection: close\r\n\r\n");
     out.extend_from_slice(&raw[head_end + 4..]);
     Ok(out)
+}
+
+/// The upstream's answer: complete once its `Content-Length` body is in, else at EOF. Not
+/// waiting for EOF matters: moto closes a connection about 10 ms after it answered, which
+/// would add that to every call's round trip.
+fn read_response(server: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        if let Some(head_end) = find(&raw, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..head_end]);
+            let length = head.split("\r\n").find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.trim()
+                    .eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            });
+            if length.is_some_and(|n| raw.len() >= head_end + 4 + n) {
+                return Ok(raw);
+            }
+        }
+        let n = server.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(raw);
+        }
+        raw.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// splitmix64: small, seeded, good enough for choosing faults and moments.

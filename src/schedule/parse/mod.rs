@@ -134,38 +134,42 @@ fn checked(
 
 /// `validate`'s check that each hook's program exists and can be run, located at the program
 /// in the file. Only `validate` checks this: the other commands meet a missing program when
-/// they run it, and revoking keys never waits on a hook.
+/// they run it, and revoking keys never waits on a hook. The file is parsed again only to
+/// locate a problem: a large schedule with sound hooks costs no second parse.
 pub fn check_hook_programs(schedule: &Schedule, text: &str) -> Result<(), ScheduleError> {
+    let problems: Vec<(&str, Problem)> = [
+        ("deliver", &schedule.settings.deliver),
+        ("notify", &schedule.settings.notify),
+    ]
+    .into_iter()
+    .filter_map(|(name, argv)| {
+        let program = argv.as_ref()?.first()?;
+        fields::check_program(name, program, &schedule.file)
+            .err()
+            .map(|p| (name, p))
+    })
+    .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
     let mut parser = Parser::new(text);
     let doc = Document::parse(text).ok();
     let settings = doc
         .as_ref()
         .and_then(|d| d.get("settings"))
         .and_then(Item::as_table_like);
-    for (name, argv) in [
-        ("deliver", &schedule.settings.deliver),
-        ("notify", &schedule.settings.notify),
-    ] {
-        let Some(program) = argv.as_ref().and_then(|a| a.first()) else {
-            continue;
-        };
+    for (name, problem) in problems {
         let at = settings
             .and_then(|t| t.get(name))
             .and_then(Item::as_array)
             .and_then(|a| a.get(0))
             .and_then(Value::span)
             .map_or(0, |s| s.start);
-        if let Err(p) = fields::check_program(name, program, &schedule.file) {
-            parser.report(at, p);
-        }
-    }
-    let diagnostics = parser.finish();
-    if diagnostics.is_empty() {
-        return Ok(());
+        parser.report(at, problem);
     }
     Err(ScheduleError::Invalid {
         path: schedule.file.clone(),
-        diagnostics,
+        diagnostics: parser.finish(),
     })
 }
 

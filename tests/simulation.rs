@@ -1764,8 +1764,18 @@ fn pool_deadline(
     t: DateTime<Utc>,
     unserved_since: Option<DateTime<Utc>>,
 ) -> DateTime<Utc> {
+    // Served as the tool sees it: an active key on a managed user under the path, not
+    // quarantined (a key elsewhere gives its participant no home).
+    let usable = |o: &FakeUser| {
+        tags::is_managed(&o.tags)
+            && o.path.starts_with(PATH)
+            && !o
+                .attached_policies
+                .iter()
+                .any(|a| workshop_keys::core::policy::is_quarantine(a))
+    };
     let served = |w: &workshop_keys::core::desired::Window| {
-        truth.values().any(|o| {
+        truth.values().filter(|o| usable(o)).any(|o| {
             o.keys.iter().any(|k| {
                 k.status == KeyStatus::Active
                     && o.tags.get(&k.access_key_id).is_some_and(|c| w.has_claim(c))

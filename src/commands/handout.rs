@@ -1,7 +1,8 @@
 //! `handout WORKSHOP --output csv|html --out FILE`: the workshop's live keys, read from the
-//! configured store (its credentials files, or its secrets in Secrets Manager), as a mail-merge CSV or a printable page of cards. No IAM call. The file
-//! holds secrets: written atomically with mode 0600, never over an existing file without
-//! `--force`; only its name and the number of cards are printed.
+//! configured store (its credentials files, or its secrets in Secrets Manager), as a
+//! mail-merge CSV or a printable page of cards. No IAM call. The file holds secrets: written
+//! atomically with mode 0600, never over an existing file without `--force`; only its name and
+//! the number of cards are printed.
 
 use std::path::Path;
 

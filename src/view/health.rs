@@ -379,20 +379,12 @@ mod tests {
     }
 
     #[test]
-    fn blocked_and_quarantined_are_problems_reported_once() {
+    fn a_participants_blocked_entry_blocks_its_workshop() {
         let mut v = view("2026-12-02T10:00:00Z");
         v.users[0].keys.clear();
         v.workshops[0].access_key_id = None;
         v.workshops[0].state = WorkshopState::Waiting;
-        let blocked = [Blocked {
-            workshop: "berlin".into(),
-            reason: "user wk is outside the managed path".into(),
-        }];
-        assert_eq!(
-            lines(&v, &blocked, true),
-            ["CRITICAL: workshop berlin (user wk): blocked: user wk is outside the managed path"]
-        );
-        // A participant's entry names its claim: the workshop is blocked all the same.
+        // The entry names the claim (`berlin/p03`): the workshop is blocked all the same.
         let participants = [
             Blocked {
                 workshop: "berlin/p03".into(),
@@ -410,6 +402,22 @@ mod tests {
         assert_eq!(
             lines(&v, &participants[1..], true),
             ["CRITICAL: workshop berlin (user wk): blocked: participant p04: pool full"]
+        );
+    }
+
+    #[test]
+    fn blocked_and_quarantined_are_problems_reported_once() {
+        let mut v = view("2026-12-02T10:00:00Z");
+        v.users[0].keys.clear();
+        v.workshops[0].access_key_id = None;
+        v.workshops[0].state = WorkshopState::Waiting;
+        let blocked = [Blocked {
+            workshop: "berlin".into(),
+            reason: "user wk is outside the managed path".into(),
+        }];
+        assert_eq!(
+            lines(&v, &blocked, true),
+            ["CRITICAL: workshop berlin (user wk): blocked: user wk is outside the managed path"]
         );
         v.quarantined = vec![Quarantined {
             user: "wk".into(),

@@ -307,9 +307,10 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
-    /// Write a workshop's live keys (from its credentials files) to FILE: a CSV for a mail merge
-    /// or a printable HTML page of cards, one per participant. FILE holds secrets: mode 0600;
-    /// delete it once printed or sent.
+    /// Write a workshop's live keys (from its credentials files, or its secrets in Secrets
+    /// Manager with `store = "secretsmanager"`) to FILE: a CSV for a mail merge or a printable
+    /// HTML page of cards, one per participant. FILE holds secrets: mode 0600; delete it once
+    /// printed or sent.
     Handout {
         /// The workshop's id.
         workshop: String,
@@ -324,6 +325,9 @@ pub enum Command {
         force: bool,
         #[command(flatten)]
         schedule: ScheduleArg,
+        // The AWS setup for Secrets Manager (with `store = "secretsmanager"`; no IAM call).
+        #[command(flatten)]
+        aws: AwsArgs,
     },
     /// Bedrock model access for the workshops' models, with the operator's credentials: check
     /// readiness, or activate a model (accept its Marketplace offer, Anthropic's use-case form).

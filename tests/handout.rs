@@ -324,7 +324,9 @@ fn a_shared_key_is_one_card_and_no_live_keys_is_an_error() {
     let out = fx.handout(&["empty", "--output", "html", "--out", none.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("workshop empty has no live keys"),
+        text(&out.stderr).contains(
+            "workshop empty has no live keys: the credentials file empty/p1.env does not exist"
+        ),
         "{}",
         text(&out.stderr)
     );

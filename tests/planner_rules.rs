@@ -255,6 +255,41 @@ fn regression_a_live_key_whose_secret_is_lost_is_replaced() {
     );
 }
 
+/// With `store = "secretsmanager"` the planner names the secret, not a file (issue 11).
+#[test]
+fn a_lost_secret_is_named_the_way_the_store_names_it() {
+    let d = desired(
+        "store = \"secretsmanager\"\nsecrets_prefix = \"team/wk/\"",
+        &[(
+            "berlin",
+            "2026-12-03T09:00:00Z",
+            "2026-12-03T17:00:00Z",
+            None,
+        )],
+    );
+    let obs = observed(vec![managed_user(
+        "wk",
+        vec![key(K1, KeyStatus::Active, "2026-12-02T09:00:00Z")],
+        &[(K1, "berlin")],
+    )]);
+    let p = plan(&d, &obs, t("2026-12-03T12:00:00Z"));
+    assert_eq!(
+        p.actions[0].reason,
+        format!("replace key {K1} of workshop berlin: its secret team/wk/berlin is missing, so its secret is lost")
+    );
+    assert_eq!(
+        p.warnings,
+        vec![format!("workshop berlin: its live key {K1} has no secret in Secrets Manager (team/wk/berlin is missing): its secret is lost, so the key is replaced")]
+    );
+    // A participant's bundle sits below the workshop's name.
+    let names = &d.bundles;
+    assert_eq!(names.name("berlin/p07"), "team/wk/berlin/p07");
+    assert_eq!(
+        workshop_keys::core::desired::BundleNames::Files.name("berlin/p07"),
+        "berlin/p07.env"
+    );
+}
+
 #[test]
 fn regression_an_unsafe_credentials_folder_blocks_only_new_keys() {
     // Defect 1 of issue 15: revocation and policy repair go on; only the creates are refused,

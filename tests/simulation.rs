@@ -20,7 +20,9 @@
 //!   in a plan);
 //! - once faults have stopped, each managed user's policy carries the deadline the schedule gives
 //!   at the moment of the tick's last run (so no live key is cut short by an old deadline, and no
-//!   deadline reaches past the windows begun);
+//!   deadline reaches past the windows begun); a pool user's, the latest `end + grace` of the
+//!   begun windows of the participants whose keys it holds (schedules get participants'
+//!   workshops in about a quarter of their workshops);
 //! - once faults have stopped, two runs reach "No changes." (an empty plan).
 //!
 //! Environment:
@@ -464,6 +466,8 @@ struct Stats {
     actions_failed: u64,
     actions_skipped: u64,
     keys_created: u64,
+    /// Pool users whose deadline was checked while they held a participant's begun window.
+    pool_deadlines_checked: u64,
     /// Interrupted creations settled once IAM listed their key.
     creations_settled: u64,
     edits: u64,
@@ -497,6 +501,7 @@ impl Stats {
         self.actions_failed += o.actions_failed;
         self.actions_skipped += o.actions_skipped;
         self.keys_created += o.keys_created;
+        self.pool_deadlines_checked += o.pool_deadlines_checked;
         self.creations_settled += o.creations_settled;
         self.edits += o.edits;
         self.edits_refused += o.edits_refused;
@@ -544,6 +549,10 @@ impl Stats {
                 self.edits, self.edits_refused, self.meddling
             ),
             format!("lagged writes {}", self.lagged_writes),
+            format!(
+                "pool users' deadlines checked {}",
+                self.pool_deadlines_checked
+            ),
             format!(
                 "faults injected {} (crash {}, throttling {}, timeout {}, 5xx {}, disk full {}, \
                  credentials folder unsafe {}, not a folder {}, missing {}, full {})",
@@ -1680,11 +1689,13 @@ impl Sim {
 
     /// The AWS-enforced deadline, once faults have stopped: the tick's runs (at `now`, and up to
     /// a third of a tick later) wrote the schedule's deadline of that moment, which only grows.
-    fn check_deadlines(&self, truth: &BTreeMap<String, FakeUser>, now: DateTime<Utc>) -> Check {
+    fn check_deadlines(&mut self, truth: &BTreeMap<String, FakeUser>, now: DateTime<Utc>) -> Check {
         if self.quiet_since.is_none_or(|q| now < q) || !self.desired.enforce_deadline {
             return Ok(());
         }
-        for name in self.desired.users.keys() {
+        // Shared-key users by the schedule; pool users by the participants' keys they hold.
+        let pool_users = truth.keys().filter(|n| self.desired.pool.contains(n));
+        for name in self.desired.users.keys().chain(pool_users) {
             let Some(u) = truth.get(name) else { continue };
             if !tags::is_managed(&u.tags) || !u.path.starts_with(PATH) {
                 continue;
@@ -1696,10 +1707,21 @@ impl Sim {
             let written = doc
                 .as_ref()
                 .and_then(workshop_keys::core::policy::deadline_of);
-            let (low, high) = (
-                self.desired.deadline(name, now),
-                self.desired.deadline(name, now + self.cfg.tick),
-            );
+            let (low, high) = match self.desired.users.contains_key(name) {
+                true => (
+                    self.desired.deadline(name, now),
+                    self.desired.deadline(name, now + self.cfg.tick),
+                ),
+                false => {
+                    let low = pool_deadline(&self.desired, truth, u, now, None);
+                    if low > workshop_keys::core::policy::NO_WINDOW_YET {
+                        self.stats.pool_deadlines_checked += 1;
+                    }
+                    let high =
+                        pool_deadline(&self.desired, truth, u, now + self.cfg.tick, Some(now));
+                    (low, high)
+                }
+            };
             if written.is_none_or(|d| d < low || d > high) {
                 return Err(violation(
                     now,
@@ -1728,6 +1750,52 @@ impl Sim {
         self.stats.lagged_writes = self.lagged.load(Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// A pool user's deadline at `t`, from the truth: the latest `end + grace` among the begun
+/// windows of the participants whose keys it holds (by claim tag), long past with none. With
+/// `unserved_since`, also among the windows live at some moment from then to `t` that no
+/// active key serves yet: a run may have given one to this user and written its policy, the
+/// key to come (a broken folder or a full pool stops it).
+fn pool_deadline(
+    desired: &Desired,
+    truth: &BTreeMap<String, FakeUser>,
+    u: &FakeUser,
+    t: DateTime<Utc>,
+    unserved_since: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    // Served as the tool sees it: an active key on a managed user under the path, not
+    // quarantined (a key elsewhere gives its participant no home).
+    let usable = |o: &FakeUser| {
+        tags::is_managed(&o.tags)
+            && o.path.starts_with(PATH)
+            && !o
+                .attached_policies
+                .iter()
+                .any(|a| workshop_keys::core::policy::is_quarantine(a))
+    };
+    let served = |w: &workshop_keys::core::desired::Window| {
+        truth.values().filter(|o| usable(o)).any(|o| {
+            o.keys.iter().any(|k| {
+                k.status == KeyStatus::Active
+                    && o.tags.get(&k.access_key_id).is_some_and(|c| w.has_claim(c))
+            })
+        })
+    };
+    let held = u
+        .keys
+        .iter()
+        .filter_map(|k| u.tags.get(&k.access_key_id))
+        .filter_map(|claim| desired.participants.iter().find(|w| w.has_claim(claim)));
+    let waiting = desired
+        .participants
+        .iter()
+        .filter(|w| unserved_since.is_some_and(|from| from < w.revoke_at) && !served(w));
+    held.chain(waiting)
+        .filter(|w| w.key_from <= t)
+        .map(|w| w.revoke_at)
+        .max()
+        .unwrap_or(workshop_keys::core::policy::NO_WINDOW_YET)
 }
 
 /// A plan names only managed users (or users it creates, with the tag, under the path).
@@ -1910,7 +1978,14 @@ fn simulation() {
         None => (cfg.seed_base..cfg.seed_base + cfg.seeds).collect(),
     };
     let started = Instant::now();
+    let many = seeds.len() >= 20;
     let stats = run_seeds(cfg, seeds);
+    // The participants' pool is exercised, not only generated.
+    assert!(
+        !many || stats.pool_deadlines_checked > 0,
+        "no pool user's deadline was checked: {}",
+        stats.summary()
+    );
     println!(
         "{} (tick {}m, wall {:.1}s)",
         stats.summary(),

@@ -140,7 +140,10 @@ fn relevant_part(plan: &Plan, id: &str, before: &Schedule, after: &Schedule) -> 
         )
     };
     let about = |list: &[Blocked]| -> Vec<Blocked> {
-        list.iter().filter(|b| b.workshop == id).cloned().collect()
+        list.iter()
+            .filter(|b| b.workshop_id() == id)
+            .cloned()
+            .collect()
     };
     Plan {
         at: plan.at,

@@ -1,18 +1,19 @@
-//! `handout WORKSHOP --output csv|html --out FILE`: the workshop's live keys, read from its
-//! credentials files, as a mail-merge CSV or a printable page of cards. No IAM call. The file
-//! holds secrets: written atomically with mode 0600, never over an existing file without
-//! `--force`; only its name and the number of cards are printed.
+//! `handout WORKSHOP --output csv|html --out FILE`: the workshop's live keys, read from the
+//! configured store (its credentials files, or its secrets in Secrets Manager), as a
+//! mail-merge CSV or a printable page of cards. No IAM call. The file holds secrets: written
+//! atomically with mode 0600, never over an existing file without `--force`; only its name and
+//! the number of cards are printed.
 
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 
 use super::{CommandError, Outcome};
 use crate::cli::HandoutOutput;
 use crate::core::participants;
 use crate::schedule::{Schedule, Workshop};
-use crate::store::files::{participant_file, read_secret_at, CredentialsDir};
-use crate::text::shell_quote;
+use crate::store::{CredentialStore, SecretsError};
 use crate::view::handout::{self, Card, Handout};
 
 pub(super) struct HandoutFlags<'a> {
@@ -22,8 +23,12 @@ pub(super) struct HandoutFlags<'a> {
     pub force: bool,
 }
 
-pub(super) fn handout(
+/// Bundles read from the store at once.
+const READS_IN_FLIGHT: usize = 8;
+
+pub(super) async fn handout(
     s: &Schedule,
+    store: &dyn CredentialStore,
     flags: &HandoutFlags<'_>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, CommandError> {
@@ -39,7 +44,7 @@ pub(super) fn handout(
             flags.out.display()
         )));
     }
-    let cards = live_cards(s, w, now)?;
+    let cards = live_cards(w, store, now).await?;
     let h = Handout {
         workshop: w,
         region: &s.settings.region,
@@ -67,10 +72,14 @@ pub(super) fn handout(
     Ok(Outcome::Done)
 }
 
-/// The cards of every credentials file the workshop has while its keys still work (before
-/// `end + grace`); an error saying why when there are none.
-fn live_cards(s: &Schedule, w: &Workshop, now: DateTime<Utc>) -> Result<Vec<Card>, CommandError> {
-    let dir = &s.settings.credentials_dir;
+/// The cards of every bundle the workshop has in the configured store (credentials files, or
+/// Secrets Manager) while its keys still work (before `end + grace`); an error saying why
+/// when there are none.
+async fn live_cards(
+    w: &Workshop,
+    store: &dyn CredentialStore,
+    now: DateTime<Utc>,
+) -> Result<Vec<Card>, CommandError> {
     if now >= w.revoke_at() {
         return Err(usage(format!(
             "workshop {} has no live keys: they stopped working at {} (end + grace)",
@@ -78,36 +87,40 @@ fn live_cards(s: &Schedule, w: &Workshop, now: DateTime<Utc>) -> Result<Vec<Card
             crate::time::format_time(w.revoke_at())
         )));
     }
-    let files = match w.participants {
-        Some(n) => participants::labels(n)
-            .into_iter()
-            .map(|l| {
-                let path = participant_file(dir, &w.id, &l);
-                (Some(l), path)
-            })
-            .collect(),
-        None => vec![(None, CredentialsDir::new(dir).path_for(&w.id)?)],
+    let labels: Vec<Option<String>> = match w.participants {
+        Some(n) => participants::labels(n).into_iter().map(Some).collect(),
+        None => vec![None],
     };
+    // In order, a few at a time: a remote store answers each read in a round trip.
+    let read = futures::stream::iter(labels.iter().map(|label| async move {
+        let claim = participants::claim(&w.id, label.as_deref());
+        let found = store.read_secret(&claim).await?;
+        Ok::<_, SecretsError>(found.map(|(access_key_id, secret)| Card {
+            participant: label.clone(),
+            access_key_id,
+            secret,
+        }))
+    }))
+    .buffered(READS_IN_FLIGHT)
+    .collect::<Vec<_>>()
+    .await;
     let mut cards = Vec::new();
-    for (participant, path) in files {
-        if let Some((access_key_id, secret)) = read_secret_at(&path)? {
-            cards.push(Card {
-                participant,
-                access_key_id,
-                secret,
-            });
-        }
+    for card in read {
+        cards.extend(card?);
     }
     if cards.is_empty() {
-        let where_ = match w.participants {
-            Some(_) => dir.join(&w.id),
-            None => dir.to_path_buf(),
+        let first = participants::claim(&w.id, labels[0].as_deref());
+        let missing = match w.participants {
+            Some(_) => format!(
+                "{} does not exist, nor any other participant's",
+                store.describe(&first)
+            ),
+            None => format!("{} does not exist", store.describe(&first)),
         };
         return Err(usage(format!(
-            "workshop {} has no live keys: no credentials files in {}; the key window opens at \
-             {} and reconcile writes them then",
+            "workshop {} has no live keys: {missing}; the key window opens at {} and reconcile \
+             writes them then",
             w.id,
-            shell_quote(&where_),
             crate::time::format_time(w.key_from())
         )));
     }

@@ -174,6 +174,7 @@ async fn look_at_keys(command: Command, now: DateTime<Utc>) -> Result<Outcome, C
             out,
             force,
             schedule,
+            aws,
         } => {
             let flags = handout::HandoutFlags {
                 workshop: &workshop,
@@ -181,7 +182,9 @@ async fn look_at_keys(command: Command, now: DateTime<Utc>) -> Result<Outcome, C
                 out: &out,
                 force,
             };
-            handout::handout(&schedule::load(&schedule.schedule)?, &flags, now)
+            let s = schedule::load(&schedule.schedule)?;
+            let stored = backends::open(&s, &schedule.schedule, &aws).await;
+            handout::handout(&s, stored.store.as_ref(), &flags, now).await
         }
         _ => unreachable!("look_at_keys is only called with status, verify or handout"),
     }

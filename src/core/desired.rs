@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
 use crate::core::{participants, policy};
+use crate::schedule::backends::StoreKind;
 use crate::schedule::{PolicyChoice, Schedule};
 
 /// One workshop's key lifetime on its user.
@@ -69,6 +70,52 @@ impl Pool {
     }
 }
 
+/// How the configured store names a claim's credentials bundle, so that the planner's messages
+/// say where a secret is (or is missing) without looking.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BundleNames {
+    /// `<credentials_dir>/<claim>.env`.
+    #[default]
+    Files,
+    /// The secret `<prefix><claim>` in AWS Secrets Manager.
+    SecretsManager { prefix: String },
+}
+
+impl BundleNames {
+    /// What a bundle is: `credentials file`, `secret`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BundleNames::Files => "credentials file",
+            BundleNames::SecretsManager { .. } => "secret",
+        }
+    }
+
+    /// A claim's bundle by name: `ws/p07.env`, `workshop-keys/ws/p07`.
+    pub fn name(&self, claim: &str) -> String {
+        match self {
+            BundleNames::Files => format!("{claim}.env"),
+            BundleNames::SecretsManager { prefix } => format!("{prefix}{claim}"),
+        }
+    }
+
+    /// Where the bundles are, after a name: ` here` (next to the schedule), ` in Secrets
+    /// Manager`.
+    pub fn place(&self) -> &'static str {
+        match self {
+            BundleNames::Files => " here",
+            BundleNames::SecretsManager { .. } => " in Secrets Manager",
+        }
+    }
+
+    /// What the operator deletes: `file`, `secret`.
+    pub fn noun(&self) -> &'static str {
+        match self {
+            BundleNames::Files => "file",
+            BundleNames::SecretsManager { .. } => "secret",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
     /// The IAM path every managed user lives under.
@@ -98,6 +145,8 @@ pub struct Desired {
     /// workshop, label); they live on pool users, assigned at each run.
     pub participants: Vec<Window>,
     pub pool: Pool,
+    /// How the store names each claim's bundle (for messages only).
+    pub bundles: BundleNames,
 }
 
 impl Desired {
@@ -157,6 +206,12 @@ impl Desired {
             pool: Pool {
                 prefix: s.pool.clone(),
                 size: s.pool_size,
+            },
+            bundles: match s.backends.store {
+                StoreKind::Files => BundleNames::Files,
+                StoreKind::SecretsManager => BundleNames::SecretsManager {
+                    prefix: s.backends.secrets_prefix.clone(),
+                },
             },
         }
     }

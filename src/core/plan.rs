@@ -442,8 +442,21 @@ impl TryFrom<Wire> for Action {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Blocked {
+    /// The claim: the workshop id, or `ws/p07` for a participant.
     pub workshop: String,
     pub reason: String,
+}
+
+impl Blocked {
+    /// The workshop this entry is about, whether it blocks the shared key or a participant's.
+    pub fn workshop_id(&self) -> &str {
+        crate::core::participants::parse_claim(&self.workshop).0
+    }
+
+    /// The participant label (`p07`) of a participant's entry.
+    pub fn participant(&self) -> Option<&str> {
+        crate::core::participants::parse_claim(&self.workshop).1
+    }
 }
 
 /// The reason of a delivery that hands over a renewed bearer token of a key handed over before.

@@ -115,12 +115,19 @@ pub fn problems(view: &StatusView, blocked: &[Blocked], verify: bool) -> Vec<Pro
     }
     let quarantined = |user: &str| view.quarantined.iter().any(|q| q.user == user);
     for w in &view.workshops {
-        if let Some(b) = blocked.iter().find(|b| b.workshop == w.id) {
+        // A participant's entry (claim `ws/p07`) blocks its workshop too.
+        let mine: Vec<&Blocked> = blocked.iter().filter(|b| b.workshop_id() == w.id).collect();
+        if let Some(b) = mine.first() {
+            let whom = match (b.participant(), mine.len() - 1) {
+                (None, _) => String::new(),
+                (Some(p), 0) => format!("participant {p}: "),
+                (Some(p), more) => format!("participant {p} (and {more} more): "),
+            };
             out.push(Problem {
                 workshop: Some(w.id.clone()),
                 user: w.user.clone(),
                 access_key_id: w.access_key_id.clone(),
-                problem: format!("blocked: {}", b.reason),
+                problem: format!("blocked: {whom}{}", b.reason),
             });
             continue;
         }
@@ -368,6 +375,33 @@ mod tests {
         assert_eq!(
             lines(&v, &[], false),
             ["CRITICAL: workshop berlin (user wk): is live and has no active key; run `workshop-keys reconcile`"]
+        );
+    }
+
+    #[test]
+    fn a_participants_blocked_entry_blocks_its_workshop() {
+        let mut v = view("2026-12-02T10:00:00Z");
+        v.users[0].keys.clear();
+        v.workshops[0].access_key_id = None;
+        v.workshops[0].state = WorkshopState::Waiting;
+        // The entry names the claim (`berlin/p03`): the workshop is blocked all the same.
+        let participants = [
+            Blocked {
+                workshop: "berlin/p03".into(),
+                reason: "pool full".into(),
+            },
+            Blocked {
+                workshop: "berlin/p04".into(),
+                reason: "pool full".into(),
+            },
+        ];
+        assert_eq!(
+            lines(&v, &participants, true),
+            ["CRITICAL: workshop berlin (user wk): blocked: participant p03 (and 1 more): pool full"]
+        );
+        assert_eq!(
+            lines(&v, &participants[1..], true),
+            ["CRITICAL: workshop berlin (user wk): blocked: participant p04: pool full"]
         );
     }
 

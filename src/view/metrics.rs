@@ -198,7 +198,7 @@ pub fn gauges(view: &StatusView, blocked: &[Blocked]) -> Gauges {
     }
     for w in &view.workshops {
         // A blocked workshop counts as blocked only, so that the states add up to the schedule.
-        let state = if blocked.iter().any(|b| b.workshop == w.id) {
+        let state = if blocked.iter().any(|b| b.workshop_id() == w.id) {
             "blocked"
         } else {
             match w.state {
@@ -396,10 +396,17 @@ mod tests {
             }],
             warnings: vec![],
         };
-        let blocked = [Blocked {
-            workshop: "d".into(),
-            reason: "r".into(),
-        }];
+        // A participant's entry (its claim) blocks its workshop.
+        let blocked = [
+            Blocked {
+                workshop: "d".into(),
+                reason: "r".into(),
+            },
+            Blocked {
+                workshop: "b/p07".into(),
+                reason: "pool full".into(),
+            },
+        ];
         let g = gauges(&view, &blocked);
         assert_eq!((g.keys_active, g.keys_inactive), (3, 1));
         assert_eq!(g.overdue_keys, 1);
@@ -414,10 +421,10 @@ mod tests {
             [
                 ("upcoming", 1),
                 ("waiting", 0),
-                ("live", 2),
+                ("live", 1),
                 ("revoked", 1),
                 ("ended", 0),
-                ("blocked", 1)
+                ("blocked", 2)
             ]
         );
         // Past the window, a's key is overdue (and no longer a verification concern).

@@ -136,8 +136,9 @@ fn ownership<'a>(b: &mut Builder, cx: &Scope<'a>) -> Vec<KeyPlan<'a>> {
                     Effect::Change,
                     user,
                     format!(
-                        "claim key for workshop {}: its credentials file holds the key",
-                        w.claim()
+                        "claim key for workshop {}: its {} holds the key",
+                        w.claim(),
+                        cx.desired.bundles.kind()
                     ),
                 )
                 .claimed(&w.claim());
@@ -349,6 +350,8 @@ fn held_key<'a>(b: &mut Builder, cx: &Scope, w: &'a Window, k: &ObservedKey) -> 
         .as_ref()
         .is_some_and(|p| p.unlisted);
     let claim = w.claim();
+    let bundles = &desired.bundles;
+    let (kind, name, place) = (bundles.kind(), bundles.name(&claim), bundles.place());
     match observed.files.get(&claim) {
         Some(f) if f.access_key_id == k.access_key_id => {
             let delivered = user_tags.contains_key(&tags::delivered_tag(&k.access_key_id));
@@ -385,7 +388,7 @@ fn held_key<'a>(b: &mut Builder, cx: &Scope, w: &'a Window, k: &ObservedKey) -> 
                 b.waiting.push(Blocked {
                     workshop: claim.clone(),
                     reason: format!(
-                        "key {} has lost its secret (no {claim}.env here), but key {id} claimed for the workshop is not listed in IAM yet; it is replaced once IAM shows that key, or its claim is removed",
+                        "key {} has lost its secret (no {name}{place}), but key {id} claimed for the workshop is not listed in IAM yet; it is replaced once IAM shows that key, or its claim is removed",
                         k.access_key_id
                     ),
                 });
@@ -393,13 +396,13 @@ fn held_key<'a>(b: &mut Builder, cx: &Scope, w: &'a Window, k: &ObservedKey) -> 
             }
             // Said where `status` shows it too.
             b.warnings.push(format!(
-                "workshop {claim}: its live key {} has no credentials file here ({claim}.env {why}): its secret is lost, so the key is replaced",
+                "workshop {claim}: its live key {} has no {kind}{place} ({name} {why}): its secret is lost, so the key is replaced",
                 k.access_key_id
             ));
             Held::Replace(Need {
                 window: w,
                 reason: format!(
-                    "replace key {} of workshop {claim}: its credentials file {claim}.env {why}, so its secret is lost",
+                    "replace key {} of workshop {claim}: its {kind} {name} {why}, so its secret is lost",
                     k.access_key_id
                 ),
                 rotation: true,
@@ -503,7 +506,7 @@ fn allocate(b: &mut Builder, cx: &Scope, plans: &mut [KeyPlan], needs: Vec<Need>
                 .filter(|p| matches!(p.fate, Fate::Hold { .. } | Fate::Deactivate(_)))
                 .count();
             if victims < short {
-                no_slot(b, plans, user, &need, victims + invisible >= short);
+                no_slot(b, cx, plans, &need, victims + invisible >= short);
                 continue;
             }
             for _ in 0..short {
@@ -582,11 +585,12 @@ fn emit(b: &mut Builder, cx: &Scope, plans: &[KeyPlan]) {
 /// is only postponed).
 pub(super) fn no_slot(
     b: &mut Builder,
+    cx: &Scope,
     plans: &[KeyPlan],
-    user: &str,
     need: &Need,
     invisible_only: bool,
 ) {
+    let user = cx.user;
     let workshop = need.window.claim();
     if invisible_only {
         b.waiting.push(Blocked {
@@ -619,8 +623,9 @@ pub(super) fn no_slot(
         b.blocked.push(Blocked {
             workshop,
             reason: format!(
-                "{}, but {msg}; restore the credentials file, or move a workshop to another user",
-                need.reason
+                "{}, but {msg}; restore the {}, or move a workshop to another user",
+                need.reason,
+                cx.desired.bundles.kind()
             ),
         });
     } else if need.rotation {

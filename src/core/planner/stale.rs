@@ -75,9 +75,13 @@ pub(super) fn plan_stale_files(
             .written
             .is_some_and(|t| (now - t).abs() < VISIBILITY_WINDOW);
         if !exists && !recent && !live.contains(workshop) {
+            let bundles = &desired.bundles;
             b.warnings.push(format!(
-                "credentials file {workshop}.env holds key {}, which no longer exists in IAM: delete the file",
-                f.access_key_id
+                "{} {} holds key {}, which no longer exists in IAM: delete the {}",
+                bundles.kind(),
+                bundles.name(workshop),
+                f.access_key_id,
+                bundles.noun()
             ));
         }
     }

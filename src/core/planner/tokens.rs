@@ -64,7 +64,7 @@ pub(super) fn plan_bearer_tokens(
             }
             let refresh = desired.bedrock_api_key_refresh;
             let reason = match observed.tokens.get(&claim).copied() {
-                None => "the credentials file holds no bearer token yet".to_string(),
+                None => format!("the {} holds no bearer token yet", desired.bundles.kind()),
                 // It dies with the window anyway.
                 Some(expires) if expires >= w.revoke_at => continue,
                 Some(expires) if expires <= now => {

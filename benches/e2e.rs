@@ -154,6 +154,15 @@ fn noop_plan(users: usize, mode: &str, target: &str) -> Bench {
         (users, "user"),
         target,
     );
+    // What moto alone takes for the same calls (no proxy, no added RTT): it answers one request
+    // at a time, so this is its own share of the time above the floor.
+    let started = Instant::now();
+    b.direct(&["plan", "--at", AT, "--observe", mode]);
+    println!(
+        "  the same plan straight to moto: {:.2} s ({:.1} ms of moto per call)",
+        started.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64() * 1e3 / calls as f64
+    );
     b
 }
 

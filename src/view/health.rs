@@ -83,6 +83,14 @@ impl Problem {
 
 /// Every problem at the view's time, in a stable order: keys, workshops, quarantines.
 pub fn problems(view: &StatusView, blocked: &[Blocked], verify: bool) -> Vec<Problem> {
+    let mut out = key_problems(view);
+    out.extend(workshop_problems(view, blocked, verify));
+    out.extend(quarantine_problems(view));
+    out
+}
+
+/// Active keys outside their windows, or claimed by nobody.
+fn key_problems(view: &StatusView) -> Vec<Problem> {
     let at = view.at;
     let mut out = Vec::new();
     for u in view.users.iter().filter(|u| u.managed) {
@@ -113,6 +121,13 @@ pub fn problems(view: &StatusView, blocked: &[Blocked], verify: bool) -> Vec<Pro
             });
         }
     }
+    out
+}
+
+/// Blocked workshops, and live or imminent ones without an active (or a verified) key.
+fn workshop_problems(view: &StatusView, blocked: &[Blocked], verify: bool) -> Vec<Problem> {
+    let at = view.at;
+    let mut out = Vec::new();
     let quarantined = |user: &str| view.quarantined.iter().any(|q| q.user == user);
     for w in &view.workshops {
         // A participant's entry (claim `ws/p07`) blocks its workshop too.
@@ -177,6 +192,13 @@ pub fn problems(view: &StatusView, blocked: &[Blocked], verify: bool) -> Vec<Pro
             problem,
         });
     }
+    out
+}
+
+/// Users AWS quarantined, with their exposed keys and the workshops left without a key.
+fn quarantine_problems(view: &StatusView) -> Vec<Problem> {
+    let at = view.at;
+    let mut out = Vec::new();
     for q in &view.quarantined {
         let affected: Vec<&str> = view
             .workshops

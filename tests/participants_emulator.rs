@@ -10,7 +10,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use aws_sdk_iam::types::StatusType;
+use common::claims::Key;
 use common::run::Run;
 use common::MotoServer;
 
@@ -21,9 +21,6 @@ struct Fx {
     path: String,
     sfx: String,
 }
-
-/// A key on a user, as IAM lists it: (user, key id, active, claim tag).
-type Key = (String, String, bool, String);
 
 impl Fx {
     fn new() -> Fx {
@@ -88,44 +85,7 @@ impl Fx {
 
     /// Every key on this test's users.
     async fn keys(&self) -> Vec<Key> {
-        let users = self
-            .iam
-            .list_users()
-            .path_prefix(&self.path)
-            .send()
-            .await
-            .unwrap()
-            .users;
-        let mut out = Vec::new();
-        for u in users {
-            let name = u.user_name;
-            let tags: BTreeMap<String, String> = self
-                .iam
-                .list_user_tags()
-                .user_name(&name)
-                .send()
-                .await
-                .unwrap()
-                .tags
-                .into_iter()
-                .map(|t| (t.key, t.value))
-                .collect();
-            let keys = self
-                .iam
-                .list_access_keys()
-                .user_name(&name)
-                .send()
-                .await
-                .unwrap()
-                .access_key_metadata;
-            for k in keys {
-                let id = k.access_key_id.unwrap();
-                let claim = tags.get(&id).cloned().unwrap_or_default();
-                let active = k.status == Some(StatusType::Active);
-                out.push((name.clone(), id, active, claim));
-            }
-        }
-        out
+        common::claims::keys_under(&self.iam, &self.path).await
     }
 
     async fn users(&self) -> Vec<String> {

@@ -104,43 +104,12 @@ impl Fx {
 
     /// The active keys on this test's users, by claim.
     async fn active_keys(&self) -> BTreeMap<String, String> {
-        let iam = self.iam();
-        let users = iam
-            .list_users()
-            .path_prefix(&self.path)
-            .send()
+        common::claims::keys_under(&self.iam(), &self.path)
             .await
-            .unwrap()
-            .users;
-        let mut out = BTreeMap::new();
-        for u in users {
-            let tags: BTreeMap<String, String> = iam
-                .list_user_tags()
-                .user_name(&u.user_name)
-                .send()
-                .await
-                .unwrap()
-                .tags
-                .into_iter()
-                .map(|t| (t.key, t.value))
-                .collect();
-            let keys = iam
-                .list_access_keys()
-                .user_name(&u.user_name)
-                .send()
-                .await
-                .unwrap()
-                .access_key_metadata;
-            for k in keys {
-                let id = k.access_key_id.unwrap();
-                if k.status == Some(aws_sdk_iam::types::StatusType::Active) {
-                    if let Some(claim) = tags.get(&id) {
-                        out.insert(claim.clone(), id);
-                    }
-                }
-            }
-        }
-        out
+            .into_iter()
+            .filter(|k| k.2 && !k.3.is_empty())
+            .map(|(_, id, _, claim)| (claim, id))
+            .collect()
     }
 }
 

@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod bedrock;
+pub mod claims;
 pub mod http;
 pub mod observed;
 pub mod proxy;

@@ -384,3 +384,45 @@ fn participants_on_a_quarantined_pool_user_get_fresh_keys_elsewhere() {
     assert!(p.blocked.is_empty(), "{:?}", p.blocked);
     assert_eq!(p.quarantined.len(), 1);
 }
+
+/// A pool user someone untagged by hand is not the tool's: its participants get keys
+/// elsewhere. Tagged again, the user holds a second active key for each of them; they keep
+/// the key their credentials file holds, the other is deactivated, and no key is made.
+#[test]
+fn a_pool_user_tagged_again_by_hand_leaves_each_participant_one_key() {
+    let w = World::new(10, &[("ws", 2, 30, Some(2))]);
+    w.run(at(1));
+    assert_eq!(w.homes()["ws/p1"], "wp-001");
+    let mut u = w.iam.users()["wp-001"].clone();
+    let managed = u.tags.remove("managed-by").expect("managed-by tag");
+    w.iam.insert_user("wp-001", u.clone());
+    let (p, _) = w.run(at(2));
+    assert_eq!(
+        kinds(&p, ActionKind::CreateKey),
+        ["wp-002 ws/p1", "wp-002 ws/p2"]
+    );
+    let files = (w.file("ws/p1"), w.file("ws/p2"));
+    u.tags.insert("managed-by".into(), managed);
+    w.iam.insert_user("wp-001", u);
+    let (p, _) = w.run(at(3));
+    assert!(
+        kinds(&p, ActionKind::CreateKey).is_empty(),
+        "{:?}",
+        p.actions
+    );
+    assert_eq!(
+        kinds(&p, ActionKind::DeactivateKey),
+        ["wp-001 ws/p1", "wp-001 ws/p2"]
+    );
+    let reason = &p
+        .actions
+        .iter()
+        .find(|a| a.action == ActionKind::DeactivateKey)
+        .unwrap()
+        .reason;
+    assert!(reason.contains("another pool user"), "{reason}");
+    assert_eq!(w.homes()["ws/p1"], "wp-002");
+    assert_eq!((w.file("ws/p1"), w.file("ws/p2")), files);
+    let again = plan(&w.desired, &w.observe(at(3)), at(3));
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+}

@@ -23,6 +23,13 @@
 //!   deadline reaches past the windows begun); a pool user's, the latest `end + grace` of the
 //!   begun windows of the participants whose keys it holds (schedules get participants'
 //!   workshops in about a quarter of their workshops);
+//! - once faults have stopped, a participant has one active key (on users the tool may use:
+//!   managed, under the path, not quarantined), and it is on the user that held the
+//!   participant's active key at the previous tick, when that tick was fault-free too (rule 1
+//!   of "Keys per participant": the assignment is stable). Exempt, as the README documents: a
+//!   key whose secret is lost is replaced on its own user, make before break (both active for
+//!   up to `rotation_overlap`); a workshop edited or removed since the previous tick; an old
+//!   user that is no longer usable (its participants get keys elsewhere);
 //! - once faults have stopped, two runs reach "No changes." (an empty plan).
 //!
 //! Environment:
@@ -49,6 +56,7 @@ use futures::executor::block_on;
 use workshop_keys::apply::{apply, ApplyContext, Report, Status};
 use workshop_keys::core::desired::Desired;
 use workshop_keys::core::observed::{KeyStatus, Observed, ObservedKey, ObservedUser};
+use workshop_keys::core::participants;
 use workshop_keys::core::plan::{ActionKind, Op, Plan};
 use workshop_keys::core::planner::plan;
 use workshop_keys::core::tags;
@@ -64,6 +72,7 @@ use workshop_keys::store::CredentialStore;
 #[path = "sim/remote.rs"]
 mod remote;
 use workshop_keys::store::files::CredentialsDir;
+use workshop_keys::time::format_time;
 
 const PATH: &str = "/workshop/";
 /// Users the tool may manage (it creates them).
@@ -468,6 +477,8 @@ struct Stats {
     keys_created: u64,
     /// Pool users whose deadline was checked while they held a participant's begun window.
     pool_deadlines_checked: u64,
+    /// Participants whose active key was held against their home at the previous settled tick.
+    homes_checked: u64,
     /// Interrupted creations settled once IAM listed their key.
     creations_settled: u64,
     edits: u64,
@@ -502,6 +513,7 @@ impl Stats {
         self.actions_skipped += o.actions_skipped;
         self.keys_created += o.keys_created;
         self.pool_deadlines_checked += o.pool_deadlines_checked;
+        self.homes_checked += o.homes_checked;
         self.creations_settled += o.creations_settled;
         self.edits += o.edits;
         self.edits_refused += o.edits_refused;
@@ -550,8 +562,8 @@ impl Stats {
             ),
             format!("lagged writes {}", self.lagged_writes),
             format!(
-                "pool users' deadlines checked {}",
-                self.pool_deadlines_checked
+                "pool users' deadlines checked {}, participants' homes checked {}",
+                self.pool_deadlines_checked, self.homes_checked
             ),
             format!(
                 "faults injected {} (crash {}, throttling {}, timeout {}, 5xx {}, disk full {}, \
@@ -638,6 +650,12 @@ struct Sim {
     folder: Option<Folder>,
     /// The first tick of the current fault-free stretch.
     quiet_since: Option<DateTime<Utc>>,
+    /// The time of the current tick's last run.
+    last_run: DateTime<Utc>,
+    /// Participant claim -> the user holding its active key, at the previous tick if it was
+    /// fault-free (empty otherwise), and that tick.
+    homes: BTreeMap<String, String>,
+    homes_at: Option<DateTime<Utc>>,
     lagged: Arc<AtomicU64>,
     stats: Stats,
     events: VecDeque<String>,
@@ -737,6 +755,9 @@ impl Sim {
             folder_windows: Vec::new(),
             folder: None,
             quiet_since: None,
+            last_run: base(),
+            homes: BTreeMap::new(),
+            homes_at: None,
             lagged: Arc::new(AtomicU64::new(0)),
             stats: Stats::default(),
             events: VecDeque::new(),
@@ -1463,6 +1484,7 @@ impl Sim {
             self.run(last, "second run", false)?;
             self.iam.settle();
         }
+        self.last_run = last;
         self.check(now)?;
         // A full folder fails each create again, by design: the next run retries it.
         if !faulty && self.cfg.converge && self.folder != Some(Folder::Full) {
@@ -1528,6 +1550,7 @@ impl Sim {
         }
 
         self.check_deadlines(&truth, now)?;
+        self.check_homes(&truth, now)?;
 
         let local = block_on(observe_stored(&self.creds, &self.state));
         // Files not listed (the folder is not one): nothing to hold the secrets to.
@@ -1738,6 +1761,81 @@ impl Sim {
         Ok(())
     }
 
+    /// Stable assignment (README "Keys per participant", rule 1), once faults have stopped: a
+    /// participant has one active key, on the user that held its active key at the previous
+    /// tick (when that one was fault-free too). Counted: keys on usable users (a key elsewhere
+    /// is not the tool's to see or serve). Exempt, as documented: a key whose secret is lost is
+    /// replaced on its own user, the old key deactivated `rotation_overlap` after the new one
+    /// is made; the participant's workshop was edited or removed since the previous tick; its
+    /// old user is no longer usable (its participants get keys elsewhere).
+    fn check_homes(&mut self, truth: &BTreeMap<String, FakeUser>, now: DateTime<Utc>) -> Check {
+        let previous = std::mem::take(&mut self.homes);
+        let since = self.homes_at.take();
+        if self.quiet_since.is_none_or(|q| now < q) {
+            return Ok(());
+        }
+        // Claim -> its active keys.
+        let mut active: BTreeMap<&str, Vec<ActiveKey>> = BTreeMap::new();
+        for (name, u) in truth.iter().filter(|(_, u)| usable(u)) {
+            for k in u.keys.iter().filter(|k| k.status == KeyStatus::Active) {
+                let Some(claim) = u.tags.get(&k.access_key_id) else {
+                    continue;
+                };
+                if participants::parse_claim(claim).1.is_some() {
+                    let key = (name.as_str(), k.created, k.access_key_id.as_str());
+                    active.entry(claim).or_default().push(key);
+                }
+            }
+        }
+        let list = |keys: &[ActiveKey]| {
+            let each: Vec<String> = keys
+                .iter()
+                .map(|(u, c, id)| format!("{id} on {u} (made {})", format_time(*c)))
+                .collect();
+            each.join(", ")
+        };
+        for (claim, keys) in &active {
+            let &(user, created, _) = keys.iter().max_by_key(|(_, c, id)| (*c, *id)).unwrap();
+            // Make before break: the lost secret's replacement, on the same user.
+            let replacing = keys.iter().all(|(u, _, _)| *u == user)
+                && self.last_run < created + self.desired.rotation_overlap;
+            if keys.len() > 1 && !replacing {
+                return Err(violation(
+                    now,
+                    "a participant has one active key, on one user",
+                    format!(
+                        "participant {claim} has active keys {}; the tick's last run was at {} (rotation_overlap {}m)",
+                        list(keys),
+                        format_time(self.last_run),
+                        self.desired.rotation_overlap.num_minutes()
+                    ),
+                ));
+            }
+            let workshop = participants::parse_claim(claim).0;
+            if let (Some(at), Some(was)) = (since, previous.get(*claim)) {
+                let edited = self.changed_at.get(workshop).is_some_and(|t| *t > at);
+                let unusable = !truth.get(was).is_some_and(usable);
+                if !edited && !unusable {
+                    self.stats.homes_checked += 1;
+                    if was != user {
+                        return Err(violation(
+                            now,
+                            "a participant's key stays on its user for the key's whole life",
+                            format!(
+                                "participant {claim} had its active key on {was} at {}; now it has {}, though its workshop was not edited since and {was} is usable",
+                                format_time(at),
+                                list(keys)
+                            ),
+                        ));
+                    }
+                }
+            }
+            self.homes.insert(claim.to_string(), user.to_string());
+        }
+        self.homes_at = Some(now);
+        Ok(())
+    }
+
     fn simulate(&mut self) -> Check {
         let ticks = TimeDelta::days(self.cfg.days).num_minutes() / self.cfg.tick.num_minutes();
         for i in 0..ticks {
@@ -1752,6 +1850,20 @@ impl Sim {
     }
 }
 
+/// A participant's active key: (user, created, key id).
+type ActiveKey<'a> = (&'a str, DateTime<Utc>, &'a str);
+
+/// A user the tool may give participants' keys to, as it sees it: managed, under the path, not
+/// quarantined (a key elsewhere gives its participant no home).
+fn usable(o: &FakeUser) -> bool {
+    tags::is_managed(&o.tags)
+        && o.path.starts_with(PATH)
+        && !o
+            .attached_policies
+            .iter()
+            .any(|a| workshop_keys::core::policy::is_quarantine(a))
+}
+
 /// A pool user's deadline at `t`, from the truth: the latest `end + grace` among the begun
 /// windows of the participants whose keys it holds (by claim tag), long past with none. With
 /// `unserved_since`, also among the windows live at some moment from then to `t` that no
@@ -1764,16 +1876,7 @@ fn pool_deadline(
     t: DateTime<Utc>,
     unserved_since: Option<DateTime<Utc>>,
 ) -> DateTime<Utc> {
-    // Served as the tool sees it: an active key on a managed user under the path, not
-    // quarantined (a key elsewhere gives its participant no home).
-    let usable = |o: &FakeUser| {
-        tags::is_managed(&o.tags)
-            && o.path.starts_with(PATH)
-            && !o
-                .attached_policies
-                .iter()
-                .any(|a| workshop_keys::core::policy::is_quarantine(a))
-    };
+    // Served as the tool sees it: an active key on a usable user.
     let served = |w: &workshop_keys::core::desired::Window| {
         truth.values().filter(|o| usable(o)).any(|o| {
             o.keys.iter().any(|k| {
@@ -1984,6 +2087,11 @@ fn simulation() {
     assert!(
         !many || stats.pool_deadlines_checked > 0,
         "no pool user's deadline was checked: {}",
+        stats.summary()
+    );
+    assert!(
+        !many || stats.homes_checked > 0,
+        "no participant's home was checked: {}",
         stats.summary()
     );
     println!(

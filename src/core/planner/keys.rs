@@ -188,6 +188,10 @@ fn fate(cx: &Scope, plans: &[KeyPlan], i: usize) -> Fate {
             );
             hold_or_delete(active, since + desired.hold, now, why)
         }
+        Some(w) if w.hold_only && active => Fate::Deactivate(format!(
+            "participant {} holds its key on another pool user; one key per participant",
+            w.claim()
+        )),
         Some(w) => {
             // Live window: the newest active key is current; older ones go after the
             // rotation overlap.

@@ -2,13 +2,17 @@
 //! the same schedule and IAM give the same assignment, run after run.
 //!
 //! 1. A participant whose key (claim tag `ws/p07`) is active on a user stays on that user for
-//!    the key's whole life.
+//!    the key's whole life. Active keys on two users (a user someone untagged by hand and
+//!    tagged again, after its participants had moved on): the participant stays with the key
+//!    its credentials are for, else with the newest; the other user holds its key hold-only,
+//!    and the key is deactivated.
 //! 2. A user also carries, hold-only, the windows of the other keys it holds for participants
 //!    (revoked or ended): the usual fates hold and delete them; no new key is asked there.
 //! 3. Every other participant whose window is live gets the lowest-numbered pool user with a
 //!    free slot (non-deleted keys, open creation records and homes given in this run count; two
 //!    per user), in the order (key_from, workshop, label). No free slot: blocked.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::*;
@@ -58,14 +62,19 @@ pub(super) fn assign(desired: &Desired, observed: &Observed, now: DateTime<Utc>)
             .iter()
             .map(|(claim, f)| (f.access_key_id.as_str(), claim.as_str()))
             .collect(),
+        homes: BTreeMap::new(),
         used: BTreeMap::new(),
         homed: BTreeSet::new(),
         out: Assignment::default(),
     };
-    for u in observed.users.iter().filter(|u| u.is_managed()) {
-        if !desired.users.contains_key(&u.name) {
-            pass.carry(u);
-        }
+    let carried: Vec<&ObservedUser> = observed
+        .users
+        .iter()
+        .filter(|u| u.is_managed() && !desired.users.contains_key(&u.name))
+        .collect();
+    pass.homes = homes(&pass, &carried);
+    for u in carried {
+        pass.carry(u);
     }
     pass.creations();
     pass.home_live();
@@ -89,6 +98,8 @@ struct Pass<'a> {
     now: DateTime<Utc>,
     by_claim: HashMap<String, &'a Window>,
     by_file: HashMap<&'a str, &'a str>,
+    /// Rule 1: the user of each participant's active key (one user, when there are two).
+    homes: BTreeMap<&'a str, &'a str>,
     /// Slots taken on each user that holds or gets keys.
     used: BTreeMap<String, usize>,
     /// Participants that have a user in this run.
@@ -97,6 +108,15 @@ struct Pass<'a> {
 }
 
 impl<'a> Pass<'a> {
+    /// The claim of key `id` on `u`: its claim tag, else the credentials file that names it (a
+    /// run stopped before tagging).
+    fn claim_of(&self, u: &'a ObservedUser, id: &str) -> Option<&'a str> {
+        u.tags
+            .get(id)
+            .map(String::as_str)
+            .or_else(|| self.by_file.get(id).copied())
+    }
+
     /// Rules 1 and 2: the participants' keys `u` holds, and the slots they take.
     fn carry(&mut self, u: &'a ObservedUser) {
         let (desired, observed, now) = (self.desired, self.observed, self.now);
@@ -108,19 +128,18 @@ impl<'a> Pass<'a> {
             .iter()
             .filter(|k| !observed.deleted.contains_key(&k.access_key_id));
         for k in listed {
-            let claim = u
-                .tags
-                .get(&k.access_key_id)
-                .map(String::as_str)
-                .or_else(|| self.by_file.get(k.access_key_id.as_str()).copied());
+            let claim = self.claim_of(u, &k.access_key_id);
             let found = claim.and_then(|c| self.by_claim.get_key_value(c));
             let goes = goes_this_run(desired, u, k, found.map(|(_, w)| *w), now);
             count += usize::from(!goes);
             let Some((claim, w)) = found else {
                 continue;
             };
-            // A quarantined user's keys are deactivated now: its participants move on.
-            let active = k.status == KeyStatus::Active && u.quarantine_policy().is_none();
+            // A quarantined user's keys are deactivated now: its participants move on. So is
+            // a participant's second active key, on a user that is not its home.
+            let active = k.status == KeyStatus::Active
+                && u.quarantine_policy().is_none()
+                && self.homes.get(claim.as_str()) == Some(&u.name.as_str());
             if active {
                 self.homed.insert(claim.clone());
             }
@@ -224,6 +243,47 @@ impl<'a> Pass<'a> {
             }
         }
     }
+}
+
+/// How strongly a user holds a participant's key, greatest first: holds the key its
+/// credentials file names, the key's creation (a key in flight has none), the first by name.
+type HomeRank<'a> = (bool, Option<DateTime<Utc>>, Reverse<&'a str>);
+
+/// Rule 1: each participant's home among `users`, the users holding its active keys (and keys
+/// in flight). With more than one: the user of the key its credentials file names, else of
+/// its newest key, else the first by name.
+fn homes<'a>(pass: &Pass<'a>, users: &[&'a ObservedUser]) -> BTreeMap<&'a str, &'a str> {
+    let (observed, now) = (pass.observed, pass.now);
+    let mut best: BTreeMap<&'a str, HomeRank<'a>> = BTreeMap::new();
+    let mut offer = |claim: &'a str, rank: HomeRank<'a>| {
+        let e = best.entry(claim).or_insert(rank);
+        *e = (*e).max(rank);
+    };
+    for u in users.iter().filter(|u| u.quarantine_policy().is_none()) {
+        let name = Reverse(u.name.as_str());
+        for k in u.keys.iter().filter(|k| k.status == KeyStatus::Active) {
+            if observed.deleted.contains_key(&k.access_key_id) {
+                continue;
+            }
+            let Some(claim) = pass.claim_of(u, &k.access_key_id) else {
+                continue;
+            };
+            let in_file = observed
+                .files
+                .get(claim)
+                .is_some_and(|f| f.access_key_id == k.access_key_id);
+            offer(claim, (in_file, Some(k.created), name));
+        }
+        for (id, claim) in &u.tags {
+            let pending = pending_key(observed, claim, now);
+            if tags::is_access_key_id(id) && u.key(id).is_none() && pending.as_ref() == Some(id) {
+                offer(claim, (true, None, name));
+            }
+        }
+    }
+    best.into_iter()
+        .map(|(claim, (_, _, Reverse(user)))| (claim, user))
+        .collect()
 }
 
 /// A key the usual fates delete in this run (see `keys::fate`): its slot is free for a new

@@ -153,19 +153,7 @@ async fn participants_secrets_are_named_by_claim_handed_out_and_removed() {
     );
 
     // The plan after reads the secrets back (scan): nothing to do.
-    let plan = fx.run(
-        "plan",
-        &["--at", "2030-01-10T08:30:00Z", "--detailed-exitcode"],
-    );
-    plan.code(0);
-    assert!(plan.stdout.contains("No changes."), "{plan}");
-    let json = fx
-        .run(
-            "plan",
-            &["--at", "2030-01-10T08:30:00Z", "--output", "json"],
-        )
-        .json();
-    assert_eq!(json["actions"].as_array().unwrap().len(), 0, "{json}");
+    let json = common::run::assert_no_changes(|c, a| fx.run(c, a), "2030-01-10T08:30:00Z");
     assert!(json["warnings"].as_array().unwrap().is_empty(), "{json}");
 
     // The handout reads the secrets: a row per participant with its key, mode 0600.

@@ -90,3 +90,14 @@ pub fn echoed(mut cmd: Command, args: &[&str]) -> std::process::Output {
     );
     out
 }
+
+/// The plan at `at` is a no-op, as a script sees it: `--detailed-exitcode` exits 0 with "No
+/// changes.", and the JSON plan has no action. Returns that JSON for further checks.
+pub fn assert_no_changes(run: impl Fn(&str, &[&str]) -> Run, at: &str) -> Value {
+    let plan = run("plan", &["--at", at, "--detailed-exitcode"]);
+    plan.code(0);
+    assert!(plan.stdout.contains("No changes."), "{plan}");
+    let json = run("plan", &["--at", at, "--output", "json"]).json();
+    assert_eq!(json["actions"].as_array().unwrap().len(), 0, "{json}");
+    json
+}

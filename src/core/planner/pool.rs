@@ -25,17 +25,18 @@ pub(super) struct Assignment {
     pub blocked: Vec<Blocked>,
 }
 
-/// A key in flight: the claim tags of `user` name a key IAM does not list yet, and the claim's
-/// credentials file holds it (written moments ago).
-fn in_flight<'o>(observed: &'o Observed, u: &'o ObservedUser, now: DateTime<Utc>) -> usize {
-    u.tags
-        .iter()
-        .filter(|(id, claim)| {
-            tags::is_access_key_id(id)
-                && u.key(id).is_none()
-                && pending_key(observed, claim, now).as_deref() == Some(id.as_str())
-        })
-        .count()
+/// The keys in flight on `u`, as (key id, claim): its claim tags name a key IAM does not list
+/// yet, and the claim's credentials file holds it (written moments ago).
+fn in_flight<'o>(
+    observed: &'o Observed,
+    u: &'o ObservedUser,
+    now: DateTime<Utc>,
+) -> impl Iterator<Item = (&'o String, &'o String)> {
+    u.tags.iter().filter(move |(id, claim)| {
+        tags::is_access_key_id(id)
+            && u.key(id).is_none()
+            && pending_key(observed, claim, now).as_deref() == Some(id.as_str())
+    })
 }
 
 pub(super) fn assign(desired: &Desired, observed: &Observed, now: DateTime<Utc>) -> Assignment {
@@ -121,7 +122,8 @@ impl<'a> Pass<'a> {
     fn carry(&mut self, u: &'a ObservedUser) {
         let (desired, observed, now) = (self.desired, self.observed, self.now);
         let in_pool = desired.pool.contains(&u.name);
-        let mut count = in_flight(observed, u, now) + open_creations(observed, &u.name, now).len();
+        let mut count =
+            in_flight(observed, u, now).count() + open_creations(observed, &u.name, now).len();
         let mut carried: Vec<Window> = Vec::new();
         let listed = u
             .keys
@@ -156,17 +158,14 @@ impl<'a> Pass<'a> {
             }
         }
         // A key in flight (tagged, written, not listed yet) is its claim's home.
-        for (id, claim) in &u.tags {
+        for (_, claim) in in_flight(observed, u, now) {
             let Some((claim, w)) = self.by_claim.get_key_value(claim.as_str()) else {
                 continue;
             };
-            let pending = pending_key(observed, claim, now);
-            if tags::is_access_key_id(id) && u.key(id).is_none() && pending.as_ref() == Some(id) {
-                self.homed.insert(claim.clone());
-                match carried.iter_mut().find(|c| c.has_claim(claim)) {
-                    Some(c) => c.departing = false,
-                    None => carried.push((*w).clone()),
-                }
+            self.homed.insert(claim.clone());
+            match carried.iter_mut().find(|c| c.has_claim(claim)) {
+                Some(c) => c.departing = false,
+                None => carried.push((*w).clone()),
             }
         }
         if in_pool || count > 0 || !carried.is_empty() {
@@ -274,11 +273,8 @@ fn homes<'a>(pass: &Pass<'a>, users: &[&'a ObservedUser]) -> BTreeMap<&'a str, &
                 .is_some_and(|f| f.access_key_id == k.access_key_id);
             offer(claim, (in_file, Some(k.created), name));
         }
-        for (id, claim) in &u.tags {
-            let pending = pending_key(observed, claim, now);
-            if tags::is_access_key_id(id) && u.key(id).is_none() && pending.as_ref() == Some(id) {
-                offer(claim, (true, None, name));
-            }
+        for (_, claim) in in_flight(observed, u, now) {
+            offer(claim, (true, None, name));
         }
     }
     best.into_iter()

@@ -68,13 +68,8 @@ impl Fx {
     }
 
     fn run(&self, command: &str, args: &[&str]) -> Run {
-        let mut cmd = self.server.command();
-        cmd.arg(command)
-            .arg("--schedule")
-            .arg(self.dir.path().join("workshops.toml"))
-            .args(args)
-            .env_remove("RUST_LOG");
-        Run::of(cmd, format!("workshop-keys {command} {}", args.join(" ")))
+        let schedule = self.dir.path().join("workshops.toml");
+        self.server.run(&schedule, command, args)
     }
 
     fn reconcile(&self, at: &str) -> Run {

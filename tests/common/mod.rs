@@ -239,6 +239,18 @@ impl MotoServer {
         self.apply_env(&mut cmd);
         cmd
     }
+
+    /// `workshop-keys COMMAND --schedule SCHEDULE ARGS...` against this server, without
+    /// `RUST_LOG` (the output is the user's), kept for assertions.
+    pub fn run(&self, schedule: &std::path::Path, command: &str, args: &[&str]) -> run::Run {
+        let mut cmd = self.command();
+        cmd.arg(command)
+            .arg("--schedule")
+            .arg(schedule)
+            .args(args)
+            .env_remove("RUST_LOG");
+        run::Run::of(cmd, format!("workshop-keys {command} {}", args.join(" ")))
+    }
 }
 
 /// Credentials moto accepts while authentication is off.
